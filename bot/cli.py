@@ -1,0 +1,196 @@
+"""The `huifang` command line: parses arguments, builds settings, calls the composition root.
+
+Messages for staff are Chinese. Exit codes: 0 done, 1 done with problems to look at, 2 could not run
+(bad file, unmigrated database, bad settings).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.app import Container, build
+from bot.settings import Settings
+
+
+class Fatal(click.ClickException):
+    """One clear line on stderr and exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"错误：{self.message}", err=True)
+
+
+@contextmanager
+def container(ctx: click.Context, need_schema: bool = True) -> Iterator[Container]:
+    """Build the product from settings for one command; refuse an unmigrated database."""
+    from pydantic import ValidationError
+
+    from storage.schema import SchemaNotReady
+
+    try:
+        settings = Settings(**ctx.obj.get("overrides", {}))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise Fatal(f"配置有误：{'.'.join(str(p) for p in first['loc'])}：{first['msg']}") from None
+    built = build(settings)
+    try:
+        if need_schema:
+            try:
+                built.require_schema()
+            except SchemaNotReady as exc:
+                raise Fatal(str(exc)) from None
+        yield built
+    finally:
+        built.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database-url", envvar=None, help="覆盖 HUIFANG_DATABASE_URL")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """huifang（回访）：汽车4S店客户回访机器人。"""
+    ctx.ensure_object(dict)
+    ctx.obj["overrides"] = {"database_url": database_url} if database_url else {}
+
+
+@main.group()
+def db() -> None:
+    """数据库：迁移与状态。"""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """把数据库迁移到最新版本（新库会自动建表）。"""
+    from storage.schema import current_revision, head_revision, upgrade
+
+    with container(ctx, need_schema=False) as app:
+        before = current_revision(app.engine)
+        upgrade(app.engine)
+        if before == head_revision():
+            click.echo(f"数据库已是最新版本（{before}）。")
+        else:
+            click.echo(f"数据库已迁移：{before or '空库'} → {head_revision()}")
+
+
+@db.command("status")
+@click.pass_context
+def db_status(ctx: click.Context) -> None:
+    """显示数据库当前版本。"""
+    from storage.schema import current_revision, head_revision
+
+    with container(ctx, need_schema=False) as app:
+        current = current_revision(app.engine)
+        click.echo(f"当前版本：{current or '未初始化'}；程序需要：{head_revision()}")
+        if current != head_revision():
+            sys.exit(1)
+
+
+@main.group("import")
+def import_group() -> None:
+    """导入客户名单或员工名单（.csv 或 .xlsx）。"""
+
+
+class _ProgressBar:
+    """A progress bar on stderr, drawn only for a person watching a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._bar: Any = None
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label=self._label, file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(max(done - self._done, 0))
+        self._done = done
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+@import_group.command("customers")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--store", help="门店名称（默认取 HUIFANG_STORE_NAME）")
+@click.option("--dry-run", is_flag=True, help="只检查并报告，不写入数据库")
+@click.pass_context
+def import_customers_command(ctx: click.Context, file: Path, store: str | None, dry_run: bool) -> None:
+    """导入客户名单：按手机号（门店内）更新客户，按车架号更新车辆。"""
+    from bot.services.importing import ImportFailed, import_customers
+
+    with container(ctx) as app:
+        bar = _ProgressBar("导入中")
+        try:
+            summary = import_customers(app.uow, file, app.import_options(store, dry_run), app.clock, bar)
+        except ImportFailed as exc:
+            raise Fatal(str(exc)) from None
+        finally:
+            bar.finish()
+    click.echo(f"文件：{file}")
+    click.echo(
+        f"共 {summary.total} 行：新建 {summary.created}，更新 {summary.updated}，"
+        f"未变 {summary.unchanged}，拒绝 {summary.rejected}"
+    )
+    click.echo(f"车辆：新建 {summary.vehicles_created}，更新 {summary.vehicles_updated}")
+    if summary.new_staff:
+        click.echo(f"表中出现、系统中没有的销售顾问，已新建：{'、'.join(summary.new_staff)}")
+    _report_common(summary.unknown_columns, summary.rejects_path, summary.rejected)
+    _report_outcome(summary.changed_nothing, summary.total - summary.rejected, dry_run)
+
+
+@import_group.command("staff")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--store", help="门店名称（默认取 HUIFANG_STORE_NAME）")
+@click.option("--dry-run", is_flag=True, help="只检查并报告，不写入数据库")
+@click.pass_context
+def import_staff_command(ctx: click.Context, file: Path, store: str | None, dry_run: bool) -> None:
+    """导入员工名单：姓名、岗位（销售顾问/服务顾问/客服专员/经理）、手机、在职。"""
+    from bot.services.importing import ImportFailed, import_staff
+
+    with container(ctx) as app:
+        try:
+            summary = import_staff(app.uow, file, app.import_options(store, dry_run), app.clock)
+        except ImportFailed as exc:
+            raise Fatal(str(exc)) from None
+    total = summary.created + summary.updated + summary.unchanged + summary.rejected
+    click.echo(f"文件：{file}")
+    click.echo(
+        f"共 {total} 行：新建 {summary.created}，更新 {summary.updated}，"
+        f"未变 {summary.unchanged}，拒绝 {summary.rejected}"
+    )
+    _report_common(summary.unknown_columns, summary.rejects_path, summary.rejected)
+    _report_outcome(summary.changed_nothing, total - summary.rejected, dry_run)
+
+
+def _report_common(unknown: tuple[str, ...], rejects_path: str | None, rejected: int) -> None:
+    if unknown:
+        click.echo(f"未识别的列（已忽略）：{'、'.join(unknown)}")
+    if rejects_path:
+        click.echo(f"{rejected} 行被拒绝，原因见：{rejects_path}")
+
+
+def _report_outcome(changed_nothing: bool, accepted: int, dry_run: bool) -> None:
+    if dry_run:
+        click.echo("试运行：以上为将要发生的变化，数据库未做任何更改。")
+    elif changed_nothing and accepted:
+        click.echo("文件内容与数据库一致，本次未做任何更改。")
+
+
+def _register_subcommands() -> None:
+    from bot.scripts_cli import scripts
+
+    main.add_command(scripts)
+
+
+_register_subcommands()

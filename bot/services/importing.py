@@ -1,0 +1,378 @@
+"""Use cases: import the dealership's customer list and staff list from a CSV or xlsx file.
+
+A file is read as a stream and written in batches, one transaction per batch, so 100,000 rows take
+seconds and memory stays flat. Bad rows never stop good ones: each goes to a rejects file beside the
+input with its row number and the reason in Chinese.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot.domain.clock import Clock
+from bot.domain.customer_import import (
+    CUSTOMER_COLUMNS,
+    STAFF_COLUMNS,
+    CustomerFacts,
+    CustomerRow,
+    HeaderMap,
+    ImportSummary,
+    LeadEventFacts,
+    Problem,
+    VehicleFacts,
+    lead_events_of,
+    map_headers,
+    match_vehicle_without_vin,
+    merge_customer,
+    merge_vehicle,
+    parse_customer_row,
+    parse_staff_row,
+)
+from bot.domain.people import Role
+from bot.tabular import NotATable, TableReader, TableWriter, create_table, open_table, rejects_path_for
+from storage.unit_of_work import SqlUnitOfWork
+
+REJECT_ROW_HEADER = "行号"
+REJECT_REASON_HEADER = "拒绝原因"
+
+UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
+Progress = Callable[[int, int], None]  # (done, total) in bytes or rows
+
+
+class ImportFailed(Exception):
+    """The whole file cannot be imported (not a table, no required columns); message in Chinese."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    store_name: str
+    timezone: str
+    region_code: str = "CN"
+    batch_size: int = 2000
+    dry_run: bool = False
+
+
+class _Rejects:
+    """The rejects file, created only when the first row is rejected."""
+
+    def __init__(self, source: Path, headers: list[str], encoding: str | None) -> None:
+        self.path = rejects_path_for(source)
+        self._headers = [*headers, REJECT_ROW_HEADER, REJECT_REASON_HEADER]
+        self._encoding = encoding
+        self._writer: TableWriter | None = None
+        self.count = 0
+
+    def add(self, row_number: int, cells: list[Any], problems: list[Problem]) -> None:
+        if self._writer is None:
+            self._writer = create_table(self.path, self._headers, self._encoding)
+        width = len(self._headers) - 2
+        padded = (list(cells) + [None] * width)[:width]
+        self._writer.write([*padded, row_number, "；".join(str(p) for p in problems)])
+        self.count += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+def _open(path: Path, columns: tuple[Any, ...]) -> tuple[TableReader, HeaderMap]:
+    try:
+        table = open_table(path)
+    except NotATable as exc:
+        raise ImportFailed(str(exc)) from None
+    headers = map_headers(table.headers, columns)
+    if headers.missing_required:
+        raise ImportFailed(f"缺少必需的列：{'、'.join(headers.missing_required)}（第1行应为表头）")
+    return table, headers
+
+
+def _batches(rows: Iterator[tuple[int, list[Any]]], size: int) -> Iterator[list[tuple[int, list[Any]]]]:
+    batch: list[tuple[int, list[Any]]] = []
+    for item in rows:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _store_id(uow: SqlUnitOfWork, options: ImportOptions, clock: Clock) -> int:
+    store_id = uow.stores.id_by_name(options.store_name)
+    if store_id is None:
+        store_id = uow.stores.add(options.store_name, options.timezone, clock.now())
+    return store_id
+
+
+def import_customers(
+    uow_factory: UnitOfWorkFactory,
+    path: Path,
+    options: ImportOptions,
+    clock: Clock,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Upsert customers (by phone within the store), vehicles (by VIN) and lead events from a file."""
+    from zoneinfo import ZoneInfo
+
+    table, headers = _open(path, CUSTOMER_COLUMNS)
+    today = clock.now().astimezone(ZoneInfo(options.timezone)).date()
+    summary = ImportSummary(unknown_columns=headers.unknown, dry_run=options.dry_run)
+    rejects = _Rejects(path, table.headers, table.encoding)
+    staff_ids: dict[str, int] = {}
+    try:
+        for batch in _batches(table.rows, options.batch_size):
+            valid: list[tuple[int, CustomerRow]] = []
+            for row_number, cells in batch:
+                parsed = parse_customer_row(cells, headers, today, options.region_code)
+                if isinstance(parsed, list):
+                    rejects.add(row_number, cells, parsed)
+                else:
+                    valid.append((row_number, parsed))
+            with uow_factory() as uow:
+                store_id = _store_id(uow, options, clock)
+                _resolve_consultants(uow, store_id, valid, staff_ids, summary, clock)
+                _apply_batch(uow, store_id, valid, staff_ids, summary, clock)
+                if not options.dry_run:
+                    uow.commit()
+            if progress is not None:
+                progress(table.position(), table.total_hint)
+    except NotATable as exc:
+        raise ImportFailed(str(exc)) from None
+    finally:
+        rejects.close()
+    summary.rejected = rejects.count
+    summary.rejects_path = str(rejects.path) if rejects.count else None
+    return summary
+
+
+def _resolve_consultants(
+    uow: SqlUnitOfWork,
+    store_id: int,
+    rows: list[tuple[int, CustomerRow]],
+    staff_ids: dict[str, int],
+    summary: ImportSummary,
+    clock: Clock,
+) -> None:
+    wanted = {r.consultant for _, r in rows if r.consultant and r.consultant not in staff_ids}
+    if not wanted:
+        return
+    for name, member in uow.staff.by_names(store_id, wanted).items():
+        staff_ids[name] = member.id
+    for name in sorted(wanted - staff_ids.keys()):
+        staff_ids[name] = uow.staff.add(store_id, name, Role.SALES_CONSULTANT, None, True, clock.now())
+        summary.new_staff.append(name)
+
+
+def _apply_batch(
+    uow: SqlUnitOfWork,
+    store_id: int,
+    rows: list[tuple[int, CustomerRow]],
+    staff_ids: dict[str, int],
+    summary: ImportSummary,
+    clock: Clock,
+) -> None:
+    now = clock.now()
+    existing = uow.customers.facts_by_phones(store_id, (r.phone for _, r in rows))
+    # Customers, merged row by row so a phone that appears twice in the file is one customer.
+    current: dict[str, CustomerFacts] = dict(existing)
+    created_phones: set[str] = set()
+    changed_phones: set[str] = set()
+    row_outcome: list[str] = []
+    for _, row in rows:
+        owner = staff_ids.get(row.consultant) if row.consultant else None
+        before = current.get(row.phone)
+        merged, changed = merge_customer(before, row, owner)
+        current[row.phone] = merged
+        if before is None:
+            created_phones.add(row.phone)
+            row_outcome.append("created")
+        elif changed:
+            if row.phone not in created_phones:
+                changed_phones.add(row.phone)
+            row_outcome.append("updated")
+        else:
+            row_outcome.append("unchanged")
+    new = [current[p] for p in sorted(created_phones)]
+    for facts, new_id in zip(new, uow.customers.insert_many(store_id, new, now), strict=True):
+        facts.id = new_id
+    uow.customers.update_many([current[p] for p in sorted(changed_phones)], now)
+
+    vehicle_changes = _apply_vehicles(uow, rows, current, summary, now)
+    event_changes = _apply_lead_events(uow, rows, current, staff_ids, now)
+    for index, outcome in enumerate(row_outcome):
+        if outcome == "unchanged" and (index in vehicle_changes or index in event_changes):
+            outcome = "updated"
+        if outcome == "created":
+            summary.created += 1
+        elif outcome == "updated":
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+
+
+def _apply_vehicles(
+    uow: SqlUnitOfWork,
+    rows: list[tuple[int, CustomerRow]],
+    customers: dict[str, CustomerFacts],
+    summary: ImportSummary,
+    now: Any,
+) -> set[int]:
+    """Upsert the rows' vehicles; return the indexes of rows whose vehicle changed."""
+    by_vin = uow.vehicles.facts_by_vins(r.vin for _, r in rows if r.vin)
+    without_vin = [customers[r.phone].id for _, r in rows if r.has_vehicle and not r.vin]
+    by_customer = uow.vehicles.facts_by_customers(i for i in without_vin if i is not None)
+    to_insert: list[VehicleFacts] = []
+    to_update: dict[int, VehicleFacts] = {}
+    changed_rows: set[int] = set()
+    for index, (_, row) in enumerate(rows):
+        if not row.has_vehicle:
+            continue
+        customer_id = customers[row.phone].id
+        if row.vin:
+            before = by_vin.get(row.vin)
+        else:
+            before = match_vehicle_without_vin(by_customer.get(customer_id or 0, []), row)
+        merged, changed = merge_vehicle(before, row, customer_id)
+        if not changed:
+            continue
+        changed_rows.add(index)
+        if before is None:
+            to_insert.append(merged)
+            if row.vin:
+                by_vin[row.vin] = merged
+            else:
+                by_customer.setdefault(customer_id or 0, []).append(merged)
+        elif before.id is None:
+            # Inserted earlier in this batch: the pending insert gets the newer values.
+            for field_name, value in merged.values().items():
+                setattr(before, field_name, value)
+        else:
+            to_update[before.id] = merged
+            _replace_in_caches(by_vin, by_customer, before, merged)
+    uow.vehicles.insert_many(to_insert, now)
+    uow.vehicles.update_many(list(to_update.values()), now)
+    summary.vehicles_created += len(to_insert)
+    summary.vehicles_updated += len(to_update)
+    return changed_rows
+
+
+def _replace_in_caches(
+    by_vin: dict[str, VehicleFacts],
+    by_customer: dict[int, list[VehicleFacts]],
+    before: VehicleFacts,
+    after: VehicleFacts,
+) -> None:
+    if after.vin:
+        by_vin[after.vin] = after
+    for vehicles in by_customer.values():
+        for position, vehicle in enumerate(vehicles):
+            if vehicle is before:
+                vehicles[position] = after
+
+
+def _apply_lead_events(
+    uow: SqlUnitOfWork,
+    rows: list[tuple[int, CustomerRow]],
+    customers: dict[str, CustomerFacts],
+    staff_ids: dict[str, int],
+    now: Any,
+) -> set[int]:
+    """Record the rows' test drives and defeats; return the indexes of rows that added or changed one."""
+    wanted: list[tuple[int, LeadEventFacts]] = []
+    for index, (_, row) in enumerate(rows):
+        customer_id = customers[row.phone].id
+        assert customer_id is not None
+        staff_id = staff_ids.get(row.consultant) if row.consultant else None
+        wanted.extend((index, event) for event in lead_events_of(row, customer_id, staff_id))
+    if not wanted:
+        return set()
+    stored = uow.lead_events.existing(event.customer_id for _, event in wanted)
+    to_insert: dict[tuple[int, str, date], LeadEventFacts] = {}
+    to_update: dict[tuple[int, str, date], LeadEventFacts] = {}
+    changed_rows: set[int] = set()
+    for index, event in wanted:
+        key = (event.customer_id, event.kind, event.occurred_on)
+        before = stored.get(key)
+        if before is None:
+            to_insert[key] = event
+        else:
+            merged = LeadEventFacts(
+                event.customer_id,
+                event.kind,
+                event.occurred_on,
+                event.staff_id if event.staff_id is not None else before.staff_id,
+                event.stated_reason if event.stated_reason is not None else before.stated_reason,
+            )
+            if merged == before:
+                continue
+            if key in to_insert:
+                to_insert[key] = merged
+            else:
+                to_update[key] = merged
+            event = merged
+        stored[key] = event
+        changed_rows.add(index)
+    uow.lead_events.insert_many(list(to_insert.values()), now)
+    uow.lead_events.update_many(list(to_update.values()))
+    return changed_rows
+
+
+@dataclass
+class StaffImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    unknown_columns: tuple[str, ...] = ()
+    rejects_path: str | None = None
+    dry_run: bool = False
+
+    @property
+    def changed_nothing(self) -> bool:
+        return self.created == 0 and self.updated == 0
+
+
+def import_staff(
+    uow_factory: UnitOfWorkFactory, path: Path, options: ImportOptions, clock: Clock
+) -> StaffImportSummary:
+    """Upsert staff members by name within the store."""
+    table, headers = _open(path, STAFF_COLUMNS)
+    summary = StaffImportSummary(unknown_columns=headers.unknown, dry_run=options.dry_run)
+    rejects = _Rejects(path, table.headers, table.encoding)
+    try:
+        with uow_factory() as uow:
+            store_id = _store_id(uow, options, clock)
+            for row_number, cells in table.rows:
+                parsed = parse_staff_row(cells, headers, options.region_code)
+                if isinstance(parsed, list):
+                    rejects.add(row_number, cells, parsed)
+                    continue
+                existing = uow.staff.by_names(store_id, [parsed.name]).get(parsed.name)
+                if existing is None:
+                    uow.staff.add(
+                        store_id, parsed.name, parsed.role, parsed.phone, parsed.active, clock.now()
+                    )
+                    summary.created += 1
+                elif (existing.role, existing.phone, existing.active) == (
+                    parsed.role,
+                    parsed.phone if parsed.phone is not None else existing.phone,
+                    parsed.active,
+                ):
+                    summary.unchanged += 1
+                else:
+                    phone = parsed.phone if parsed.phone is not None else existing.phone
+                    uow.staff.update(existing.id, parsed.role, phone, parsed.active, clock.now())
+                    summary.updated += 1
+            if not options.dry_run:
+                uow.commit()
+    except NotATable as exc:
+        raise ImportFailed(str(exc)) from None
+    finally:
+        rejects.close()
+    summary.rejected = rejects.count
+    summary.rejects_path = str(rejects.path) if rejects.count else None
+    return summary

@@ -1,0 +1,65 @@
+"""One settings object for the whole product, read only at the entry point.
+
+Values come from (highest first): keyword arguments, environment variables prefixed ``HUIFANG_``,
+a ``huifang.toml`` file in the working directory (or the file named by ``HUIFANG_CONFIG``), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """Everything huifang can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="HUIFANG_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./huifang.db",
+        description="SQLAlchemy URL; sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    timezone: str = Field(default="Asia/Shanghai", description="The store's time zone (IANA name)")
+    store_name: str = Field(default="本店", description="Store that imports go to unless --store is given")
+    default_region_code: str = Field(default="CN", description="Country used to read phone numbers without +")
+    import_batch_size: int = Field(default=2000, ge=1, le=50_000)
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    link_secret: SecretStr | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone, so a typo fails at start-up, not at 09:00
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The store's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("HUIFANG_CONFIG", "huifang.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+        )

@@ -1,0 +1,285 @@
+"""The database schema: one DeclarativeBase, typed tables, UTC timestamps.
+
+Enumerated columns hold the stable ASCII codes of ``bot.domain`` (checked by CHECK constraints), so the
+same rows read the same on SQLite and PostgreSQL. Every timestamp is stored in UTC and comes back aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from bot.domain.people import CustomerStatus, Honorific, IntentLevel, Role, Tier
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; SQLite keeps no zone, so it is put back on the way out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use the injected clock")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _in(column: str, values: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Store(Base):
+    """A dealership (门店)."""
+
+    __tablename__ = "store"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    created_at: Mapped[datetime]
+
+
+class Staff(Base):
+    """A staff member: consultant, service advisor, customer-service specialist or manager."""
+
+    __tablename__ = "staff"
+    __table_args__ = (
+        UniqueConstraint("store_id", "name"),
+        CheckConstraint(_in("role", [r.value for r in Role]), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"))
+    name: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Customer(Base):
+    """A person the dealership follows up: prospect, lost prospect, owner or lapsed service customer."""
+
+    __tablename__ = "customer"
+    __table_args__ = (
+        UniqueConstraint("store_id", "phone"),
+        CheckConstraint(_in("status", [s.value for s in CustomerStatus]), name="status"),
+        CheckConstraint(_in("honorific", [h.value for h in Honorific]), name="honorific"),
+        CheckConstraint(_in("intent_level", [i.value for i in IntentLevel]), name="intent_level"),
+        CheckConstraint(_in("tier", [t.value for t in Tier]), name="tier"),
+        Index("ix_customer_store_status", "store_id", "status"),
+        Index("ix_customer_owner", "owner_staff_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"))
+    name: Mapped[str] = mapped_column(String(50))
+    honorific: Mapped[str | None] = mapped_column(String(4))
+    phone: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str | None] = mapped_column(String(50))
+    industry: Mapped[str | None] = mapped_column(String(50))
+    owner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    intent_level: Mapped[str | None] = mapped_column(String(1))
+    tier: Mapped[str | None] = mapped_column(String(10))
+    last_visit_date: Mapped[date | None] = mapped_column(Date)
+    consent_at: Mapped[datetime | None]
+    opted_out_at: Mapped[datetime | None]
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chat_unreachable_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Vehicle(Base):
+    """A car a customer owns or bought here."""
+
+    __tablename__ = "vehicle"
+    __table_args__ = (
+        Index("ix_vehicle_delivery", "delivery_date"),
+        Index("ix_vehicle_last_service", "last_service_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    series: Mapped[str | None] = mapped_column(String(50))
+    model: Mapped[str | None] = mapped_column(String(100))
+    vin: Mapped[str | None] = mapped_column(String(17), unique=True)
+    plate: Mapped[str | None] = mapped_column(String(20))
+    purchase_date: Mapped[date | None] = mapped_column(Date)
+    delivery_date: Mapped[date | None] = mapped_column(Date)
+    last_service_date: Mapped[date | None] = mapped_column(Date)
+    mileage: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class LeadEvent(Base):
+    """Something that happened with a prospect: a test drive, a quote, a defeat (with the stated reason)."""
+
+    __tablename__ = "lead_event"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "kind", "occurred_on"),
+        CheckConstraint(_in("kind", ["test_drive", "quote", "defeat", "first_contact"]), name="kind"),
+        Index("ix_lead_event_kind_date", "kind", "occurred_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    stated_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Survey(Base):
+    """One run of a questionnaire with one customer, pinned to the questionnaire version it started on."""
+
+    __tablename__ = "survey"
+    __table_args__ = (
+        CheckConstraint(_in("channel", ["chat", "phone", "voice"]), name="channel"),
+        Index("ix_survey_customer_created", "customer_id", "created_at"),
+        Index("ix_survey_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    questionnaire_id: Mapped[str] = mapped_column(String(50))
+    questionnaire_version: Mapped[str] = mapped_column(String(50))
+    purpose: Mapped[str] = mapped_column(String(30))
+    channel: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20))
+    current_step: Mapped[str | None] = mapped_column(String(50))
+    state: Mapped[dict[str, Any] | None]
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    due_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ContactAttempt(Base):
+    """One try to reach a customer for a survey, with its disposition (跟踪结果)."""
+
+    __tablename__ = "contact_attempt"
+    __table_args__ = (Index("ix_contact_attempt_survey_time", "survey_id", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    attempted_at: Mapped[datetime]
+    disposition: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(Text)
+    next_try_at: Mapped[datetime | None]
+
+
+class Answer(Base):
+    """One answer to one question of one survey; tallies count its reason code, never its free text."""
+
+    __tablename__ = "answer"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "question_id"),
+        Index("ix_answer_reason_time", "reason_code", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(50))
+    option_code: Mapped[str | None] = mapped_column(String(200))
+    reason_code: Mapped[str | None] = mapped_column(String(50))
+    reason_group: Mapped[str | None] = mapped_column(String(50))
+    free_text: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    answered_at: Mapped[datetime]
+
+
+class Task(Base):
+    """Something a staff member must do for a customer, by a due time."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        CheckConstraint(_in("status", ["open", "done", "cancelled"]), name="status"),
+        Index("ix_task_staff_status_due", "staff_id", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    source_survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)
+    first_action_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class OutboundMessage(Base):
+    """Every message the product sends, claimed and sent exactly once by its idempotency key."""
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (
+        CheckConstraint(_in("status", ["pending", "claimed", "sent", "failed", "cancelled"]), name="status"),
+        Index("ix_outbound_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]

@@ -1,0 +1,57 @@
+"""The unit of work: one transaction, the repositories that share it, commit or roll back."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.repositories import (
+    CustomerRepository,
+    LeadEventRepository,
+    StaffRepository,
+    StoreRepository,
+    VehicleRepository,
+)
+
+
+class SqlUnitOfWork:
+    """Opens a session on enter; rolls back on exit unless ``commit()`` was called."""
+
+    session: Session
+    stores: StoreRepository
+    staff: StaffRepository
+    customers: CustomerRepository
+    vehicles: VehicleRepository
+    lead_events: LeadEventRepository
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+
+    def __enter__(self) -> Self:
+        self.session = self._session_factory()
+        self.stores = StoreRepository(self.session)
+        self.staff = StaffRepository(self.session)
+        self.customers = CustomerRepository(self.session)
+        self.vehicles = VehicleRepository(self.session)
+        self.lead_events = LeadEventRepository(self.session)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        """Make everything done in this unit of work durable."""
+        self.session.commit()
+
+    def rollback(self) -> None:
+        """Throw away everything done since the last commit."""
+        self.session.rollback()
+
+    def flush(self) -> None:
+        """Send pending writes (so later reads in this transaction see them) without committing."""
+        self.session.flush()
