@@ -126,6 +126,9 @@ class Customer(Base):
     intent_level: Mapped[str | None] = mapped_column(String(1))
     tier: Mapped[str | None] = mapped_column(String(10))
     last_visit_date: Mapped[date | None] = mapped_column(Date)
+    referral_source: Mapped[str | None] = mapped_column(String(30))
+    loyalty_score: Mapped[int | None] = mapped_column(Integer)
+    economic_score: Mapped[int | None] = mapped_column(Integer)
     consent_at: Mapped[datetime | None]
     opted_out_at: Mapped[datetime | None]
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
@@ -184,6 +187,8 @@ class Survey(Base):
         CheckConstraint(_in("channel", ["chat", "phone", "voice"]), name="channel"),
         Index("ix_survey_customer_created", "customer_id", "created_at"),
         Index("ix_survey_status_due", "status", "due_at"),
+        Index("ix_survey_status_next_try", "status", "next_try_at"),
+        Index("ix_survey_purpose_created", "questionnaire_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -197,6 +202,12 @@ class Survey(Base):
     state: Mapped[dict[str, Any] | None]
     outcome: Mapped[str | None] = mapped_column(String(30))
     assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    claimed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    claimed_at: Mapped[datetime | None]
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime | None]
+    callback_at: Mapped[datetime | None]
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
@@ -222,22 +233,29 @@ class ContactAttempt(Base):
 
 
 class Answer(Base):
-    """One answer to one question of one survey; tallies count its reason code, never its free text."""
+    """One answer to one question of one survey; tallies count its reason code, never its free text.
+
+    A multiple choice gives one row per chosen option, so ``option_code`` is part of the key ('' for
+    answers without an option: free text, rating, callback time).
+    """
 
     __tablename__ = "answer"
     __table_args__ = (
-        UniqueConstraint("survey_id", "question_id"),
+        UniqueConstraint("survey_id", "question_id", "option_code"),
         Index("ix_answer_reason_time", "reason_code", "answered_at"),
+        Index("ix_answer_time", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
     question_id: Mapped[str] = mapped_column(String(50))
-    option_code: Mapped[str | None] = mapped_column(String(200))
+    option_code: Mapped[str] = mapped_column(String(50), default="")
     reason_code: Mapped[str | None] = mapped_column(String(50))
     reason_group: Mapped[str | None] = mapped_column(String(50))
     free_text: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[int | None] = mapped_column(Integer)
+    score_name: Mapped[str | None] = mapped_column(String(20))
+    score_points: Mapped[int | None] = mapped_column(Integer)
     answered_at: Mapped[datetime]
 
 
@@ -261,6 +279,31 @@ class Task(Base):
     first_action_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class LinkToken(Base):
+    """A deep-link token handed out for binding Telegram; the signature proves it, this row makes it single-use."""
+
+    __tablename__ = "link_token"
+    __table_args__ = (CheckConstraint(_in("subject", ["customer", "staff"]), name="subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    subject: Mapped[str] = mapped_column(String(10))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class ProcessedUpdate(Base):
+    """Telegram updates already handled, written in the same transaction, so a redelivery does nothing."""
+
+    __tablename__ = "processed_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime]
 
 
 class OutboundMessage(Base):
