@@ -194,7 +194,7 @@ class Survey(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     questionnaire_id: Mapped[str] = mapped_column(String(50))
-    questionnaire_version: Mapped[str] = mapped_column(String(50))
+    questionnaire_version: Mapped[str] = mapped_column(String(80))
     purpose: Mapped[str] = mapped_column(String(30))
     channel: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20))
@@ -214,6 +214,17 @@ class Survey(Base):
     completed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class QuestionnaireVersion(Base):
+    """The exact text of every questionnaire version a survey was started on, so it can finish on it."""
+
+    __tablename__ = "questionnaire_version"
+
+    ref: Mapped[str] = mapped_column(String(80), primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(50))
+    source_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class ContactAttempt(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 04:22:40.900516
+Create Date: 2026-11-25 04:25:19.746961
 """
 
 from __future__ import annotations
@@ -56,6 +56,13 @@ def upgrade() -> None:
     sa.Column('update_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('update_id', name=op.f('pk_processed_update'))
+    )
+    op.create_table('questionnaire_version',
+    sa.Column('ref', sa.String(length=80), nullable=False),
+    sa.Column('questionnaire_id', sa.String(length=50), nullable=False),
+    sa.Column('source_text', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('ref', name=op.f('pk_questionnaire_version'))
     )
     op.create_table('store',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -138,7 +145,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('questionnaire_id', sa.String(length=50), nullable=False),
-    sa.Column('questionnaire_version', sa.String(length=50), nullable=False),
+    sa.Column('questionnaire_version', sa.String(length=80), nullable=False),
     sa.Column('purpose', sa.String(length=30), nullable=False),
     sa.Column('channel', sa.String(length=10), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
@@ -291,6 +298,7 @@ def downgrade() -> None:
     op.drop_table('customer')
     op.drop_table('staff')
     op.drop_table('store')
+    op.drop_table('questionnaire_version')
     op.drop_table('processed_update')
     with op.batch_alter_table('outbound_message', schema=None) as batch_op:
         batch_op.drop_index('ix_outbound_status_created')
