@@ -1,9 +1,10 @@
 """Loading and checking the questionnaire files of ``scripts_zh/questionnaires/``.
 
-``load_catalog()`` reads every shipped questionnaire (QuestionnaireError listing all issues if any file is broken);
-``load_text(text, source)`` rebuilds a pinned version from text kept by storage, so a survey in flight finishes on
-the version it started with even after the file changed; ``check_paths(paths)`` is what ``huifang scripts check``
-runs: schema, graph, templates (rendered with ``SAMPLE_CONTEXT``) and Telegram limits, every issue at once.
+``load_catalog()`` reads every shipped questionnaire (QuestionnaireError listing all issues if any file is
+broken); ``load_text(text, source)`` rebuilds a pinned version from text kept by storage, so a survey in
+flight finishes on the version it started with even after the file changed; ``check_paths(paths)`` is what
+``huifang scripts check`` runs: schema, graph, templates (rendered with ``SAMPLE_CONTEXT``) and Telegram
+limits, every issue at once.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def load_catalog(directory: Path = QUESTIONNAIRES_DIR) -> Catalog:
     return catalog
 
 
-# --------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # Checking
 
 
@@ -167,7 +168,7 @@ def sample_answers(q: Questionnaire) -> dict[str, str]:
 
 
 def check_templates(q: Questionnaire, context: Mapping[str, Any] = SAMPLE_CONTEXT) -> list[Issue]:
-    """Every text compiles, pipes only answers given on every path to it, renders with the sample, fits Telegram."""
+    """Each text compiles, pipes only answers given on every path to it, renders, and fits Telegram."""
     issues: list[Issue] = []
     env = default_environment()
     renderer = TemplateRenderer(env)
@@ -175,6 +176,8 @@ def check_templates(q: Questionnaire, context: Mapping[str, Any] = SAMPLE_CONTEX
     answers = sample_answers(q)
     for n in q.nodes:
         where = f"node {n.id}"
+        if not n.text:
+            continue  # a missing text is already a schema issue
         try:
             refs = answer_references(n.text, env)
         except jinja2.TemplateSyntaxError as exc:
@@ -182,20 +185,35 @@ def check_templates(q: Questionnaire, context: Mapping[str, Any] = SAMPLE_CONTEX
             continue
         for ref in sorted(refs):
             if ref not in answers:
-                issues.append(Issue(q.source, n.line, f"{where}: pipes answers.{ref}, which is not a question"))
+                issues.append(
+                    Issue(q.source, n.line, f"{where}: pipes answers.{ref}, which is not a question")
+                )
             elif n.id in guaranteed and ref not in guaranteed[n.id]:
-                issues.append(Issue(q.source, n.line,
-                                    f"{where}: pipes answers.{ref}, which is not answered on every path to it"))
+                issues.append(
+                    Issue(
+                        q.source,
+                        n.line,
+                        f"{where}: pipes answers.{ref}, which is not answered on every path to it",
+                    )
+                )
         try:
             rendered = renderer.render(n.text, {**context, "answers": answers})
         except RenderError as exc:
-            issues.append(Issue(q.source, n.line, f"{where}: template does not render with the sample context: {exc}"))
+            issues.append(
+                Issue(q.source, n.line, f"{where}: template does not render with the sample context: {exc}")
+            )
             continue
         if not rendered:
             issues.append(Issue(q.source, n.line, f"{where}: text renders empty"))
         if len(rendered) > MESSAGE_TEXT_MAX:
-            issues.append(Issue(q.source, n.line, f"{where}: text renders to {len(rendered)} characters, "
-                                                  f"more than Telegram's {MESSAGE_TEXT_MAX}"))
+            issues.append(
+                Issue(
+                    q.source,
+                    n.line,
+                    f"{where}: text renders to {len(rendered)} characters, "
+                    f"more than Telegram's {MESSAGE_TEXT_MAX}",
+                )
+            )
     return issues
 
 

@@ -1,10 +1,127 @@
-"""`huifang scripts ...`: check and try questionnaires (filled in by the questionnaire work)."""
+"""`huifang scripts ...`: check and try the questionnaires in scripts_zh/.
+
+``huifang scripts check [PATH...]`` validates every questionnaire (schema, graph, templates, Telegram
+limits) and prints all errors as ``file:line: message``; exit code 1 if there is any. ``huifang scripts
+try NAME`` walks a questionnaire in the terminal as a customer would, with the sample context, printing
+the answer records and actions each answer would produce.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from bot.domain.engine import Rejection, Result, Step, answer, start
+from bot.domain.presentation import for_phone, text_input
+from bot.domain.questionnaire import Action, NodeKind, QuestionnaireError
+from bot.questionnaires import QUESTIONNAIRES_DIR, SAMPLE_CONTEXT, check_paths, load_file
+from bot.rendering import TemplateRenderer
 
 
 @click.group()
 def scripts() -> None:
     """Check and try the questionnaires in scripts_zh/."""
+
+
+@scripts.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def check_command(paths: tuple[Path, ...]) -> None:
+    """Validate questionnaires (default: every file in scripts_zh/questionnaires)."""
+    good, issues = check_paths(list(paths) or [QUESTIONNAIRES_DIR])
+    for issue in issues:
+        click.echo(str(issue), err=True)
+    for q in good:
+        click.echo(f"ok  {q.ref}  {q.title}  ({len(q.nodes)} nodes)")
+    if issues:
+        click.echo(f"{len(issues)} error(s) found.", err=True)
+        raise SystemExit(1)
+    click.echo(f"{len(good)} questionnaire(s) checked, no errors.")
+
+
+@scripts.command("try")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=QUESTIONNAIRES_DIR,
+    show_default=True,
+    help="Directory holding NAME.yaml.",
+)
+def try_command(name: str, directory: Path) -> None:
+    """Answer questionnaire NAME in the terminal (numbered options, free text), showing its actions."""
+    path = directory / f"{name}.yaml"
+    if not path.exists():
+        raise click.ClickException(f"no questionnaire {path}")
+    try:
+        q = load_file(path)
+    except QuestionnaireError as exc:
+        raise click.ClickException(f"{path} has errors; run `huifang scripts check`:\n{exc}") from exc
+    renderer = TemplateRenderer()
+    click.echo(
+        f"== {q.title} ({q.ref}) — 示例客户：{SAMPLE_CONTEXT['customer']['title']}，"
+        f"销售顾问：{SAMPLE_CONTEXT['consultant']['name']}，门店：{SAMPLE_CONTEXT['store']['name']}"
+    )
+    result = start(q, SAMPLE_CONTEXT, renderer)
+    state = result.state
+    step = result.step
+    while not step.finished:
+        _show(step)
+        reply = click.prompt(_prompt(step), default="", show_default=False)
+        given = text_input(step, reply)
+        if given is None:
+            click.echo("  ! 无法识别，请按提示重新输入。")
+            continue
+        outcome = answer(q, state, given, renderer)
+        if isinstance(outcome, Rejection):
+            click.echo(f"  ! 不接受：{outcome.reason} ({outcome.detail})")
+            continue
+        _report(outcome)
+        state, step = outcome.state, outcome.step
+    _show(step)
+    scores = "，".join(f"{k}={v}" for k, v in state.scores) or "无"
+    click.echo(f"== 结束：outcome={state.outcome}，得分：{scores}，共回答 {state.steps} 题")
+
+
+def _show(step: Step) -> None:
+    view = for_phone(step)
+    click.echo("")
+    click.echo(f"[{step.node_id}] {view.script}")
+    for number, label, _code in view.options if step.kind is not NodeKind.RATING else ():
+        mark = "✅ " if _code in step.selected else ""
+        click.echo(f"  {number}. {mark}{label}")
+
+
+def _prompt(step: Step) -> str:
+    match step.kind:
+        case NodeKind.SINGLE:
+            return "选择编号"
+        case NodeKind.MULTI:
+            return f"选择编号，可多选（用逗号分隔，{step.min_choices}–{step.max_choices}项）"
+        case NodeKind.RATING:
+            lo, hi = step.scale or (0, 0)
+            return f"打分 {lo}–{hi}"
+        case NodeKind.CALLBACK:
+            return "回电时间（YYYY-MM-DD HH:MM）"
+        case _:
+            return f"回答（不超过{step.max_length}字）"
+
+
+def _report(result: Result) -> None:
+    for r in result.records:
+        parts = [f"question={r.question_id}"]
+        for key in ("option_code", "reason_code", "reason", "reason_group", "text", "rating", "at"):
+            value = getattr(r, key)
+            if value is not None:
+                parts.append(f"{key}={value}")
+        if r.tags:
+            parts.append(f"tags={','.join(r.tags)}")
+        click.echo("  记录: " + " ".join(parts))
+    for a in result.actions:
+        click.echo("  动作: " + _describe(a))
+
+
+def _describe(action: Action) -> str:
+    fields = {k: v for k, v in action.to_dict().items() if k not in ("kind", "question_id")}
+    return f"{action.kind} " + " ".join(f"{k}={v}" for k, v in fields.items())
