@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +15,15 @@ from storage.database import make_engine, make_session_factory
 from storage.schema import ensure_current
 from storage.unit_of_work import SqlUnitOfWork
 
+if TYPE_CHECKING:
+    from bot.services.links import LinkIssuer
+    from bot.services.surveys import SurveyKit
+    from bot.telegram.context import ChatServices
+
+
+class MissingSetting(RuntimeError):
+    """A setting this command needs is not set; the message names it (Chinese, for staff)."""
+
 
 @dataclass
 class Container:
@@ -23,6 +33,7 @@ class Container:
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
+    _kit: SurveyKit | None = field(default=None, init=False, repr=False)
 
     def uow(self) -> SqlUnitOfWork:
         """A fresh unit of work on this database."""
@@ -40,6 +51,32 @@ class Container:
             batch_size=self.settings.import_batch_size,
             dry_run=dry_run,
         )
+
+    def survey_kit(self) -> SurveyKit:
+        """Questionnaires, renderer, clock and zone: what every survey use case needs (loaded once)."""
+        if self._kit is None:
+            from bot.questionnaires import load_catalog
+            from bot.rendering import TemplateRenderer
+            from bot.services.surveys import SurveyKit
+
+            self._kit = SurveyKit(load_catalog(), TemplateRenderer(), self.clock, self.settings.tz)
+        return self._kit
+
+    def link_secret(self) -> bytes:
+        if self.settings.link_secret is None:
+            raise MissingSetting("未设置 HUIFANG_LINK_SECRET（用于签发绑定链接的密钥，请设置为一串随机字符）")
+        return self.settings.link_secret.get_secret_value().encode()
+
+    def link_issuer(self, bot_username: str) -> LinkIssuer:
+        from bot.services.links import LinkIssuer
+
+        return LinkIssuer(self.link_secret(), bot_username, self.settings.link_valid_days)
+
+    def chat_services(self) -> ChatServices:
+        from bot.telegram.context import ChatServices
+        from bot.texts import Texts
+
+        return ChatServices(self, self.survey_kit(), Texts(), self.link_secret())
 
     def close(self) -> None:
         self.engine.dispose()

@@ -34,8 +34,22 @@ class Settings(BaseSettings):
     import_batch_size: int = Field(default=2000, ge=1, le=50_000)
 
     telegram_token: SecretStr | None = None
-    telegram_api_url: str = "https://api.telegram.org/bot"
-    link_secret: SecretStr | None = None
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org/bot", description="Bot API base; the token is appended to it"
+    )
+    telegram_bot_username: str | None = Field(
+        default=None, description="Used in deep links; asked of getMe if unset"
+    )
+    webhook_url: str | None = Field(
+        default=None, description="Public HTTPS URL; set to use a webhook, not polling"
+    )
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    link_secret: SecretStr | None = Field(
+        default=None, description="HMAC key for deep links (32+ random bytes)"
+    )
+    link_valid_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("timezone")
     @classmethod

@@ -189,6 +189,7 @@ class Survey(Base):
         Index("ix_survey_status_due", "status", "due_at"),
         Index("ix_survey_status_next_try", "status", "next_try_at"),
         Index("ix_survey_purpose_created", "questionnaire_id", "created_at"),
+        Index("ix_survey_created", "created_at"),  # reports: cases of a period, all questionnaires
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -277,6 +278,7 @@ class Task(Base):
     __table_args__ = (
         CheckConstraint(_in("status", ["open", "done", "cancelled"]), name="status"),
         Index("ix_task_staff_status_due", "staff_id", "status", "due_at"),
+        Index("ix_task_created", "created_at"),  # reports: tasks created in a period
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -337,3 +339,27 @@ class OutboundMessage(Base):
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
+
+
+class ReasonRollup(Base):
+    """Reason tallies per questionnaire, question, reason and UTC day, kept exact by database triggers.
+
+    Migration 0002 installs triggers on ``answer`` (insert, update, delete) and ``survey`` (delete: its answers
+    first, so the roll-up is decremented while the survey still names its questionnaire) on SQLite and
+    PostgreSQL. Reports add whole UTC days from here and read the partial days at a period's edges from
+    ``answer`` itself. A SQLite batch migration that recreates ``answer`` or ``survey`` drops the triggers:
+    recreate them (``tests/integration/test_reports_rollup.py`` checks they exist).
+    """
+
+    __tablename__ = "reason_rollup"
+
+    questionnaire_id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    answered_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    reason_code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    reason_group: Mapped[str] = mapped_column(String(50), primary_key=True, default="")
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Reports: referrals are counted by the day the customer was recorded.
+Index("ix_customer_created", Customer.created_at)

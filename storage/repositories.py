@@ -11,12 +11,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.domain.customer_import import CustomerFacts, LeadEventFacts, VehicleFacts
 from bot.domain.people import CustomerStatus, Honorific, IntentLevel, Role, Tier
-from storage.models import Customer, LeadEvent, Staff, Store, Vehicle
+from storage.models import (
+    Answer,
+    ContactAttempt,
+    Customer,
+    LeadEvent,
+    LinkToken,
+    ProcessedUpdate,
+    QuestionnaireVersion,
+    Staff,
+    Store,
+    Survey,
+    Task,
+    Vehicle,
+)
 
 _IN_CHUNK = 900  # stays under every backend's bound-parameter limit
 T = TypeVar("T")
@@ -274,3 +287,186 @@ class LeadEventRepository:
                 )
                 .values(staff_id=event.staff_id, stated_reason=event.stated_reason)
             )
+
+
+class SurveyRepository:
+    """Surveys with their answers and contact attempts (the aggregate a channel works on)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, survey_id: int, *, for_update: bool = False) -> Survey | None:
+        query = select(Survey).where(Survey.id == survey_id)
+        if for_update:
+            query = query.with_for_update()
+        return self._session.scalars(query).first()
+
+    def add(self, survey: Survey) -> Survey:
+        self._session.add(survey)
+        self._session.flush()
+        return survey
+
+    def active_for_customer(self, customer_id: int) -> Survey | None:
+        """The customer's survey that is waiting or running (newest first), if any."""
+        return self._session.scalars(
+            select(Survey)
+            .where(Survey.customer_id == customer_id, Survey.status.in_(ACTIVE_SURVEY_STATUSES))
+            .order_by(Survey.created_at.desc(), Survey.id.desc())
+        ).first()
+
+    def cancel_active(self, customer_id: int, outcome: str, now: datetime) -> int:
+        """End every open survey of a customer (opt-out); returns how many."""
+        result = self._session.execute(
+            update(Survey)
+            .where(Survey.customer_id == customer_id, Survey.status.in_(ACTIVE_SURVEY_STATUSES))
+            .values(status="cancelled", outcome=outcome, completed_at=now, updated_at=now)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def add_answers(self, answers: Sequence[Answer]) -> None:
+        self._session.add_all(answers)
+
+    def answers(self, survey_id: int) -> list[Answer]:
+        return list(
+            self._session.scalars(select(Answer).where(Answer.survey_id == survey_id).order_by(Answer.id))
+        )
+
+    def add_attempt(self, attempt: ContactAttempt) -> None:
+        self._session.add(attempt)
+
+    def attempts(self, survey_id: int) -> list[ContactAttempt]:
+        return list(
+            self._session.scalars(
+                select(ContactAttempt)
+                .where(ContactAttempt.survey_id == survey_id)
+                .order_by(ContactAttempt.attempted_at)
+            )
+        )
+
+    def pin_version(self, ref: str, questionnaire_id: str, text: str, now: datetime) -> None:
+        """Keep the questionnaire text of this version (once) so surveys can finish on it."""
+        if self._session.get(QuestionnaireVersion, ref) is None:
+            self._session.add(QuestionnaireVersion(ref=ref, questionnaire_id=questionnaire_id, source_text=text,
+                                                   created_at=now))  # fmt: skip
+            self._session.flush()
+
+    def pinned_text(self, ref: str) -> str | None:
+        row = self._session.get(QuestionnaireVersion, ref)
+        return row.source_text if row else None
+
+
+ACTIVE_SURVEY_STATUSES = ("pending", "invited", "in_progress", "appointment")
+
+
+class CustomerRecords:
+    """Single-customer reads and writes for the channels (binding, consent, status)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, customer_id: int) -> Customer | None:
+        return self._session.get(Customer, customer_id)
+
+    def by_chat(self, chat_id: int) -> Customer | None:
+        return self._session.scalars(select(Customer).where(Customer.telegram_chat_id == chat_id)).first()
+
+    def by_phone(self, phone: str) -> list[Customer]:
+        return list(self._session.scalars(select(Customer).where(Customer.phone == phone)))
+
+    def store_name(self, store_id: int) -> str:
+        store = self._session.get(Store, store_id)
+        return store.name if store else ""
+
+    def vehicle(self, customer_id: int) -> Vehicle | None:
+        return self._session.scalars(
+            select(Vehicle).where(Vehicle.customer_id == customer_id).order_by(Vehicle.delivery_date.desc())
+        ).first()
+
+    def staff(self, staff_id: int | None) -> Staff | None:
+        return self._session.get(Staff, staff_id) if staff_id else None
+
+
+class StaffRecords:
+    """Staff lookups for the channels."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, staff_id: int) -> Staff | None:
+        return self._session.get(Staff, staff_id)
+
+    def by_telegram(self, user_id: int) -> Staff | None:
+        return self._session.scalars(
+            select(Staff).where(Staff.telegram_user_id == user_id, Staff.active.is_(True))
+        ).first()
+
+    def by_name(self, store_id: int, name: str) -> Staff | None:
+        return self._session.scalars(
+            select(Staff).where(Staff.store_id == store_id, Staff.name == name)
+        ).first()
+
+    def least_busy(self, store_id: int, role: str) -> Staff | None:
+        """The active staff member of this role with the fewest open tasks (ties: lowest id)."""
+        open_tasks = (
+            select(Task.staff_id, func.count().label("n"))
+            .where(Task.status == "open")
+            .group_by(Task.staff_id)
+        ).subquery()
+        return self._session.scalars(
+            select(Staff)
+            .outerjoin(open_tasks, open_tasks.c.staff_id == Staff.id)
+            .where(Staff.store_id == store_id, Staff.role == role, Staff.active.is_(True))
+            .order_by(func.coalesce(open_tasks.c.n, 0), Staff.id)
+        ).first()
+
+    def managers(self, store_id: int) -> list[Staff]:
+        return list(
+            self._session.scalars(
+                select(Staff).where(
+                    Staff.store_id == store_id, Staff.role == "manager", Staff.active.is_(True)
+                )
+            )
+        )
+
+
+class TaskRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, task: Task) -> Task:
+        self._session.add(task)
+        self._session.flush()
+        return task
+
+    def get(self, task_id: int) -> Task | None:
+        return self._session.get(Task, task_id)
+
+    def open_for(self, staff_id: int, due_before: datetime | None = None) -> list[Task]:
+        query = select(Task).where(Task.staff_id == staff_id, Task.status == "open")
+        if due_before is not None:
+            query = query.where(Task.due_at < due_before)
+        return list(self._session.scalars(query.order_by(Task.due_at, Task.id)))
+
+
+class LinkRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, token: LinkToken) -> None:
+        self._session.add(token)
+
+    def by_nonce(self, nonce: str) -> LinkToken | None:
+        return self._session.scalars(select(LinkToken).where(LinkToken.nonce == nonce)).first()
+
+
+class UpdateLog:
+    """Telegram updates already handled."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def seen(self, update_id: int) -> bool:
+        return self._session.get(ProcessedUpdate, update_id) is not None
+
+    def mark(self, update_id: int, now: datetime) -> None:
+        self._session.add(ProcessedUpdate(update_id=update_id, processed_at=now))

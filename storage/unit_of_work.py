@@ -8,10 +8,16 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.repositories import (
+    CustomerRecords,
     CustomerRepository,
     LeadEventRepository,
+    LinkRepository,
+    StaffRecords,
     StaffRepository,
     StoreRepository,
+    SurveyRepository,
+    TaskRepository,
+    UpdateLog,
     VehicleRepository,
 )
 
@@ -25,6 +31,12 @@ class SqlUnitOfWork:
     customers: CustomerRepository
     vehicles: VehicleRepository
     lead_events: LeadEventRepository
+    surveys: SurveyRepository
+    people: CustomerRecords
+    colleagues: StaffRecords
+    tasks: TaskRepository
+    links: LinkRepository
+    updates: UpdateLog
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -36,6 +48,12 @@ class SqlUnitOfWork:
         self.customers = CustomerRepository(self.session)
         self.vehicles = VehicleRepository(self.session)
         self.lead_events = LeadEventRepository(self.session)
+        self.surveys = SurveyRepository(self.session)
+        self.people = CustomerRecords(self.session)
+        self.colleagues = StaffRecords(self.session)
+        self.tasks = TaskRepository(self.session)
+        self.links = LinkRepository(self.session)
+        self.updates = UpdateLog(self.session)
         return self
 
     def __exit__(

@@ -1,0 +1,227 @@
+"""Use cases of the chat channel, customer side: bind, consent, opt out, answer. One call per update.
+
+Each function takes a unit of work and returns a small result the Telegram adapter renders; none of
+them sends anything itself. ``update_id`` makes redelivered updates harmless: the first handling is
+recorded in the same transaction as its effects, a repeat returns ``Duplicate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain.engine import Input, Rejection
+from bot.domain.links import InvalidLink, LinkProblem, LinkSubject
+from bot.services.links import redeem
+from bot.services.surveys import (
+    Accepted,
+    Position,
+    SurveyKit,
+    begin_survey,
+    position_of,
+    submit_answer,
+    survey_id_of,
+)
+from storage.models import ContactAttempt, Customer
+from storage.unit_of_work import SqlUnitOfWork
+
+CHAT = "chat"
+
+
+class Duplicate(Exception):
+    """This update was handled already."""
+
+
+def claim_update(uow: SqlUnitOfWork, update_id: int | None, kit: SurveyKit) -> None:
+    """Record the update as handled (same transaction as its effects); Duplicate if it was."""
+    if update_id is None:
+        return
+    if uow.updates.seen(update_id):
+        raise Duplicate
+    uow.updates.mark(update_id, kit.clock.now())
+
+
+class LinkResult(StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"
+
+
+@dataclass(frozen=True)
+class Bound:
+    kind: LinkResult
+    name: str
+    store_name: str
+    purpose: str | None = None  # the waiting survey's questionnaire id, for the consent text
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Refused:
+    problem: LinkProblem
+
+
+def open_link(
+    uow: SqlUnitOfWork, kit: SurveyKit, secret: bytes, token: str, user_id: int, chat_id: int
+) -> Bound | Refused:
+    """Redeem a /start token: bind the customer's chat or the staff member's account."""
+    try:
+        claim = redeem(uow, secret, token, user_id, kit.clock)
+    except InvalidLink as exc:
+        return Refused(exc.problem)
+    if claim.subject is LinkSubject.STAFF:
+        staff = uow.colleagues.get(claim.subject_id)
+        if staff is None or not staff.active:
+            return Refused(LinkProblem.FORGED)
+        other = uow.colleagues.by_telegram(user_id)
+        if other is not None and other.id != staff.id:
+            other.telegram_user_id = None
+            uow.flush()
+        staff.telegram_user_id = user_id
+        return Bound(LinkResult.STAFF, staff.name, uow.people.store_name(staff.store_id))
+    customer = uow.people.get(claim.subject_id)
+    if customer is None:
+        return Refused(LinkProblem.FORGED)
+    if customer.telegram_chat_id not in (None, chat_id):
+        return Refused(LinkProblem.USED)
+    previous = uow.people.by_chat(chat_id)
+    if previous is not None and previous.id != customer.id:
+        previous.telegram_chat_id = None  # one Telegram account, one customer record
+        uow.flush()
+    customer.telegram_chat_id = chat_id
+    customer.chat_unreachable_at = None
+    return _bound_customer(uow, customer)
+
+
+def _bound_customer(uow: SqlUnitOfWork, customer: Customer) -> Bound:
+    from bot.domain.people import Honorific, title
+
+    survey = uow.surveys.active_for_customer(customer.id)
+    honorific = Honorific(customer.honorific) if customer.honorific else None
+    return Bound(
+        LinkResult.CUSTOMER,
+        customer.name,
+        uow.people.store_name(customer.store_id),
+        survey.questionnaire_id if survey else None,
+        title(customer.name, honorific),
+    )
+
+
+def greet_again(uow: SqlUnitOfWork, chat_id: int) -> Bound | None:
+    """/start without a token from a bound customer: the consent screen again (None if unknown)."""
+    customer = uow.people.by_chat(chat_id)
+    return _bound_customer(uow, customer) if customer else None
+
+
+@dataclass(frozen=True)
+class NothingToAnswer:
+    """The customer consented but no survey is waiting."""
+
+
+def consent(
+    uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, specialist_name: str
+) -> Position | NothingToAnswer:
+    """开始: store consent (lifting an earlier opt-out) and begin or resume the waiting survey."""
+    customer = uow.people.by_chat(chat_id)
+    if customer is None:
+        return NothingToAnswer()
+    now = kit.clock.now()
+    customer.consent_at = now
+    customer.opted_out_at = None
+    customer.updated_at = now
+    survey = uow.surveys.active_for_customer(customer.id)
+    if survey is None:
+        return NothingToAnswer()
+    if survey.status == "in_progress" and survey.state and survey.channel == CHAT:
+        return position_of(uow, kit, survey)
+    position = begin_survey(uow, kit, survey, CHAT, specialist_name)
+    survey.attempt_count += 1
+    return position
+
+
+def postpone(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> bool:
+    """稍后: nothing is recorded against the survey; the reminder job may ask once more."""
+    return uow.people.by_chat(chat_id) is not None
+
+
+def opt_out(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> bool:
+    """退订: the customer is never messaged again (every channel) unless they consent anew."""
+    customer = uow.people.by_chat(chat_id)
+    if customer is None:
+        return False
+    now = kit.clock.now()
+    customer.opted_out_at = now
+    customer.updated_at = now
+    survey = uow.surveys.active_for_customer(customer.id)
+    if survey is not None:
+        uow.surveys.add_attempt(
+            ContactAttempt(survey_id=survey.id, channel=CHAT, attempted_at=now, disposition="opted_out")
+        )
+    uow.surveys.cancel_active(customer.id, "opted_out", now)
+    uow.session.flush()
+    _cancel_pending_messages(uow, chat_id)
+    return True
+
+
+def _cancel_pending_messages(uow: SqlUnitOfWork, chat_id: int) -> None:
+    from sqlalchemy import update
+
+    from storage.models import OutboundMessage
+
+    uow.session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.recipient == str(chat_id), OutboundMessage.status.in_(("pending", "claimed")))
+        .values(status="cancelled", error="opted out")
+    )
+
+
+@dataclass(frozen=True)
+class NoSurvey:
+    """The tap or text does not belong to a running survey of this chat."""
+
+
+def answer_in_chat(
+    uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, ref: str | None, given: Input
+) -> Accepted | Rejection | NoSurvey:
+    """Apply a customer's tap or text to their running survey (``ref`` from callback data, if any)."""
+    customer = uow.people.by_chat(chat_id)
+    if customer is None or customer.opted_out_at is not None:
+        return NoSurvey()
+    survey = uow.surveys.active_for_customer(customer.id)
+    if ref is not None:
+        wanted = survey_id_of(ref)
+        candidate = uow.surveys.get(wanted) if wanted is not None else None
+        if candidate is None or candidate.customer_id != customer.id:
+            return NoSurvey()
+        survey = candidate
+    if survey is None or survey.status != "in_progress" or not survey.state:
+        if survey is not None and survey.status in ("completed", "refused", "appointment", "cancelled"):
+            from bot.domain.engine import RejectReason, State
+
+            return Rejection(RejectReason.FINISHED, "survey ended", State.from_dict(survey.state or {}))
+        return NoSurvey()
+    return submit_answer(uow, kit, survey, given, CHAT)
+
+
+def waiting_position(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> Position | None:
+    """The question the chat's running survey waits on, for reading typed text."""
+    customer = uow.people.by_chat(chat_id)
+    if customer is None:
+        return None
+    survey = uow.surveys.active_for_customer(customer.id)
+    if survey is None or survey.status != "in_progress" or not survey.state:
+        return None
+    return position_of(uow, kit, survey)
+
+
+def mark_unreachable(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> None:
+    """The customer blocked the bot (403): nothing more goes to this chat."""
+    customer = uow.people.by_chat(chat_id)
+    if customer is not None and customer.chat_unreachable_at is None:
+        customer.chat_unreachable_at = kit.clock.now()
+        survey = uow.surveys.active_for_customer(customer.id)
+        if survey is not None:
+            uow.surveys.add_attempt(
+                ContactAttempt(
+                    survey_id=survey.id, channel=CHAT, attempted_at=kit.clock.now(), disposition="blocked"
+                )
+            )

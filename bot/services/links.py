@@ -1,0 +1,55 @@
+"""Use cases: hand out deep links that bind a Telegram account, and redeem them (once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.domain.clock import Clock
+from bot.domain.links import InvalidLink, LinkClaim, LinkProblem, LinkSubject, deep_link, issue, verify
+from storage.models import LinkToken
+from storage.unit_of_work import SqlUnitOfWork
+
+
+@dataclass(frozen=True)
+class LinkIssuer:
+    """Signs links with the store's secret for a bot username."""
+
+    secret: bytes
+    bot_username: str
+    valid_days: int = 30
+
+
+def issue_link(
+    uow: SqlUnitOfWork, issuer: LinkIssuer, subject: LinkSubject, subject_id: int, clock: Clock
+) -> str:
+    """A new single-use deep link for a customer or staff member (the caller commits)."""
+    now = clock.now()
+    token, claim = issue(issuer.secret, subject, subject_id, now + timedelta(days=issuer.valid_days))
+    uow.links.add(
+        LinkToken(
+            nonce=claim.nonce,
+            subject=subject.value,
+            subject_id=subject_id,
+            expires_at=claim.expires_at,
+            created_at=now,
+        )
+    )
+    return deep_link(issuer.bot_username, token)
+
+
+def redeem(uow: SqlUnitOfWork, secret: bytes, token: str, telegram_user_id: int, clock: Clock) -> LinkClaim:
+    """Check a token and mark it used by this Telegram account; InvalidLink if forged, expired or used.
+
+    Opening one's own link again is fine (Telegram users tap links twice); another account is refused.
+    """
+    claim = verify(secret, token, clock.now())
+    row = uow.links.by_nonce(claim.nonce)
+    if row is None:
+        raise InvalidLink(LinkProblem.FORGED)  # signed by us but never issued: a leaked secret
+    if row.used_at is not None and row.used_by != telegram_user_id:
+        raise InvalidLink(LinkProblem.USED)
+    if row.used_at is None:
+        row.used_at = clock.now()
+        row.used_by = telegram_user_id
+    return claim

@@ -1,0 +1,72 @@
+"""Building the python-telegram-bot Application: handlers, rate limiter, error handling, quiet logs."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.telegram import handlers
+from bot.telegram.context import BotState, ChatServices, HuifangApplication, HuifangContext
+
+log = logging.getLogger(__name__)
+
+
+def quiet_http_logs() -> None:
+    """The HTTP client logs every request URL, and a Bot API URL contains the token: keep it silent."""
+    for name in ("httpx", "httpcore", "telegram.request", "telegram.ext._updater"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def build_application(
+    services: ChatServices, token: str, api_url: str, *, rate_limit: bool = True
+) -> HuifangApplication:
+    """The bot, wired to ``services`` and talking to the Bot API at ``api_url``."""
+    quiet_http_logs()
+    context_types = ContextTypes(context=HuifangContext, bot_data=BotState)
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(api_url)
+        .base_file_url(api_url.replace("/bot", "/file/bot"))
+        .context_types(context_types)
+    )
+    if rate_limit:
+        # 30 messages/s overall; a 429 is waited out (retry_after) and the message sent once.
+        builder = builder.rate_limiter(
+            AIORateLimiter(overall_max_rate=30, overall_time_period=1, max_retries=3)
+        )
+    application: HuifangApplication = builder.build()  # type: ignore[assignment]
+    application.bot_data.services = services
+    register(application)
+    return application
+
+
+def register(application: HuifangApplication) -> None:
+    """All handlers, most specific first."""
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", handlers.start, filters=private))
+    application.add_handler(CommandHandler("stop", handlers.stop, filters=private))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=private))
+    application.add_handler(CommandHandler("tasks", handlers.tasks_command, filters=private))
+    application.add_handler(CommandHandler("today", handlers.today_command, filters=private))
+    application.add_handler(CallbackQueryHandler(handlers.consent_choice, pattern=r"^k:"))
+    application.add_handler(CallbackQueryHandler(handlers.task_tap, pattern=r"^task:(done|later):\d+$"))
+    application.add_handler(CallbackQueryHandler(handlers.survey_tap, pattern=r"^[atcrb]:"))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, handlers.text_message))
+    application.add_error_handler(_on_error)
+
+
+async def _on_error(update: object, context: HuifangContext) -> None:
+    # Only the exception type and update id: an update may hold phone numbers or answer text.
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error handling update %s: %s", update_id, type(context.error).__name__, exc_info=context.error)

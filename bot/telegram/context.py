@@ -1,0 +1,50 @@
+"""How handlers reach the services: PTB's typed ContextTypes, as in PTB's contexttypesbot example."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.app import Container
+from bot.services.surveys import SurveyKit
+from bot.texts import Texts
+from storage.unit_of_work import SqlUnitOfWork
+
+
+@dataclass
+class ChatServices:
+    """Everything a handler may call, built once by the composition root."""
+
+    container: Container
+    kit: SurveyKit
+    texts: Texts
+    link_secret: bytes
+
+    def uow(self) -> SqlUnitOfWork:
+        return self.container.uow()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.kit.tz
+
+
+class BotState:
+    """PTB's ``bot_data``: holds the services (PTB builds it without arguments)."""
+
+    services: ChatServices | None = None
+
+
+class HuifangContext(CallbackContext[ExtBot[None], dict, dict, BotState]):  # type: ignore[type-arg]
+    """The context every handler receives, with ``.services`` typed."""
+
+    @property
+    def services(self) -> ChatServices:
+        services = self.bot_data.services
+        if services is None:
+            raise RuntimeError("the application was built without services")
+        return services
+
+
+HuifangApplication = Application[ExtBot[None], HuifangContext, dict, dict, BotState, None]  # type: ignore[type-arg]

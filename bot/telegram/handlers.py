@@ -1,0 +1,358 @@
+"""Thin handlers: pull data out of the update, call one service in one unit of work, render, reply.
+
+Every handler that changes something claims the update id in the same transaction (``claim_update``),
+so an update Telegram delivers twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+
+from telegram import Message, Update
+from telegram.error import BadRequest, Forbidden
+
+from bot.domain.engine import Rejection, RejectReason
+from bot.domain.presentation import REJECTION_TEXT_ZH, callback_input, parse_callback, text_input
+from bot.services import chat, staff_desk
+from bot.services.chat import Bound, Duplicate, NoSurvey, NothingToAnswer, Refused, claim_update
+from bot.services.surveys import Accepted, Position, questionnaire_of, survey_id_of
+from bot.telegram.context import HuifangContext
+from bot.telegram.views import (
+    CONSENT_LATER,
+    CONSENT_START,
+    CONSENT_STOP,
+    consent_keyboard,
+    question_message,
+    task_message,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _ids(update: Update) -> tuple[int, int]:
+    assert update.effective_user is not None and update.effective_chat is not None
+    return update.effective_user.id, update.effective_chat.id
+
+
+async def start(update: Update, context: HuifangContext) -> None:
+    """/start [token]: bind through a deep link, or greet again."""
+    services = context.services
+    texts = services.texts
+    user_id, chat_id = _ids(update)
+    message = update.effective_message
+    assert message is not None
+    token = context.args[0] if context.args else None
+    with services.uow() as uow:
+        try:
+            claim_update(uow, update.update_id, services.kit)
+        except Duplicate:
+            return
+        if token:
+            result = chat.open_link(uow, services.kit, services.link_secret, token, user_id, chat_id)
+        else:
+            staff = staff_desk.staff_member(uow, user_id)
+            if staff is not None:
+                result = Bound(chat.LinkResult.STAFF, staff.name, uow.people.store_name(staff.store_id))
+            else:
+                result = chat.greet_again(uow, chat_id) or Refused(chat.LinkProblem.MALFORMED)
+        manager = False
+        if isinstance(result, Bound) and result.kind is chat.LinkResult.STAFF:
+            staff = staff_desk.staff_member(uow, user_id)
+            manager = staff is not None and staff_desk.is_manager(staff)
+        uow.commit()
+    if isinstance(result, Refused):
+        name = "link_refused" if token else "unknown_user"
+        await message.reply_text(texts.message(name, problem=result.problem.value))
+    elif result.kind is chat.LinkResult.STAFF:
+        await message.reply_text(
+            texts.message("staff_bound", name=result.name, store_name=result.store_name, manager=manager)
+        )
+    else:
+        await _send(
+            context,
+            chat_id,
+            texts.message(
+                "consent",
+                title=result.title,
+                store_name=result.store_name,
+                purpose=result.purpose,
+                purpose_text=texts.purpose(result.purpose),
+                minutes=2,
+            ),
+            consent_keyboard(texts),
+        )
+
+
+async def consent_choice(update: Update, context: HuifangContext) -> None:
+    """开始 / 稍后 / 退订 under the consent message."""
+    services = context.services
+    query = update.callback_query
+    assert query is not None
+    _user_id, chat_id = _ids(update)
+    with services.uow() as uow:
+        try:
+            claim_update(uow, update.update_id, services.kit)
+        except Duplicate:
+            return
+        if query.data == CONSENT_START:
+            result: object = chat.consent(uow, services.kit, chat_id, _specialist_name(uow, chat_id))
+        elif query.data == CONSENT_LATER:
+            result = chat.postpone(uow, services.kit, chat_id)
+        else:
+            result = chat.opt_out(uow, services.kit, chat_id)
+        uow.commit()
+    await query.answer()
+    texts = services.texts
+    if query.data == CONSENT_STOP:
+        await _edit(query.message, texts.message("opted_out"))
+    elif query.data == CONSENT_LATER:
+        await _edit(query.message, texts.message("consent_later"), keep_markup=True)
+    elif isinstance(result, NothingToAnswer):
+        await _edit(query.message, texts.message("nothing_to_answer"))
+    elif isinstance(result, Position):
+        await _remove_keyboard(query.message)
+        await _show(context, chat_id, result)
+
+
+async def survey_tap(update: Update, context: HuifangContext) -> None:
+    """A button under a question: choose, toggle, confirm, rate or pick a callback time."""
+    services = context.services
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _user_id, chat_id = _ids(update)
+    data = parse_callback(query.data)
+    with services.uow() as uow:
+        try:
+            claim_update(uow, update.update_id, services.kit)
+        except Duplicate:
+            return
+        result: Accepted | Rejection | NoSurvey = NoSurvey()
+        survey_id = survey_id_of(data.survey_ref) if data else None
+        survey = uow.surveys.get(survey_id) if survey_id is not None else None
+        given = callback_input(questionnaire_of(uow, services.kit, survey), data) if survey and data else None
+        if given is not None and data is not None:
+            result = chat.answer_in_chat(uow, services.kit, chat_id, data.survey_ref, given)
+        uow.commit()
+    texts = services.texts
+    if isinstance(result, Rejection):
+        await query.answer(REJECTION_TEXT_ZH[result.reason])
+        return
+    if isinstance(result, NoSurvey):
+        await query.answer(texts.message("survey_closed"))
+        return
+    await query.answer()
+    await _after_answer(context, chat_id, query.message, result)
+
+
+async def text_message(update: Update, context: HuifangContext) -> None:
+    """Typed text: opt-out words, free-text answers, typed callback times, typed option numbers."""
+    services = context.services
+    texts = services.texts
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    _user_id, chat_id = _ids(update)
+    if message.text.strip().lower() in texts.opt_out_words:
+        await stop(update, context)
+        return
+    with services.uow() as uow:
+        try:
+            claim_update(uow, update.update_id, services.kit)
+        except Duplicate:
+            return
+        position = chat.waiting_position(uow, services.kit, chat_id)
+        given = text_input(position.step, message.text) if position else None
+        result: Accepted | Rejection | NoSurvey = NoSurvey()
+        if position is not None and given is not None:
+            result = chat.answer_in_chat(uow, services.kit, chat_id, position.ref, given)
+        uow.commit()
+    if position is None:
+        await message.reply_text(texts.message("no_survey_running"))
+    elif given is None:
+        await message.reply_text(
+            texts.message("not_understood", hint=REJECTION_TEXT_ZH[RejectReason.WRONG_INPUT])
+        )
+    elif isinstance(result, Rejection):
+        if result.reason is RejectReason.TEXT_TOO_LONG:
+            reply = texts.message(
+                "text_too_long", length=len(message.text.strip()), limit=position.step.max_length or 0
+            )
+        else:
+            reply = REJECTION_TEXT_ZH[result.reason]
+        await message.reply_text(reply)
+    elif isinstance(result, Accepted):
+        await _after_answer(context, chat_id, None, result)
+
+
+async def stop(update: Update, context: HuifangContext) -> None:
+    """/stop or 退订: opt out for good."""
+    services = context.services
+    message = update.effective_message
+    assert message is not None
+    _user_id, chat_id = _ids(update)
+    with services.uow() as uow:
+        try:
+            claim_update(uow, update.update_id, services.kit)
+        except Duplicate:
+            return
+        known = chat.opt_out(uow, services.kit, chat_id)
+        uow.commit()
+    await message.reply_text(services.texts.message("opted_out" if known else "unknown_user"))
+
+
+async def help_command(update: Update, context: HuifangContext) -> None:
+    services = context.services
+    message = update.effective_message
+    assert message is not None
+    _user_id, chat_id = _ids(update)
+    with services.uow() as uow:
+        customer = uow.people.by_chat(chat_id)
+        store_name = uow.people.store_name(customer.store_id) if customer else ""
+        consultant = uow.people.staff(customer.owner_staff_id) if customer else None
+    await message.reply_text(
+        services.texts.message(
+            "help", store_name=store_name, consultant_name=consultant.name if consultant else ""
+        )
+    )
+
+
+async def tasks_command(update: Update, context: HuifangContext) -> None:
+    """/tasks: my open tasks, each with 完成 / 推迟."""
+    services = context.services
+    message = update.effective_message
+    assert message is not None
+    user_id, chat_id = _ids(update)
+    with services.uow() as uow:
+        staff = staff_desk.staff_member(uow, user_id)
+        cards = staff_desk.open_tasks(uow, staff, services.container.clock) if staff else []
+    if staff is None:
+        await message.reply_text(services.texts.message("staff_only"))
+        return
+    if not cards:
+        await message.reply_text(services.texts.message("tasks_empty"))
+    for card in cards:
+        text, buttons = task_message(services.texts, card, services.tz)
+        await _send(context, chat_id, text, buttons)
+
+
+async def today_command(update: Update, context: HuifangContext) -> None:
+    services = context.services
+    message = update.effective_message
+    assert message is not None
+    user_id, _chat_id = _ids(update)
+    clock = services.container.clock
+    local = clock.now().astimezone(services.tz)
+    end = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=services.tz)
+    with services.uow() as uow:
+        staff = staff_desk.staff_member(uow, user_id)
+        summary = staff_desk.today(uow, staff, clock, end) if staff else None
+    if summary is None:
+        await message.reply_text(services.texts.message("staff_only"))
+        return
+    await message.reply_text(
+        services.texts.message(
+            "today", date=local.strftime("%m-%d"), tasks=summary.tasks, overdue=summary.overdue
+        )
+    )
+
+
+async def task_tap(update: Update, context: HuifangContext) -> None:
+    """完成 / 推迟 under a task card."""
+    services = context.services
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    user_id, _chat_id = _ids(update)
+    _, action, raw_id = query.data.split(":")
+    with services.uow() as uow:
+        try:
+            claim_update(uow, update.update_id, services.kit)
+        except Duplicate:
+            return
+        staff = staff_desk.staff_member(uow, user_id)
+        card = None
+        if staff is not None:
+            finish = staff_desk.finish_task if action == "done" else staff_desk.postpone_task
+            card = finish(uow, staff, int(raw_id), services.container.clock)
+        uow.commit()
+    texts = services.texts
+    if staff is None:
+        await query.answer(texts.message("staff_only"))
+        return
+    await query.answer()
+    if card is not None:
+        name = "task_done" if action == "done" else "task_postponed"
+        text = texts.message(
+            name,
+            kind_label=texts.task_kind(card.kind),
+            customer_title=card.customer_title,
+            due=card.due_at.astimezone(services.tz).strftime("%m-%d %H:%M"),
+        )
+        await _edit(query.message, text)
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+
+
+def _specialist_name(uow: object, chat_id: int) -> str:
+    """Who the chat speaks as: the store's customer-service specialist, if it has one."""
+    from storage.unit_of_work import SqlUnitOfWork
+
+    assert isinstance(uow, SqlUnitOfWork)
+    customer = uow.people.by_chat(chat_id)
+    specialist = uow.colleagues.least_busy(customer.store_id, "cs_specialist") if customer else None
+    return specialist.name if specialist else "客服"
+
+
+async def _after_answer(context: HuifangContext, chat_id: int, old: object, result: Accepted) -> None:
+    services = context.services
+    position = result.position
+    if not result.moved:  # a toggle in a multiple choice: redraw the keyboard only
+        _text, markup = question_message(
+            services.texts, position, services.container.clock.now(), services.tz
+        )
+        if isinstance(old, Message):
+            await _quiet(old.edit_reply_markup(reply_markup=markup))
+        return
+    if isinstance(old, Message) and old.text:
+        question = old.text
+        await _quiet(
+            old.edit_text(services.texts.message("answered", text=question, label=result.answered_label))
+        )
+    await _show(context, chat_id, position)
+
+
+async def _show(context: HuifangContext, chat_id: int, position: Position) -> None:
+    services = context.services
+    text, markup = question_message(services.texts, position, services.container.clock.now(), services.tz)
+    await _send(context, chat_id, text, markup)
+
+
+async def _send(context: HuifangContext, chat_id: int, text: str, markup: object = None) -> None:
+    """Send, and remember a customer who blocked the bot so nothing more is sent to them."""
+    try:
+        await context.bot.send_message(chat_id, text, reply_markup=markup)  # type: ignore[arg-type]
+    except Forbidden:
+        services = context.services
+        with services.uow() as uow:
+            chat.mark_unreachable(uow, services.kit, chat_id)
+            uow.commit()
+        log.info("chat %s blocked the bot; marked unreachable", "customer")
+
+
+async def _edit(message: object, text: str, keep_markup: bool = False) -> None:
+    if isinstance(message, Message):
+        reply_markup = message.reply_markup if keep_markup else None
+        await _quiet(message.edit_text(text, reply_markup=reply_markup))
+
+
+async def _remove_keyboard(message: object) -> None:
+    if isinstance(message, Message):
+        await _quiet(message.edit_reply_markup(reply_markup=None))
+
+
+async def _quiet(call: object) -> None:
+    """Edits of old messages are cosmetic: a message too old to edit must not fail the answer."""
+    try:
+        await call  # type: ignore[misc]
+    except BadRequest as exc:
+        log.debug("edit skipped: %s", exc.message)

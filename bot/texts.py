@@ -1,0 +1,43 @@
+"""Every text staff and customers read in chat, rendered from ``scripts_zh/messages`` (one Jinja2 environment).
+
+Handlers never hold Chinese literals: they ask ``Texts`` for a message by name or a label by key.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import yaml
+
+from bot.rendering import SCRIPTS_DIR, render_file
+
+MESSAGES_DIR = SCRIPTS_DIR / "messages"
+
+
+class Texts:
+    """Messages (``messages/<name>.j2``) and labels (``messages/labels.yaml``)."""
+
+    def message(self, name: str, **context: Any) -> str:
+        """Render one message template; a missing field raises, never prints a blank."""
+        return render_file(f"messages/{name}.j2", context)
+
+    @cached_property
+    def _labels(self) -> dict[str, Any]:
+        return dict(yaml.safe_load((MESSAGES_DIR / "labels.yaml").read_text(encoding="utf-8")))
+
+    def label(self, key: str) -> str:
+        return str(self._labels[key])
+
+    def task_kind(self, kind: str) -> str:
+        return str(self._labels["task_kinds"].get(kind, kind))
+
+    def purpose(self, questionnaire_id: str | None) -> str:
+        return str(self._labels["purposes"].get(questionnaire_id or "", ""))
+
+    @cached_property
+    def opt_out_words(self) -> frozenset[str]:
+        return frozenset(str(w).strip().lower() for w in self._labels["opt_out_words"])
+
+    def message_names(self) -> list[str]:
+        return sorted(p.stem for p in MESSAGES_DIR.glob("*.j2"))
