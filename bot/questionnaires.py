@@ -185,9 +185,7 @@ def check_templates(q: Questionnaire, context: Mapping[str, Any] = SAMPLE_CONTEX
             continue
         for ref in sorted(refs):
             if ref not in answers:
-                issues.append(
-                    Issue(q.source, n.line, f"{where}: pipes answers.{ref}, which is not a question")
-                )
+                issues.append(Issue(q.source, n.line, f"{where}: pipes answers.{ref}, which is not a question"))
             elif n.id in guaranteed and ref not in guaranteed[n.id]:
                 issues.append(
                     Issue(
@@ -199,9 +197,7 @@ def check_templates(q: Questionnaire, context: Mapping[str, Any] = SAMPLE_CONTEX
         try:
             rendered = renderer.render(n.text, {**context, "answers": answers})
         except RenderError as exc:
-            issues.append(
-                Issue(q.source, n.line, f"{where}: template does not render with the sample context: {exc}")
-            )
+            issues.append(Issue(q.source, n.line, f"{where}: template does not render with the sample context: {exc}"))
             continue
         if not rendered:
             issues.append(Issue(q.source, n.line, f"{where}: text renders empty"))
@@ -210,8 +206,7 @@ def check_templates(q: Questionnaire, context: Mapping[str, Any] = SAMPLE_CONTEX
                 Issue(
                     q.source,
                     n.line,
-                    f"{where}: text renders to {len(rendered)} characters, "
-                    f"more than Telegram's {MESSAGE_TEXT_MAX}",
+                    f"{where}: text renders to {len(rendered)} characters, more than Telegram's {MESSAGE_TEXT_MAX}",
                 )
             )
     return issues

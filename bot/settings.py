@@ -37,18 +37,12 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field(
         default="https://api.telegram.org/bot", description="Bot API base; the token is appended to it"
     )
-    telegram_bot_username: str | None = Field(
-        default=None, description="Used in deep links; asked of getMe if unset"
-    )
-    webhook_url: str | None = Field(
-        default=None, description="Public HTTPS URL; set to use a webhook, not polling"
-    )
+    telegram_bot_username: str | None = Field(default=None, description="Used in deep links; asked of getMe if unset")
+    webhook_url: str | None = Field(default=None, description="Public HTTPS URL; set to use a webhook, not polling")
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
-    link_secret: SecretStr | None = Field(
-        default=None, description="HMAC key for deep links (32+ random bytes)"
-    )
+    link_secret: SecretStr | None = Field(default=None, description="HMAC key for deep links (32+ random bytes)")
     link_valid_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("timezone")

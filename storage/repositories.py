@@ -78,16 +78,12 @@ class StaffRepository:
         wanted = sorted(set(names))
         found: dict[str, StaffMember] = {}
         for part in _chunks(wanted):
-            rows = self._session.scalars(
-                select(Staff).where(Staff.store_id == store_id, Staff.name.in_(part))
-            )
+            rows = self._session.scalars(select(Staff).where(Staff.store_id == store_id, Staff.name.in_(part)))
             for row in rows:
                 found[row.name] = _staff(row)
         return found
 
-    def add(
-        self, store_id: int, name: str, role: Role, phone: str | None, active: bool, now: datetime
-    ) -> int:
+    def add(self, store_id: int, name: str, role: Role, phone: str | None, active: bool, now: datetime) -> int:
         """Create a staff member and return the id."""
         row = Staff(
             store_id=store_id,
@@ -170,10 +166,7 @@ class CustomerRepository:
         """Insert new customers; return their ids in the same order."""
         if not customers:
             return []
-        rows = [
-            {**_customer_values(c), "store_id": store_id, "created_at": now, "updated_at": now}
-            for c in customers
-        ]
+        rows = [{**_customer_values(c), "store_id": store_id, "created_at": now, "updated_at": now} for c in customers]
         result = self._session.execute(
             insert(Customer).returning(Customer.id, Customer.phone, sort_by_parameter_order=True), rows
         )
@@ -239,9 +232,7 @@ class VehicleRepository:
 
     def update_many(self, vehicles: Sequence[VehicleFacts], now: datetime) -> None:
         if vehicles:
-            self._session.execute(
-                update(Vehicle), [{**v.values(), "id": v.id, "updated_at": now} for v in vehicles]
-            )
+            self._session.execute(update(Vehicle), [{**v.values(), "id": v.id, "updated_at": now} for v in vehicles])
 
 
 class LeadEventRepository:
@@ -327,9 +318,7 @@ class SurveyRepository:
         self._session.add_all(answers)
 
     def answers(self, survey_id: int) -> list[Answer]:
-        return list(
-            self._session.scalars(select(Answer).where(Answer.survey_id == survey_id).order_by(Answer.id))
-        )
+        return list(self._session.scalars(select(Answer).where(Answer.survey_id == survey_id).order_by(Answer.id)))
 
     def add_attempt(self, attempt: ContactAttempt) -> None:
         self._session.add(attempt)
@@ -401,16 +390,12 @@ class StaffRecords:
         ).first()
 
     def by_name(self, store_id: int, name: str) -> Staff | None:
-        return self._session.scalars(
-            select(Staff).where(Staff.store_id == store_id, Staff.name == name)
-        ).first()
+        return self._session.scalars(select(Staff).where(Staff.store_id == store_id, Staff.name == name)).first()
 
     def least_busy(self, store_id: int, role: str) -> Staff | None:
         """The active staff member of this role with the fewest open tasks (ties: lowest id)."""
         open_tasks = (
-            select(Task.staff_id, func.count().label("n"))
-            .where(Task.status == "open")
-            .group_by(Task.staff_id)
+            select(Task.staff_id, func.count().label("n")).where(Task.status == "open").group_by(Task.staff_id)
         ).subquery()
         return self._session.scalars(
             select(Staff)
@@ -422,9 +407,7 @@ class StaffRecords:
     def managers(self, store_id: int) -> list[Staff]:
         return list(
             self._session.scalars(
-                select(Staff).where(
-                    Staff.store_id == store_id, Staff.role == "manager", Staff.active.is_(True)
-                )
+                select(Staff).where(Staff.store_id == store_id, Staff.role == "manager", Staff.active.is_(True))
             )
         )
 

@@ -51,6 +51,4 @@ def ensure_current(engine: Engine) -> None:
         return
     if current is None:
         raise SchemaNotReady("数据库尚未初始化，请先运行：huifang db upgrade")
-    raise SchemaNotReady(
-        f"数据库版本 {current} 落后于程序需要的 {head_revision()}，请先运行：huifang db upgrade"
-    )
+    raise SchemaNotReady(f"数据库版本 {current} 落后于程序需要的 {head_revision()}，请先运行：huifang db upgrade")

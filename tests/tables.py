@@ -14,9 +14,7 @@ HEADERS = [
 ]  # fmt: skip
 
 
-def write_csv(
-    path: Path, rows: list[list[Any]], headers: list[str] = HEADERS, encoding: str = "utf-8-sig"
-) -> Path:
+def write_csv(path: Path, rows: list[list[Any]], headers: list[str] = HEADERS, encoding: str = "utf-8-sig") -> Path:
     with path.open("w", encoding=encoding, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(headers)

@@ -49,9 +49,7 @@ CUSTOMER_COLUMNS: tuple[Column, ...] = (
     Column("plate", "车牌", ("车牌号", "plate")),
     Column("purchase_date", "购车日期", ("purchase_date",)),
     Column("delivery_date", "交车日期", ("delivery_date",)),
-    Column(
-        "last_visit_date", "最近进店日期", ("最近进厂日期", "最近到店日期", "last_visit_date", "last_visit")
-    ),
+    Column("last_visit_date", "最近进店日期", ("最近进厂日期", "最近到店日期", "last_visit_date", "last_visit")),
     Column("mileage", "里程", ("行驶里程", "公里数", "mileage")),
     Column("consultant", "销售顾问", ("顾问", "consultant")),
     Column("status", "客户类型", ("状态", "客户状态", "status")),
@@ -348,9 +346,7 @@ _INACTIVE = {
 }
 
 
-def parse_staff_row(
-    cells: list[Any], headers: HeaderMap, region_code: str = "CN"
-) -> StaffRow | list[Problem]:
+def parse_staff_row(cells: list[Any], headers: HeaderMap, region_code: str = "CN") -> StaffRow | list[Problem]:
     """Validate one row of the staff list."""
     labels = {c.key: c.label for c in STAFF_COLUMNS}
     raw = {k: (cells[i] if i < len(cells) else None) for k, i in headers.index_by_key.items()}
@@ -462,11 +458,7 @@ def match_vehicle_without_vin(candidates: list[VehicleFacts], row: CustomerRow) 
             if vehicle.plate == row.plate:
                 return vehicle
     for vehicle in pool:
-        if (
-            vehicle.series == row.series
-            and vehicle.model == row.model
-            and (vehicle.plate is None or not row.plate)
-        ):
+        if vehicle.series == row.series and vehicle.model == row.model and (vehicle.plate is None or not row.plate):
             return vehicle
     return None
 

@@ -319,9 +319,7 @@ def current_step(questionnaire: Questionnaire, state: State, renderer: Renderer)
     return _render_step(questionnaire, questionnaire.node(state.node_id), state, renderer, ())
 
 
-def answer(
-    questionnaire: Questionnaire, state: State, given: Input, renderer: Renderer
-) -> Result | Rejection:
+def answer(questionnaire: Questionnaire, state: State, given: Input, renderer: Renderer) -> Result | Rejection:
     """Apply one input. Returns the next Result, or a Rejection leaving ``state`` as it was."""
     if state.ref != questionnaire.ref:
         return Rejection(
@@ -331,14 +329,10 @@ def answer(
         return Rejection(RejectReason.FINISHED, "the survey has already ended", state)
     node = questionnaire.node(state.node_id)
     if given.node_id is not None and given.node_id != node.id:
-        return Rejection(
-            RejectReason.STALE_QUESTION, f"input for {given.node_id!r}, waiting on {node.id!r}", state
-        )
+        return Rejection(RejectReason.STALE_QUESTION, f"input for {given.node_id!r}, waiting on {node.id!r}", state)
     handler = _HANDLERS.get((node.kind, type(given)))
     if handler is None:
-        return Rejection(
-            RejectReason.WRONG_INPUT, f"{type(given).__name__} does not answer a {node.kind} node", state
-        )
+        return Rejection(RejectReason.WRONG_INPUT, f"{type(given).__name__} does not answer a {node.kind} node", state)
     return handler(questionnaire, node, state, given, renderer)
 
 
@@ -351,9 +345,7 @@ _Outcome = Result | Rejection
 def _choose(q: Questionnaire, node: Node, state: State, given: Any, renderer: Renderer) -> _Outcome:
     option = node.option(given.code)
     if option is None:
-        return Rejection(
-            RejectReason.UNKNOWN_OPTION, f"{given.code!r} is not an option of {node.id!r}", state
-        )
+        return Rejection(RejectReason.UNKNOWN_OPTION, f"{given.code!r} is not an option of {node.id!r}", state)
     record = _record(node, option)
     return _move(
         q,
@@ -399,9 +391,7 @@ def _choose_many(q: Questionnaire, node: Node, state: State, given: Any, rendere
 
 def _toggle(q: Questionnaire, node: Node, state: State, given: Any, renderer: Renderer) -> _Outcome:
     if node.option(given.code) is None:
-        return Rejection(
-            RejectReason.UNKNOWN_OPTION, f"{given.code!r} is not an option of {node.id!r}", state
-        )
+        return Rejection(RejectReason.UNKNOWN_OPTION, f"{given.code!r} is not an option of {node.id!r}", state)
     if given.code in state.selected:
         selected = tuple(c for c in state.selected if c != given.code)
     else:
@@ -421,9 +411,7 @@ def _free_text(q: Questionnaire, node: Node, state: State, given: Any, renderer:
     if len(text) < node.min_length:
         return Rejection(RejectReason.TEXT_TOO_SHORT, f"at least {node.min_length} characters", state)
     if node.max_length is not None and len(text) > node.max_length:
-        return Rejection(
-            RejectReason.TEXT_TOO_LONG, f"{len(text)} characters, at most {node.max_length}", state
-        )
+        return Rejection(RejectReason.TEXT_TOO_LONG, f"{len(text)} characters, at most {node.max_length}", state)
     record = AnswerRecord(node.id, node.kind, text=text)
     return _move(q, node, state, Answer(node.id, (), text), [record], [], node.next, [], renderer)
 
@@ -560,9 +548,7 @@ def _render_context(state: State) -> dict[str, Any]:
     return {**state.context, "answers": {a.question_id: a.label for a in state.answers}}
 
 
-def _render_step(
-    q: Questionnaire, node: Node, state: State, renderer: Renderer, preamble: tuple[str, ...]
-) -> Step:
+def _render_step(q: Questionnaire, node: Node, state: State, renderer: Renderer, preamble: tuple[str, ...]) -> Step:
     show_options = node.kind in (NodeKind.SINGLE, NodeKind.MULTI)
     return Step(
         node_id=node.id,
@@ -570,9 +556,7 @@ def _render_step(
         kind=node.kind,
         text=renderer.render(node.text, _render_context(state)),
         preamble=preamble,
-        options=tuple(StepOption(i, o.code, o.label) for i, o in enumerate(node.options))
-        if show_options
-        else (),
+        options=tuple(StepOption(i, o.code, o.label) for i, o in enumerate(node.options)) if show_options else (),
         selected=state.selected,
         scale=node.scale,
         max_length=node.max_length,

@@ -64,9 +64,7 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def issue(
-    secret: bytes, subject: LinkSubject, subject_id: int, expires_at: datetime
-) -> tuple[str, LinkClaim]:
+def issue(secret: bytes, subject: LinkSubject, subject_id: int, expires_at: datetime) -> tuple[str, LinkClaim]:
     """Make a token; returns it with its claim (store the nonce to make it single-use)."""
     nonce = secrets.token_bytes(6)
     minute = int(expires_at.timestamp() // 60)

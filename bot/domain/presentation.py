@@ -179,9 +179,7 @@ def for_chat(step: Step, survey_ref: str, slots: Sequence[datetime] = ()) -> Cha
     rows: list[tuple[Button, ...]] = []
     idx = step.node_index
     if step.kind is NodeKind.SINGLE:
-        rows = [
-            (Button(_label(o.label), encode_callback("a", survey_ref, idx, o.index)),) for o in step.options
-        ]
+        rows = [(Button(_label(o.label), encode_callback("a", survey_ref, idx, o.index)),) for o in step.options]
     elif step.kind is NodeKind.MULTI:
         rows = [
             (

@@ -329,9 +329,7 @@ class _Parser:
                     f"{what}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})",
                 )
 
-    def str_field(
-        self, m: _Map, key: str, what: str, *, required: bool = True, code: bool = False
-    ) -> str | None:
+    def str_field(self, m: _Map, key: str, what: str, *, required: bool = True, code: bool = False) -> str | None:
         if key not in m:
             if required:
                 self.error(m.line, f"{what}: missing required key {key!r}")
@@ -343,15 +341,11 @@ class _Parser:
             self.error(self.line_of(m, key), f"{what}: {key!r} must be a non-empty string")
             return None
         if code and not _CODE_RE.match(value):
-            self.error(
-                self.line_of(m, key), f"{what}: {key!r} {value!r} must be a snake_case code (a-z, 0-9, _)"
-            )
+            self.error(self.line_of(m, key), f"{what}: {key!r} {value!r} must be a snake_case code (a-z, 0-9, _)")
             return None
         return value
 
-    def int_field(
-        self, m: _Map, key: str, what: str, *, default: int | None = None, minimum: int = 0
-    ) -> int | None:
+    def int_field(self, m: _Map, key: str, what: str, *, default: int | None = None, minimum: int = 0) -> int | None:
         if key not in m:
             return default
         value = m[key]
@@ -518,9 +512,7 @@ class _Parser:
                 or not all(isinstance(x, int) for x in rng)
                 or rng[0] > rng[1]
             ):
-                self.error(
-                    self.line_of(m, "range"), f"{what}: 'range' must be [low, high] integers, low <= high"
-                )
+                self.error(self.line_of(m, "range"), f"{what}: 'range' must be [low, high] integers, low <= high")
             else:
                 low, high = rng
         label = self.str_field(m, "label", what, required=not is_band)
@@ -585,9 +577,7 @@ class _Parser:
             for qid, codes in (cm or {}).items():
                 codes_list = [codes] if isinstance(codes, str) else codes
                 if not isinstance(codes_list, list) or not all(isinstance(c, str) for c in codes_list):
-                    self.error(
-                        self.line_of(cm, qid) if cm else line, f"{what}: route 'if' {qid!r} needs codes"
-                    )
+                    self.error(self.line_of(cm, qid) if cm else line, f"{what}: route 'if' {qid!r} needs codes")
                     continue
                 when.append((str(qid), tuple(codes_list)))
             if goto is not None:
@@ -663,9 +653,7 @@ class _Parser:
                 return None
             after = self.int_field(am, "after_hours", where, minimum=1)
             if after is None:
-                self.error(
-                    am.line, f"{where}: missing required key 'after_hours' (a callback node asks for a time)"
-                )
+                self.error(am.line, f"{where}: missing required key 'after_hours' (a callback node asks for a time)")
                 return None
             return Action(kind, role=role, after_hours=after)
         # ADD_SCORE
@@ -696,9 +684,7 @@ def parse_questionnaire(text: str, source: str = "<string>") -> tuple[Questionna
 def routes_of(node: Node) -> list[tuple[Option | None, tuple[Route, ...]]]:
     """Every way out of a node: (option, routes) pairs; option None for the node's own ``next``."""
     if node.kind in (NodeKind.SINGLE, NodeKind.RATING) and node.options:
-        pairs: list[tuple[Option | None, tuple[Route, ...]]] = [
-            (o, o.next or node.next) for o in node.options
-        ]
+        pairs: list[tuple[Option | None, tuple[Route, ...]]] = [(o, o.next or node.next) for o in node.options]
         if node.kind is NodeKind.RATING and node.next:
             pairs.append((None, node.next))  # values outside every band
         return pairs
@@ -775,9 +761,7 @@ def guaranteed_answers(q: Questionnaire) -> dict[str, frozenset[str]]:
         for n in q.nodes:
             if n.id not in live or n.id == q.start:
                 continue
-            sets = [
-                result[p] | ({p} if q.node(p).kind.is_question else set()) for p in preds[n.id] if p in live
-            ]
+            sets = [result[p] | ({p} if q.node(p).kind.is_question else set()) for p in preds[n.id] if p in live]
             new = frozenset.intersection(*sets) if sets else frozenset()
             if new != result[n.id]:
                 result[n.id] = new

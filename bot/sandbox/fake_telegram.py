@@ -139,9 +139,7 @@ class FakeTelegram:
         for text, data in message.buttons:
             if text == label:
                 return self.press_data(user, message, data)
-        raise AssertionError(
-            f"no button {label!r} under message {message.message_id}: {message.button_labels}"
-        )
+        raise AssertionError(f"no button {label!r} under message {message.message_id}: {message.button_labels}")
 
     def press_data(self, user: FakeUser, message: SentMessage, data: str) -> int:
         """The user taps a button whose callback data is ``data`` (also for replaying an old tap)."""
@@ -206,9 +204,7 @@ class FakeTelegram:
         await self.wait_for(chat_id, lambda _m: len(self.messages[chat_id]) >= count, timeout)
         return self.messages[chat_id]
 
-    def fail_next(
-        self, method: str, code: int = 429, description: str = "", retry_after: int | None = 1
-    ) -> None:
+    def fail_next(self, method: str, code: int = 429, description: str = "", retry_after: int | None = 1) -> None:
         """Make the next call of ``method`` fail with ``code`` (429 carries ``retry_after``)."""
         self._fail_next[method].append((code, description or _DEFAULT_ERRORS.get(code, "Error"), retry_after))
 

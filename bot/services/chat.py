@@ -117,9 +117,7 @@ class NothingToAnswer:
     """The customer consented but no survey is waiting."""
 
 
-def consent(
-    uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, specialist_name: str
-) -> Position | NothingToAnswer:
+def consent(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, specialist_name: str) -> Position | NothingToAnswer:
     """开始: store consent (lifting an earlier opt-out) and begin or resume the waiting survey."""
     customer = uow.people.by_chat(chat_id)
     if customer is None:
@@ -221,7 +219,5 @@ def mark_unreachable(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> None:
         survey = uow.surveys.active_for_customer(customer.id)
         if survey is not None:
             uow.surveys.add_attempt(
-                ContactAttempt(
-                    survey_id=survey.id, channel=CHAT, attempted_at=kit.clock.now(), disposition="blocked"
-                )
+                ContactAttempt(survey_id=survey.id, channel=CHAT, attempted_at=kit.clock.now(), disposition="blocked")
             )

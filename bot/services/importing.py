@@ -353,9 +353,7 @@ def import_staff(
                     continue
                 existing = uow.staff.by_names(store_id, [parsed.name]).get(parsed.name)
                 if existing is None:
-                    uow.staff.add(
-                        store_id, parsed.name, parsed.role, parsed.phone, parsed.active, clock.now()
-                    )
+                    uow.staff.add(store_id, parsed.name, parsed.role, parsed.phone, parsed.active, clock.now())
                     summary.created += 1
                 elif (existing.role, existing.phone, existing.active) == (
                     parsed.role,

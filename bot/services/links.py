@@ -20,9 +20,7 @@ class LinkIssuer:
     valid_days: int = 30
 
 
-def issue_link(
-    uow: SqlUnitOfWork, issuer: LinkIssuer, subject: LinkSubject, subject_id: int, clock: Clock
-) -> str:
+def issue_link(uow: SqlUnitOfWork, issuer: LinkIssuer, subject: LinkSubject, subject_id: int, clock: Clock) -> str:
     """A new single-use deep link for a customer or staff member (the caller commits)."""
     now = clock.now()
     token, claim = issue(issuer.secret, subject, subject_id, now + timedelta(days=issuer.valid_days))

@@ -98,9 +98,7 @@ def finish_task(uow: SqlUnitOfWork, staff: Staff, task_id: int, clock: Clock) ->
     return _card(uow, task, staff, now)
 
 
-def postpone_task(
-    uow: SqlUnitOfWork, staff: Staff, task_id: int, clock: Clock, hours: int = 24
-) -> TaskCard | None:
+def postpone_task(uow: SqlUnitOfWork, staff: Staff, task_id: int, clock: Clock, hours: int = 24) -> TaskCard | None:
     """推迟: move the task a day on (counts as a first action)."""
     task = uow.tasks.get(task_id)
     if task is None or task.staff_id != staff.id or task.status != "open":

@@ -146,9 +146,7 @@ def piping_context(uow: SqlUnitOfWork, customer: Customer, specialist_name: str)
     }
 
 
-def begin_survey(
-    uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, channel: str, specialist_name: str
-) -> Position:
+def begin_survey(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, channel: str, specialist_name: str) -> Position:
     """Start (or restart after a booked callback) the questionnaire and return its first question."""
     customer = uow.people.get(survey.customer_id)
     assert customer is not None
@@ -279,7 +277,7 @@ def _carry_out(
                         source_survey_id=survey.id,
                         note=action.reason,
                         created_at=now,
-                    )  # fmt: skip
+                    )
                 )
                 if manager.telegram_user_id:
                     uow.session.add(

@@ -42,9 +42,7 @@ def build_application(
     )
     if rate_limit:
         # 30 messages/s overall; a 429 is waited out (retry_after) and the message sent once.
-        builder = builder.rate_limiter(
-            AIORateLimiter(overall_max_rate=30, overall_time_period=1, max_retries=3)
-        )
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=30, overall_time_period=1, max_retries=3))
     application: HuifangApplication = builder.build()  # type: ignore[assignment]
     application.bot_data.services = services
     register(application)

@@ -169,9 +169,7 @@ async def text_message(update: Update, context: HuifangContext) -> None:
     if position is None:
         await message.reply_text(texts.message("no_survey_running"))
     elif given is None:
-        await message.reply_text(
-            texts.message("not_understood", hint=REJECTION_TEXT_ZH[RejectReason.WRONG_INPUT])
-        )
+        await message.reply_text(texts.message("not_understood", hint=REJECTION_TEXT_ZH[RejectReason.WRONG_INPUT]))
     elif isinstance(result, Rejection):
         if result.reason is RejectReason.TEXT_TOO_LONG:
             reply = texts.message(
@@ -210,9 +208,7 @@ async def help_command(update: Update, context: HuifangContext) -> None:
         store_name = uow.people.store_name(customer.store_id) if customer else ""
         consultant = uow.people.staff(customer.owner_staff_id) if customer else None
     await message.reply_text(
-        services.texts.message(
-            "help", store_name=store_name, consultant_name=consultant.name if consultant else ""
-        )
+        services.texts.message("help", store_name=store_name, consultant_name=consultant.name if consultant else "")
     )
 
 
@@ -250,9 +246,7 @@ async def today_command(update: Update, context: HuifangContext) -> None:
         await message.reply_text(services.texts.message("staff_only"))
         return
     await message.reply_text(
-        services.texts.message(
-            "today", date=local.strftime("%m-%d"), tasks=summary.tasks, overdue=summary.overdue
-        )
+        services.texts.message("today", date=local.strftime("%m-%d"), tasks=summary.tasks, overdue=summary.overdue)
     )
 
 
@@ -307,17 +301,13 @@ async def _after_answer(context: HuifangContext, chat_id: int, old: object, resu
     services = context.services
     position = result.position
     if not result.moved:  # a toggle in a multiple choice: redraw the keyboard only
-        _text, markup = question_message(
-            services.texts, position, services.container.clock.now(), services.tz
-        )
+        _text, markup = question_message(services.texts, position, services.container.clock.now(), services.tz)
         if isinstance(old, Message):
             await _quiet(old.edit_reply_markup(reply_markup=markup))
         return
     if isinstance(old, Message) and old.text:
         question = old.text
-        await _quiet(
-            old.edit_text(services.texts.message("answered", text=question, label=result.answered_label))
-        )
+        await _quiet(old.edit_text(services.texts.message("answered", text=question, label=result.answered_label)))
     await _show(context, chat_id, position)
 
 

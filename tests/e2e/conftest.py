@@ -11,9 +11,7 @@ from tests.e2e.harness import Harness, running
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url, store_name="惠州江铃4S店", link_secret="test-secret-0123456789abcdef"
-    )
+    return Settings(database_url=database_url, store_name="惠州江铃4S店", link_secret="test-secret-0123456789abcdef")
 
 
 @pytest.fixture

@@ -73,9 +73,7 @@ class Harness:
             uow.flush()
             uow.session.add(Vehicle(customer_id=customer.id, series="轻卡", model="顺达", delivery_date=date(2024, 5, 20),
                                     created_at=now, updated_at=now))  # fmt: skip
-            survey = create_survey(
-                uow, self.app.survey_kit(), customer.id, questionnaire, questionnaire, "chat"
-            )
+            survey = create_survey(uow, self.app.survey_kit(), customer.id, questionnaire, questionnaire, "chat")
             link = issue_link(uow, self.app.link_issuer("huifang_test_bot"), LinkSubject.CUSTOMER, customer.id,
                               self.app.clock)  # fmt: skip
             uow.commit()

@@ -46,9 +46,7 @@ async def test_a_customer_who_has_not_bought_yet_becomes_recoverable_and_the_con
     bot: Harness,
 ) -> None:
     store = bot.store_with_staff()
-    customer_id, _survey_id, token = bot.customer_with_survey(
-        store, "赵丽", "+8613900139000", honorific="女士"
-    )
+    customer_id, _survey_id, token = bot.customer_with_survey(store, "赵丽", "+8613900139000", honorific="女士")
     bot.telegram.open_link(bot.user(502), token)
     consent = await bot.reply_to(502, 1)
     opening = await bot.tap(502, consent, "开始")

@@ -17,9 +17,7 @@ def _run(database_url: str, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_import_prints_a_summary_and_a_second_run_says_nothing_changed(
-    database_url: str, tmp_path: Path
-) -> None:
+def test_import_prints_a_summary_and_a_second_run_says_nothing_changed(database_url: str, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "客户.csv", [WANG, ZHAO, BAD_PHONE])
 
     code, out, _ = _run(database_url, "import", "customers", str(path))
@@ -68,9 +66,7 @@ def test_db_upgrade_creates_the_schema_and_a_second_run_says_it_is_current(tmp_p
     assert _run(url, "db", "status")[0] == 0
 
 
-def test_a_file_that_is_not_a_table_gets_one_error_line_and_exit_code_2(
-    database_url: str, tmp_path: Path
-) -> None:
+def test_a_file_that_is_not_a_table_gets_one_error_line_and_exit_code_2(database_url: str, tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     word = tmp_path / "名单.docx"

@@ -31,9 +31,7 @@ def _customers(app: Container) -> list[Customer]:
         return rows
 
 
-def test_a_customer_list_becomes_customers_vehicles_consultants_and_defeats(
-    app: Container, tmp_path: Path
-) -> None:
+def test_a_customer_list_becomes_customers_vehicles_consultants_and_defeats(app: Container, tmp_path: Path) -> None:
     summary = _import(app, write_csv(tmp_path / "客户.csv", [WANG, ZHAO]))
 
     assert (summary.created, summary.updated, summary.unchanged, summary.rejected) == (2, 0, 0, 0)
@@ -64,9 +62,7 @@ def test_a_customer_list_becomes_customers_vehicles_consultants_and_defeats(
         assert store.name == "惠州江铃4S店" and wang.store_id == store.id
 
 
-def test_importing_the_same_file_twice_changes_nothing_the_second_time(
-    app: Container, tmp_path: Path
-) -> None:
+def test_importing_the_same_file_twice_changes_nothing_the_second_time(app: Container, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "客户.csv", [WANG, ZHAO])
     _import(app, path)
     first = [(c.id, c.updated_at) for c in _customers(app)]
@@ -124,18 +120,14 @@ def test_csv_saved_as_utf8_with_or_without_bom_or_as_gb18030_reads_the_same(
     assert _customers(app)[0].region == "惠城区"
 
 
-def test_rejects_of_a_gb18030_file_are_written_in_gb18030_so_excel_opens_them(
-    app: Container, tmp_path: Path
-) -> None:
+def test_rejects_of_a_gb18030_file_are_written_in_gb18030_so_excel_opens_them(app: Container, tmp_path: Path) -> None:
     summary = _import(app, write_csv(tmp_path / "c.csv", [BAD_PHONE], encoding="gb18030"))
 
     rows = read_csv(Path(summary.rejects_path or ""), encoding="gb18030")
     assert rows[0]["姓名"] == "钱多多"
 
 
-def test_xlsx_with_real_date_cells_serial_numbers_and_numeric_phones_imports(
-    app: Container, tmp_path: Path
-) -> None:
+def test_xlsx_with_real_date_cells_serial_numbers_and_numeric_phones_imports(app: Container, tmp_path: Path) -> None:
     row = [*WANG]
     row[2] = 13800138000  # Excel keeps phone numbers as numbers
     row[9] = datetime(2024, 3, 5)
@@ -152,9 +144,7 @@ def test_xlsx_with_real_date_cells_serial_numbers_and_numeric_phones_imports(
     assert rejects[0]["行号"] == 3 and rejects[0]["姓名"] == "钱多多"
 
 
-def test_a_changed_row_updates_the_customer_and_empty_cells_keep_what_is_stored(
-    app: Container, tmp_path: Path
-) -> None:
+def test_a_changed_row_updates_the_customer_and_empty_cells_keep_what_is_stored(app: Container, tmp_path: Path) -> None:
     _import(app, write_csv(tmp_path / "a.csv", [WANG]))
     moved = ["王建国", "", "+86 138-0013-8000", "惠阳区", "", "", "", "", "", "", "", "", "", "", ""]
 
@@ -165,9 +155,7 @@ def test_a_changed_row_updates_the_customer_and_empty_cells_keep_what_is_stored(
     assert (wang.region, wang.industry, wang.honorific, wang.status) == ("惠阳区", "制造业", "先生", "owner")
 
 
-def test_a_vin_seen_under_another_phone_moves_the_car_to_its_new_owner(
-    app: Container, tmp_path: Path
-) -> None:
+def test_a_vin_seen_under_another_phone_moves_the_car_to_its_new_owner(app: Container, tmp_path: Path) -> None:
     _import(app, write_csv(tmp_path / "a.csv", [WANG]))
     buyer = [
         "刘备",

@@ -58,17 +58,13 @@ def test_customer_short_of_time_books_a_callback_and_the_survey_ends_as_an_appoi
     assert state.outcome == "appointment"
     assert results[-1].records[0].at == "2024-11-26T14:00"
     assert all_actions(results) == [
-        Action(
-            ActionKind.BOOK_CALLBACK, role="cs_specialist", at="2024-11-26T14:00", question_id="callback_time"
-        )
+        Action(ActionKind.BOOK_CALLBACK, role="cs_specialist", at="2024-11-26T14:00", question_id="callback_time")
     ]
     assert "11月26日 14:00再给您回电" in results[-1].step.text
 
 
 def test_customer_who_bought_another_brand_for_price_reaches_the_closing() -> None:
-    state, results = walk(
-        Choose("agree"), Choose("other_brand"), FreeText("吉利 星越L"), Choose("price_value")
-    )
+    state, results = walk(Choose("agree"), Choose("other_brand"), FreeText("吉利 星越L"), Choose("price_value"))
     assert visited(results) == ["opening", "q1", "q1_brand", "q2", "closing"]
     assert state.outcome == "complete"
     price = results[-1].records[0]
@@ -94,9 +90,7 @@ def test_sales_performance_leads_to_q3_then_q4_then_q5_then_the_closing() -> Non
     )
     assert visited(results) == ["opening", "q1", "q1_brand", "q2", "q3", "q4", "q5", "closing"]
     assert state.outcome == "complete"
-    tallied = [
-        (r.question_id, r.reason_code, r.reason_group) for res in results for r in res.records if r.reason
-    ]
+    tallied = [(r.question_id, r.reason_code, r.reason_group) for res in results for r in res.records if r.reason]
     assert tallied == [
         ("q1", "other_brand", "购车去向"),
         ("q2", "sales_performance", "销售人员"),
@@ -126,28 +120,19 @@ def test_customer_who_has_not_bought_yet_is_marked_recoverable_and_a_task_is_cre
 
 
 def test_customer_who_has_not_bought_yet_skips_the_why_them_question_after_q3() -> None:
-    _, results = walk(
-        Choose("agree"), Choose("not_yet"), Choose("sales_performance"), Choose("attitude_poor")
-    )
+    _, results = walk(Choose("agree"), Choose("not_yet"), Choose("sales_performance"), Choose("attitude_poor"))
     assert visited(results) == ["opening", "q1", "q2", "q3", "closing"]
-    assert (
-        Action(ActionKind.ALERT_MANAGER, reason="sales_attitude_complaint", question_id="q3")
-        in results[-1].actions
-    )
+    assert Action(ActionKind.ALERT_MANAGER, reason="sales_attitude_complaint", question_id="q3") in results[-1].actions
 
 
 def test_our_brand_bought_elsewhere_is_asked_where() -> None:
-    _, results = walk(
-        Choose("agree"), Choose("our_brand_elsewhere"), FreeText("隔壁市的4S店"), Choose("no_stock")
-    )
+    _, results = walk(Choose("agree"), Choose("our_brand_elsewhere"), FreeText("隔壁市的4S店"), Choose("no_stock"))
     assert visited(results) == ["opening", "q1", "q1_where", "q2", "closing"]
     assert results[2].step.text == "请问在哪里购买的呢？"
 
 
 def test_other_reason_is_recorded_as_a_coded_reason_plus_the_customers_words() -> None:
-    _, results = walk(
-        Choose("agree"), Choose("other_brand"), FreeText("X"), Choose("other"), FreeText("离家太远")
-    )
+    _, results = walk(Choose("agree"), Choose("other_brand"), FreeText("X"), Choose("other"), FreeText("离家太远"))
     assert visited(results)[-2:] == ["q2_other", "closing"]
     assert results[4].records[0].reason_code == "other"
     assert results[5].records[0].text == "离家太远"

@@ -93,9 +93,7 @@ def assert_fits_the_channels(step: Step) -> None:
 @pytest.mark.parametrize("qid", QUESTIONNAIRES)
 @WALKS
 @given(data=st.data())
-def test_random_walks_reach_an_end_record_declared_codes_and_fit_every_channel(
-    qid: str, data: st.DataObject
-) -> None:
+def test_random_walks_reach_an_end_record_declared_codes_and_fit_every_channel(qid: str, data: st.DataObject) -> None:
     q = CATALOG.get(qid)
     declared = {(n.id, o.code) for n in q.nodes for o in n.options}
     questions = sum(1 for n in q.nodes if n.kind.is_question)

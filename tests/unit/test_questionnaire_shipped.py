@@ -86,8 +86,7 @@ def test_the_defeat_questionnaire_uses_the_seed_wording_with_piped_names() -> No
     ]
     closing = renderer.render(q.node("closing").text, SAMPLE_CONTEXT)
     assert closing == (
-        "感谢王先生您宝贵的意见，虽然这次没能满足您的需求，"
-        "但希望下次还有机会为您服务！再次感谢您的配合，再见！"
+        "感谢王先生您宝贵的意见，虽然这次没能满足您的需求，但希望下次还有机会为您服务！再次感谢您的配合，再见！"
     )
 
 
