@@ -18,9 +18,9 @@ MESSAGES_DIR = SCRIPTS_DIR / "messages"
 class Texts:
     """Messages (``messages/<name>.j2``) and labels (``messages/labels.yaml``)."""
 
-    def message(self, name: str, **context: Any) -> str:
+    def message(self, template: str, /, **context: Any) -> str:
         """Render one message template; a missing field raises, never prints a blank."""
-        return render_file(f"messages/{name}.j2", context)
+        return render_file(f"messages/{template}.j2", context)
 
     @cached_property
     def _labels(self) -> dict[str, Any]:

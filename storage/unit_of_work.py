@@ -23,7 +23,7 @@ from storage.repositories import (
 
 
 class SqlUnitOfWork:
-    """Opens a session on enter; rolls back on exit unless ``commit()`` was called."""
+    """Opens a session on enter; on exit, anything not committed is rolled back."""
 
     session: Session
     stores: StoreRepository
@@ -59,7 +59,8 @@ class SqlUnitOfWork:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.session.rollback()
+        # close() rolls back whatever was not committed but, unlike rollback(), leaves loaded objects
+        # readable, so a service can hand them to the caller after the unit of work ends.
         self.session.close()
 
     def commit(self) -> None:

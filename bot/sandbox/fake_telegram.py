@@ -292,12 +292,12 @@ class FakeTelegram:
         limit = int(p.get("limit") or 100)
         deadline = time.monotonic() + timeout
         while True:
-            # Telegram forgets updates below the offset the bot confirmed.
+            # Like Telegram: an update stays until a later offset confirms it, so a poll whose answer is
+            # lost (a restart mid-request) loses nothing.
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
             if self._redeliveries or self._updates:
                 batch = (self._redeliveries + self._updates)[:limit]
                 self._redeliveries = [u for u in self._redeliveries if u not in batch]
-                self._updates = [u for u in self._updates if u not in batch]
                 return batch
             remaining = deadline - time.monotonic()
             if remaining <= 0:
