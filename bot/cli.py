@@ -188,9 +188,11 @@ def _report_outcome(changed_nothing: bool, accepted: int, dry_run: bool) -> None
 
 
 def _register_subcommands() -> None:
+    from bot.chat_cli import link, links, run, staff
     from bot.scripts_cli import scripts
 
-    main.add_command(scripts)
+    for command in (scripts, run, link, links, staff):
+        main.add_command(command)
 
 
 _register_subcommands()

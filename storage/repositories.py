@@ -332,6 +332,26 @@ class SurveyRepository:
             )
         )
 
+    def waiting_unbound(self) -> list[tuple[Customer, str]]:
+        """Customers with a survey waiting to be sent who cannot be reached by chat (for the SMS export)."""
+        rows = self._session.execute(
+            select(Customer, Survey.questionnaire_id)
+            .join(Survey, Survey.customer_id == Customer.id)
+            .where(
+                Survey.status.in_(("pending", "invited")),
+                Customer.opted_out_at.is_(None),
+                (Customer.telegram_chat_id.is_(None)) | (Customer.chat_unreachable_at.is_not(None)),
+            )
+            .order_by(Customer.id)
+        ).all()
+        seen: set[int] = set()
+        result = []
+        for customer, questionnaire_id in rows:
+            if customer.id not in seen:
+                seen.add(customer.id)
+                result.append((customer, questionnaire_id))
+        return result
+
     def pin_version(self, ref: str, questionnaire_id: str, text: str, now: datetime) -> None:
         """Keep the questionnaire text of this version (once) so surveys can finish on it."""
         if self._session.get(QuestionnaireVersion, ref) is None:

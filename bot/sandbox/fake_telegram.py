@@ -461,3 +461,50 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
                 params[name] = _decode(name, payload.decode())
         return params
     return {k: _decode(k, v) for k, v in parse_qsl(body.decode(), keep_blank_values=True)}
+
+
+class FakeTelegramThread:
+    """The fake server on its own event loop in a background thread, for driving a separate process."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        import threading
+
+        self._kwargs = kwargs
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.server: FakeTelegram | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> FakeTelegramThread:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run ``function(*args)`` on the server's loop (e.g. ``tg.call(tg.server.open_link, user, token)``)."""
+        assert self._loop is not None
+
+        async def invoke() -> Any:
+            result = function(*args)
+            if asyncio.iscoroutine(result):
+                result = await result
+            return result
+
+        return asyncio.run_coroutine_threadsafe(invoke(), self._loop).result(30)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            async with FakeTelegram(**self._kwargs) as server:
+                self.server = server
+                self._ready.set()
+                await self._stop.wait()
+
+        asyncio.run(main())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from bot.domain.clock import Clock
 from bot.domain.links import InvalidLink, LinkClaim, LinkProblem, LinkSubject, deep_link, issue, verify
@@ -51,3 +52,21 @@ def redeem(uow: SqlUnitOfWork, secret: bytes, token: str, telegram_user_id: int,
         row.used_at = clock.now()
         row.used_by = telegram_user_id
     return claim
+
+
+def export_links(uow: SqlUnitOfWork, issuer: LinkIssuer, path: Path, clock: Clock) -> int:
+    """Write name, phone, questionnaire and a fresh deep link of every customer with a waiting survey who
+    is not bound to chat and has not opted out, for an SMS campaign. Returns how many rows."""
+    from bot.domain.phone import national
+    from bot.tabular import create_table
+
+    writer = create_table(path, ["姓名", "手机", "回访问卷", "绑定链接"])
+    count = 0
+    try:
+        for customer, questionnaire_id in uow.surveys.waiting_unbound():
+            url = issue_link(uow, issuer, LinkSubject.CUSTOMER, customer.id, clock)
+            writer.write([customer.name, national(customer.phone), questionnaire_id, url])
+            count += 1
+    finally:
+        writer.close()
+    return count

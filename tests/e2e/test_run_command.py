@@ -1,0 +1,79 @@
+"""`huifang run` as an operator starts it: a separate process talking HTTP to the local Bot API server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.app import Container
+from bot.sandbox.fake_telegram import FakeTelegramThread, FakeUser
+from tests.e2e.harness import Harness
+
+SECRET = "test-secret-0123456789abcdef"
+
+
+def _env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUIFANG_")}
+    env.update({"HUIFANG_DATABASE_URL": database_url, "HUIFANG_LINK_SECRET": SECRET, **extra})
+    return env
+
+
+def _huifang(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_run_without_a_token_says_so_in_one_line_and_exits_2(database_url: str) -> None:
+    result = _huifang("run", env=_env(database_url))
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == "错误：未设置 HUIFANG_TELEGRAM_TOKEN（Telegram 机器人令牌）"
+
+
+def test_run_with_a_rejected_token_exits_2_without_printing_the_token(database_url: str) -> None:
+    wrong = "999999:WRONG-token-that-the-server-refuses"
+    with FakeTelegramThread() as telegram:
+        assert telegram.server is not None
+        env = _env(database_url, HUIFANG_TELEGRAM_TOKEN=wrong, HUIFANG_TELEGRAM_API_URL=telegram.server.api_url)
+        result = _huifang("run", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "错误：Telegram 拒绝了机器人令牌（HUIFANG_TELEGRAM_TOKEN），请检查"
+    assert "WRONG-token" not in result.stderr + result.stdout
+
+
+def test_the_running_bot_answers_a_customer_and_its_logs_hold_no_token_or_phone(
+    app: Container, database_url: str, tmp_path: Path
+) -> None:
+    harness = Harness(app, telegram=None)  # type: ignore[arg-type]
+    store = harness.store_with_staff()
+    _, _, token = harness.customer_with_survey(store, "王建国", "+8613800138000")
+    with FakeTelegramThread() as telegram:
+        server = telegram.server
+        assert server is not None
+        env = _env(database_url, HUIFANG_TELEGRAM_TOKEN=server.token, HUIFANG_TELEGRAM_API_URL=server.api_url)
+        log = tmp_path / "run.log"
+        with log.open("w") as sink:
+            process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=sink, stderr=sink)
+            try:
+                telegram.call(server.open_link, FakeUser(901, "王"), token)
+                consent = telegram.call(server.wait_for, 901, None, 30.0)
+                telegram.call(server.press, FakeUser(901, "王"), consent, "开始")
+                opening = telegram.call(server.wait_for, 901, lambda m: m.text.startswith("【第1/"), 30.0)
+            finally:
+                process.send_signal(signal.SIGINT)
+                code = process.wait(30)
+        time.sleep(0.1)
+
+    assert consent.text.startswith("王先生您好！")
+    assert "配合回访" in opening.button_labels
+    assert code == 0
+    output = log.read_text()
+    assert "bot @huifang_test_bot is running" in output
+    assert server.token not in output and server.token.split(":")[1] not in output
+    assert "13800138000" not in output and "王建国" not in output
