@@ -71,7 +71,8 @@ class Harness:
                                 owner_staff_id=consultant.id, created_at=now, updated_at=now)  # fmt: skip
             uow.session.add(customer)
             uow.flush()
-            uow.session.add(Vehicle(customer_id=customer.id, series="轻卡", model="顺达", delivery_date=date(2024, 5, 20),
+            delivered = date(2024, 5, 20)
+            uow.session.add(Vehicle(customer_id=customer.id, series="轻卡", model="顺达", delivery_date=delivered,
                                     created_at=now, updated_at=now))  # fmt: skip
             survey = create_survey(uow, self.app.survey_kit(), customer.id, questionnaire, questionnaire, "chat")
             link = issue_link(uow, self.app.link_issuer("huifang_test_bot"), LinkSubject.CUSTOMER, customer.id,

@@ -1,0 +1,61 @@
+"""Every chat message template renders with the fields its callers pass; a missing field is an error."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.rendering import RenderError
+from bot.texts import Texts
+
+SAMPLES: dict[str, dict[str, object]] = {
+    "consent": {"title": "王先生", "store_name": "某4S店", "purpose": "defeat", "purpose_text": "想了解", "minutes": 2},
+    "consent_later": {},
+    "opted_out": {},
+    "link_refused": {"problem": "expired"},
+    "unknown_user": {},
+    "nothing_to_answer": {},
+    "help": {"store_name": "某某4S店", "consultant_name": "小李"},
+    "question": {"number": 2, "total": 5, "text": "问题"},
+    "question_hint": {"text": "问题", "kind": "text", "max_length": 50, "example_time": "11-26 14:00"},
+    "answered": {"text": "问题", "label": "配合回访"},
+    "text_too_long": {"length": 60, "limit": 50},
+    "not_understood": {"hint": "请按当前问题的提示作答。"},
+    "survey_closed": {},
+    "no_survey_running": {},
+    "staff_bound": {"name": "李明", "store_name": "某某4S店", "manager": True},
+    "staff_only": {},
+    "tasks_empty": {},
+    "task_card": {
+        "kind_label": "预约回访", "due": "11-26 10:00", "overdue": True, "customer_title": "王先生",
+        "customer_name": "王建国", "phone": "138****8000", "vehicle": "轻卡 顺达", "note": "", "history": "",
+    },
+    "task_done": {"kind_label": "预约回访", "customer_title": "王先生"},
+    "task_postponed": {"kind_label": "预约回访", "customer_title": "王先生", "due": "11-27 10:00"},
+    "today": {"date": "11-25", "tasks": 3, "overdue": 1},
+    "stats_header": {"period": "2026-W48"},
+    "manager_alert": {"customer_title": "王先生", "reason_label": "销售人员态度不好"},
+}  # fmt: skip
+
+
+def test_every_message_template_has_a_sample_here() -> None:
+    assert sorted(SAMPLES) == Texts().message_names()
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_message_template_renders_chinese_text_without_blanks(name: str) -> None:
+    text = Texts().message(name, **SAMPLES[name])
+
+    assert text.strip()
+    assert "{{" not in text and "None" not in text
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(SAMPLES) if SAMPLES[n]])
+def test_a_template_missing_a_field_raises_instead_of_printing_a_blank(name: str) -> None:
+    with pytest.raises(RenderError):
+        Texts().message(name)
+
+
+def test_labels_fit_on_a_telegram_button() -> None:
+    texts = Texts()
+    for key in ("start", "later", "stop", "done", "postpone", "next"):
+        assert 0 < len(texts.label(key)) <= 20
