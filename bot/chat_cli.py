@@ -65,7 +65,12 @@ async def _serve(app: Container, services: object, token: str) -> int:
 
     from bot.telegram.application import build_application
 
-    application = build_application(services, token, app.settings.telegram_api_url)  # type: ignore[arg-type]
+    application = build_application(
+        services,  # type: ignore[arg-type]
+        token,
+        app.settings.telegram_api_url,
+        rate_limit=app.settings.telegram_rate_limit,
+    )
     try:
         await application.initialize()
     except InvalidToken:

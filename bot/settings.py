@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         default="https://api.telegram.org/bot", description="Bot API base; the token is appended to it"
     )
     telegram_bot_username: str | None = Field(default=None, description="Used in deep links; asked of getMe if unset")
+    telegram_rate_limit: bool = Field(
+        default=True, description="Keep within 30 messages/s and 1/s per chat (off only for benchmarks)"
+    )
     webhook_url: str | None = Field(default=None, description="Public HTTPS URL; set to use a webhook, not polling")
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.domain.engine import Input, Rejection
+from bot.domain.engine import Input, Rejection, RejectReason, State
 from bot.domain.links import InvalidLink, LinkProblem, LinkSubject
+from bot.domain.presentation import callback_input, parse_callback
 from bot.services.links import redeem
 from bot.services.surveys import (
     Accepted,
@@ -19,10 +20,11 @@ from bot.services.surveys import (
     SurveyKit,
     begin_survey,
     position_of,
+    questionnaire_of,
     submit_answer,
     survey_id_of,
 )
-from storage.models import ContactAttempt, Customer
+from storage.models import ContactAttempt, Customer, Survey
 from storage.unit_of_work import SqlUnitOfWork
 
 CHAT = "chat"
@@ -180,21 +182,36 @@ class NoSurvey:
 def answer_in_chat(
     uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, ref: str | None, given: Input
 ) -> Accepted | Rejection | NoSurvey:
-    """Apply a customer's tap or text to their running survey (``ref`` from callback data, if any)."""
+    """Apply a customer's typed answer (or an already decoded input) to their running survey."""
     customer = uow.people.by_chat(chat_id)
     if customer is None or customer.opted_out_at is not None:
         return NoSurvey()
-    survey = uow.surveys.active_for_customer(customer.id)
-    if ref is not None:
-        wanted = survey_id_of(ref)
-        candidate = uow.surveys.get(wanted) if wanted is not None else None
-        if candidate is None or candidate.customer_id != customer.id:
-            return NoSurvey()
-        survey = candidate
-    if survey is None or survey.status != "in_progress" or not survey.state:
-        if survey is not None and survey.status in ("completed", "refused", "appointment", "cancelled"):
-            from bot.domain.engine import RejectReason, State
+    survey = uow.surveys.get(survey_id_of(ref) or 0, for_update=True) if ref else None
+    survey = survey or uow.surveys.active_for_customer(customer.id)
+    if survey is None or survey.customer_id != customer.id:
+        return NoSurvey()
+    return _submit(uow, kit, survey, given)
 
+
+def tap(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, data: str) -> Accepted | Rejection | NoSurvey:
+    """A button under a question: decode it against the survey's own questionnaire version and apply it."""
+    decoded = parse_callback(data)
+    survey_id = survey_id_of(decoded.survey_ref) if decoded else None
+    found = uow.surveys.with_customer(survey_id, for_update=True) if survey_id is not None else None
+    if found is None or decoded is None:
+        return NoSurvey()
+    survey, customer = found
+    if customer.telegram_chat_id != chat_id or customer.opted_out_at is not None:
+        return NoSurvey()
+    given = callback_input(questionnaire_of(uow, kit, survey), decoded)
+    if given is None:
+        return NoSurvey()
+    return _submit(uow, kit, survey, given)
+
+
+def _submit(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, given: Input) -> Accepted | Rejection | NoSurvey:
+    if survey.status != "in_progress" or not survey.state:
+        if survey.status in ("completed", "refused", "appointment", "cancelled", "expired"):
             return Rejection(RejectReason.FINISHED, "survey ended", State.from_dict(survey.state or {}))
         return NoSurvey()
     return submit_answer(uow, kit, survey, given, CHAT)

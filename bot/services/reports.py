@@ -177,11 +177,20 @@ def _short_text(template: str, limit: int = 24) -> str:
     return plain if len(plain) <= limit else plain[: limit - 1] + "…"
 
 
+_catalog_cache: dict[tuple[tuple[str, int], ...], dict[str, Questionnaire]] = {}
+
+
 def _default_catalog(questionnaire_id: str) -> Questionnaire | None:
-    from bot.questionnaires import load_catalog
+    """The current version of a shipped questionnaire; parsed once per change of the files (reports are
+    built every few seconds by /stats, parsing and validating the YAML costs more than a weekly query)."""
+    from bot.questionnaires import QUESTIONNAIRES_DIR, load_catalog, questionnaire_files
 
     try:
-        return load_catalog().by_id.get(questionnaire_id)
+        key = tuple((str(p), p.stat().st_mtime_ns) for p in questionnaire_files(QUESTIONNAIRES_DIR))
+        if key not in _catalog_cache:
+            _catalog_cache.clear()
+            _catalog_cache[key] = dict(load_catalog().by_id)
+        return _catalog_cache[key].get(questionnaire_id)
     except Exception:  # a broken file elsewhere must not stop the report; labels fall back to codes
         return None
 
@@ -302,9 +311,10 @@ def reason_tables(
     cur_totals, prev_totals = _question_totals(cur), _question_totals(prev)
     keys = set(cur) | set(prev)
 
-    def order(key: tuple[str, str]) -> tuple[int, str, int, str]:
+    def order(key: tuple[str, str]) -> tuple[int, str, int, bool, str]:
         question, code = key
-        return (facts.order.get(question, 10_000), question, -cur.get(key, (0, ""))[0], code)
+        # Pareto: largest first; among equals, 其他 goes last.
+        return (facts.order.get(question, 10_000), question, -cur.get(key, (0, ""))[0], code == "other", code)
 
     reasons = Table(
         key=f"{key_prefix}reasons",
@@ -370,7 +380,7 @@ def reason_tables(
     )
     for question, group in sorted(
         set(cur_groups) | set(prev_groups),
-        key=lambda k: (facts.order.get(k[0], 10_000), k[0], -cur_groups.get(k, 0), k[1]),
+        key=lambda k: (facts.order.get(k[0], 10_000), k[0], -cur_groups.get(k, 0), k[1] == "其他", k[1]),
     ):
         n = cur_groups.get((question, group), 0)
         now_share = share(n, cur_totals.get(question, 0))

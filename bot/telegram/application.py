@@ -6,7 +6,6 @@ import logging
 
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -17,6 +16,7 @@ from telegram.ext import (
 
 from bot.telegram import handlers
 from bot.telegram.context import BotState, ChatServices, HuifangApplication, HuifangContext
+from bot.telegram.rate_limit import SendLimiter
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def quiet_http_logs() -> None:
 
 
 def build_application(
-    services: ChatServices, token: str, api_url: str, *, rate_limit: bool = True
+    services: ChatServices, token: str, api_url: str, *, rate_limit: bool = True, per_chat_interval: float = 1.0
 ) -> HuifangApplication:
     """The bot, wired to ``services`` and talking to the Bot API at ``api_url``."""
     quiet_http_logs()
@@ -39,10 +39,13 @@ def build_application(
         .base_url(api_url)
         .base_file_url(api_url.replace("/bot", "/file/bot"))
         .context_types(context_types)
+        # Updates are handled concurrently: a slow Bot API round trip for one customer must not hold up
+        # the others. Each handler's database work runs without an await inside, and the survey row is
+        # locked for update, so two taps on one survey are still applied one after the other.
+        .concurrent_updates(64)
     )
     if rate_limit:
-        # 30 messages/s overall; a 429 is waited out (retry_after) and the message sent once.
-        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=30, overall_time_period=1, max_retries=3))
+        builder = builder.rate_limiter(SendLimiter(overall=30, per_chat=per_chat_interval, max_retries=3))
     application: HuifangApplication = builder.build()  # type: ignore[assignment]
     application.bot_data.services = services
     register(application)

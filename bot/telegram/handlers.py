@@ -6,17 +6,19 @@ so an update Telegram delivers twice changes nothing the second time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from datetime import datetime, time, timedelta
 
 from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.domain.engine import Rejection, RejectReason
-from bot.domain.presentation import REJECTION_TEXT_ZH, callback_input, parse_callback, text_input
+from bot.domain.presentation import REJECTION_TEXT_ZH, text_input
 from bot.services import chat, staff_desk
 from bot.services.chat import Bound, Duplicate, NoSurvey, NothingToAnswer, Refused, claim_update
-from bot.services.surveys import Accepted, Position, questionnaire_of, survey_id_of
+from bot.services.surveys import Accepted, Position
 from bot.telegram.context import HuifangContext
 from bot.telegram.views import (
     CONSENT_LATER,
@@ -121,28 +123,20 @@ async def survey_tap(update: Update, context: HuifangContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     _user_id, chat_id = _ids(update)
-    data = parse_callback(query.data)
     with services.uow() as uow:
         try:
             claim_update(uow, update.update_id, services.kit)
         except Duplicate:
             return
-        result: Accepted | Rejection | NoSurvey = NoSurvey()
-        survey_id = survey_id_of(data.survey_ref) if data else None
-        survey = uow.surveys.get(survey_id) if survey_id is not None else None
-        given = callback_input(questionnaire_of(uow, services.kit, survey), data) if survey and data else None
-        if given is not None and data is not None:
-            result = chat.answer_in_chat(uow, services.kit, chat_id, data.survey_ref, given)
+        result = chat.tap(uow, services.kit, chat_id, query.data)
         uow.commit()
     texts = services.texts
     if isinstance(result, Rejection):
         await query.answer(REJECTION_TEXT_ZH[result.reason])
-        return
-    if isinstance(result, NoSurvey):
+    elif isinstance(result, NoSurvey):
         await query.answer(texts.message("survey_closed"))
-        return
-    await query.answer()
-    await _after_answer(context, chat_id, query.message, result)
+    else:
+        await _after_answer(context, chat_id, query.message, result, query.answer())
 
 
 async def text_message(update: Update, context: HuifangContext) -> None:
@@ -297,18 +291,24 @@ def _specialist_name(uow: object, chat_id: int) -> str:
     return specialist.name if specialist else "客服"
 
 
-async def _after_answer(context: HuifangContext, chat_id: int, old: object, result: Accepted) -> None:
+async def _after_answer(
+    context: HuifangContext, chat_id: int, old: object, result: Accepted, acknowledge: Awaitable[object] | None = None
+) -> None:
+    """Acknowledge the tap, mark the answered question and send the next one, all at once (one round trip)."""
     services = context.services
     position = result.position
+    calls: list[Awaitable[object]] = [acknowledge] if acknowledge is not None else []
     if not result.moved:  # a toggle in a multiple choice: redraw the keyboard only
         _text, markup = question_message(services.texts, position, services.container.clock.now(), services.tz)
         if isinstance(old, Message):
-            await _quiet(old.edit_reply_markup(reply_markup=markup))
+            calls.append(_quiet(old.edit_reply_markup(reply_markup=markup)))
+        await asyncio.gather(*calls)
         return
     if isinstance(old, Message) and old.text:
-        question = old.text
-        await _quiet(old.edit_text(services.texts.message("answered", text=question, label=result.answered_label)))
-    await _show(context, chat_id, position)
+        answered = services.texts.message("answered", text=old.text, label=result.answered_label)
+        calls.append(_quiet(old.edit_text(answered)))
+    calls.append(_show(context, chat_id, position))
+    await asyncio.gather(*calls)
 
 
 async def _show(context: HuifangContext, chat_id: int, position: Position) -> None:

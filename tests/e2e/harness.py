@@ -29,7 +29,10 @@ class Harness:
 
     async def start_bot(self) -> None:
         services = self.app.chat_services()
-        self.application = build_application(services, self.telegram.token, self.telegram.api_url)
+        # Simulated customers answer instantly; Telegram's 1 message/s per chat is tested on its own.
+        self.application = build_application(
+            services, self.telegram.token, self.telegram.api_url, per_chat_interval=0.0
+        )
         await self.application.initialize()
         await self.application.start()
         assert self.application.updater is not None
