@@ -189,9 +189,10 @@ def _report_outcome(changed_nothing: bool, accepted: int, dry_run: bool) -> None
 
 def _register_subcommands() -> None:
     from bot.chat_cli import link, links, run, staff
+    from bot.report_cli import report
     from bot.scripts_cli import scripts
 
-    for command in (scripts, run, link, links, staff):
+    for command in (scripts, run, link, links, staff, report):
         main.add_command(command)
 
 

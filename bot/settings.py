@@ -48,6 +48,19 @@ class Settings(BaseSettings):
     link_secret: SecretStr | None = Field(default=None, description="HMAC key for deep links (32+ random bytes)")
     link_valid_days: int = Field(default=30, ge=1, le=365)
 
+    # Reports (see docs/reports.md); bot/report_cli.py reads every ``report_*`` field.
+    report_e: float | None = Field(default=None, ge=0, le=1, description="AAPOR e; unset: estimated from the data")
+    report_tier_premium_loyalty: int = 7
+    report_tier_premium_economic: int = 6
+    report_tier_potential_loyalty: int = 6
+    report_tier_potential_economic: int = 6
+    report_lapse_pre_months: int = 6
+    report_lapse_months: int = 12
+    report_lapse_full_months: int = 24
+    report_vehicle_age_bands: list[int] = Field(default_factory=lambda: [1, 2, 3, 5])
+    report_percent_decimals: int = 1
+    report_free_text_limit: int = 50
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

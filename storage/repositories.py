@@ -287,10 +287,18 @@ class SurveyRepository:
         self._session = session
 
     def get(self, survey_id: int, *, for_update: bool = False) -> Survey | None:
-        query = select(Survey).where(Survey.id == survey_id)
+        """A survey; ``for_update`` locks its row (PostgreSQL) so two workers cannot answer it at once."""
+        if not for_update:
+            return self._session.get(Survey, survey_id)
+        return self._session.scalars(select(Survey).where(Survey.id == survey_id).with_for_update()).first()
+
+    def with_customer(self, survey_id: int, *, for_update: bool = False) -> tuple[Survey, Customer] | None:
+        """A survey and its customer in one query (the chat checks the tap comes from that customer)."""
+        query = select(Survey, Customer).join(Customer, Customer.id == Survey.customer_id).where(Survey.id == survey_id)
         if for_update:
-            query = query.with_for_update()
-        return self._session.scalars(query).first()
+            query = query.with_for_update(of=Survey)
+        row = self._session.execute(query).first()
+        return (row[0], row[1]) if row else None
 
     def add(self, survey: Survey) -> Survey:
         self._session.add(survey)

@@ -167,6 +167,15 @@ class FakeTelegram:
         self._new_update.set()
         return uid
 
+    def push_message(self, chat_id: int, text: str, keyboard: list[list[str]] | None = None) -> SentMessage:
+        """Put a bot message with an inline keyboard into a chat (to start a scripted conversation)."""
+        markup = None
+        if keyboard:
+            markup = {"inline_keyboard": [[{"text": t, "callback_data": t} for t in row] for row in keyboard]}
+        message = SentMessage(chat_id, next(self._message_ids), text, markup)
+        self.messages[chat_id].append(message)
+        return message
+
     def redeliver(self, update_id: int) -> None:
         """Deliver an already-delivered update again, as Telegram does after a lost acknowledgement."""
         self._redeliveries.append(self._all_updates[update_id])

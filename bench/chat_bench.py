@@ -1,0 +1,272 @@
+"""Chat throughput and latency: simulated customers answer `defeat` through the real bot over HTTP.
+
+For each backend (SQLite file, PostgreSQL scratch database) N customers (``--customers``), ``--concurrency``
+of them answering at once, walk: open link → 开始 → 配合回访 → 其他品牌 → type a brand → 价格/价值 (closing).
+Measured: answers recorded per second, and latency from a button press (or typed text) to the next question
+arriving at the fake Bot API server. In the same run, against the same fake server, a minimal PTB bot that
+answers every press with a new keyboard (no database, no logic) gives the ceiling of this machine.
+
+    python bench/chat_bench.py                 # 200 customers, 25 at once, SQLite and PostgreSQL
+    python bench/chat_bench.py --quick         # 50 customers, SQLite only
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from bot.app import build
+from bot.domain.clock import FixedClock
+from bot.domain.links import LinkSubject
+from bot.domain.people import Role
+from bot.sandbox.fake_telegram import FakeTelegram, FakeUser
+from bot.services.links import issue_link
+from bot.services.surveys import create_survey
+from bot.settings import Settings
+from storage.database import make_engine, normalise_url
+from storage.models import Answer, Customer
+from storage.schema import upgrade
+
+SECRET = "bench-secret-0123456789"
+ANSWERS_PER_CUSTOMER = 5  # opening, q1, q1_brand (typed), q2 + the consent tap (not an answer)
+
+
+@dataclass
+class Run:
+    name: str
+    answers: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    api_calls: int = 0
+
+    @property
+    def per_second(self) -> float:
+        return self.answers / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        data = sorted(self.latencies)
+        return data[min(len(data) - 1, int(q * len(data)))] * 1000 if data else 0.0
+
+
+async def _timed(tg: FakeTelegram, user: FakeUser, act, count_before: int, run: Run):  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    act()
+    messages = await tg.wait_for_count(user.id, count_before + 1, timeout=30)
+    run.latencies.append(time.perf_counter() - started)
+    return messages[count_before]
+
+
+async def _huifang_customer(tg: FakeTelegram, user: FakeUser, token: str, run: Run) -> None:
+    tg.open_link(user, token)
+    consent = (await tg.wait_for_count(user.id, 1, timeout=30))[0]
+    tg.press(user, consent, "开始")
+    opening = (await tg.wait_for_count(user.id, 2, timeout=30))[1]
+    q1 = await _timed(tg, user, lambda: tg.press(user, opening, "配合回访"), 2, run)
+    brand = await _timed(tg, user, lambda: tg.press(user, q1, "其他品牌"), 3, run)
+    q2 = await _timed(tg, user, lambda: tg.send_text(user, "比亚迪"), 4, run)
+    await _timed(tg, user, lambda: tg.press(user, q2, "价格/价值"), 5, run)
+    assert brand.text
+
+
+async def _workers(items: list, concurrency: int, work) -> None:  # type: ignore[no-untyped-def]
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in items:
+        queue.put_nowait(item)
+
+    async def worker() -> None:
+        while not queue.empty():
+            await work(queue.get_nowait())
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+def _seed(app, customers: int) -> list[str]:  # type: ignore[no-untyped-def]
+    tokens = []
+    with app.uow() as uow:
+        now = app.clock.now()
+        store_id = uow.stores.add("惠州江铃4S店", "Asia/Shanghai", now)
+        consultant = uow.staff.add(store_id, "李明", Role.SALES_CONSULTANT, None, True, now)
+        uow.staff.add(store_id, "周芳", Role.CS_SPECIALIST, None, True, now)
+        issuer = app.link_issuer("huifang_test_bot")
+        kit = app.survey_kit()
+        for i in range(customers):
+            customer = Customer(store_id=store_id, name=f"客户{i}", honorific="先生", phone=f"+86139{i:08d}",
+                                status="defeated", owner_staff_id=consultant, created_at=now, updated_at=now)  # fmt: skip
+            uow.session.add(customer)
+            uow.flush()
+            create_survey(uow, kit, customer.id, "defeat", "defeat", "chat")
+            tokens.append(issue_link(uow, issuer, LinkSubject.CUSTOMER, customer.id, app.clock).rsplit("=", 1)[1])
+        uow.commit()
+    return tokens
+
+
+async def _start_bot(tg: FakeTelegram, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start a bot process against the fake server and wait until it polls."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(600):
+        if tg.calls["getUpdates"] > 0:
+            return process
+        if process.poll() is not None:
+            raise RuntimeError(f"bot exited: {process.stderr.read().decode()[-500:] if process.stderr else ''}")
+        await asyncio.sleep(0.05)
+    raise RuntimeError("bot did not start polling")
+
+
+async def _stop_bot(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    for _ in range(200):
+        if process.poll() is not None:
+            return
+        await asyncio.sleep(0.05)
+    process.kill()
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUIFANG_")}
+    env.update(extra)
+    return env
+
+
+async def bench_huifang(url: str, customers: int, concurrency: int) -> Run:
+    """`huifang run` as its own process; customers and the fake server in this one."""
+    app = build(Settings(database_url=url, link_secret=SECRET), clock=FixedClock(datetime.now(UTC)))
+    tokens = _seed(app, customers)
+    run = Run("huifang")
+    async with FakeTelegram() as tg:
+        env = _env(
+            HUIFANG_DATABASE_URL=url,
+            HUIFANG_TELEGRAM_TOKEN=tg.token,
+            HUIFANG_TELEGRAM_API_URL=tg.api_url,
+            HUIFANG_LINK_SECRET=SECRET,
+            HUIFANG_TELEGRAM_RATE_LIMIT="false",  # measure capacity, not Telegram's limits
+        )
+        process = await _start_bot(tg, [sys.executable, "-m", "bot", "run"], env)
+        try:
+            calls_before = sum(tg.calls.values()) - tg.calls["getUpdates"]
+            started = time.perf_counter()
+            users = [(FakeUser(10_000 + i), token) for i, token in enumerate(tokens)]
+            await _workers(users, concurrency, lambda item: _huifang_customer(tg, item[0], item[1], run))
+            run.seconds = time.perf_counter() - started
+            run.api_calls = sum(tg.calls.values()) - tg.calls["getUpdates"] - calls_before
+        finally:
+            await _stop_bot(process)
+    with app.uow() as uow:
+        run.answers = uow.session.scalar(select(func.count(Answer.id))) or 0
+    app.close()
+    return run
+
+
+async def bench_ceiling(customers: int, concurrency: int) -> Run:
+    """bench/ceiling_bot.py as its own process: every press gets an answer and a new keyboard."""
+    run = Run("ceiling")
+    async with FakeTelegram() as tg:
+        script = str(Path(__file__).with_name("ceiling_bot.py"))
+        process = await _start_bot(tg, [sys.executable, script, tg.token, tg.api_url], _env())
+        try:
+
+            async def customer(user: FakeUser) -> None:
+                tg.push_message(user.id, "开始", [["甲"], ["乙"], ["丙"]])
+                message = tg.chat(user.id)[0]
+                for n in range(1, 5):
+                    message = await _timed(tg, user, lambda m=message: tg.press(user, m, "甲"), n, run)
+
+            started = time.perf_counter()
+            await _workers([FakeUser(20_000 + i) for i in range(customers)], concurrency, customer)
+            run.seconds = time.perf_counter() - started
+            run.answers = len(run.latencies)
+            run.api_calls = tg.calls["answerCallbackQuery"] + tg.calls["sendMessage"]
+        finally:
+            await _stop_bot(process)
+    return run
+
+
+def _sqlite_url(directory: Path) -> str:
+    url = f"sqlite:///{directory / 'chat_bench.db'}"
+    upgrade(make_engine(url))
+    return url
+
+
+def _pg_url(admin_url: str) -> tuple[str, str] | None:
+    name = f"huifang_chat_bench_{os.getpid()}_{uuid.uuid4().hex[:4]}"
+    try:
+        admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        print(f"PostgreSQL skipped: {type(exc).__name__}")
+        return None
+    url = make_url(normalise_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+    upgrade(make_engine(url))
+    return url, name
+
+
+def _drop_pg(admin_url: str, name: str) -> None:
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _print(run: Run, ceiling: Run, backend: str) -> None:
+    ratio = run.per_second / ceiling.per_second if ceiling.per_second else 0.0
+    calls = run.api_calls / max(run.answers, 1)
+    print(
+        f"{backend:<11} {run.name:<8} {run.answers:>7} {run.seconds:>7.2f} {run.per_second:>9.1f} "
+        f"{run.pct(0.5):>7.1f} {run.pct(0.99):>7.1f} {calls:>9.2f} {ratio:>6.2f}"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=25)
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="50 customers, SQLite only")
+    args = parser.parse_args()
+    if args.quick:
+        args.customers, args.no_pg = 50, True
+
+    print(f"{args.customers} customers, {args.concurrency} answering at once; latency = press → next question")
+    print(f"{'backend':<11} {'bot':<8} {'answers':>7} {'seconds':>7} {'answers/s':>9} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'calls/ans':>9} {'ratio':>6}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        backends: list[tuple[str, str, str | None]] = [("SQLite", _sqlite_url(Path(tmp)), None)]
+        if not args.no_pg:
+            pg = _pg_url(args.pg_url)
+            if pg:
+                backends.append(("PostgreSQL", pg[0], pg[1]))
+        try:
+            for backend, url, _ in backends:
+                ceiling = await bench_ceiling(args.customers, args.concurrency)
+                run = await bench_huifang(url, args.customers, args.concurrency)
+                _print(ceiling, ceiling, backend)
+                _print(run, ceiling, backend)
+                expected = args.customers * 4 + args.customers  # 4 timed answers + the opening answer
+                assert run.answers >= args.customers * 4, f"only {run.answers} answers recorded of {expected}"
+                print(f"{'':<11} p99 target < 100 ms: {'met' if run.pct(0.99) < 100 else 'NOT met'}; "
+                      f"ratio target ≥ 0.70: {'met' if run.per_second >= 0.7 * ceiling.per_second else 'NOT met'}")
+                print(f"{'':<11} median latency {statistics.median(run.latencies) * 1000:.1f} ms")
+        finally:
+            for _, _, name in backends:
+                if name:
+                    _drop_pg(args.pg_url, name)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

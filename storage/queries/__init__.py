@@ -1,0 +1,1 @@
+"""Read-only queries for reports: SQLAlchemy Core aggregations that give the same rows on SQLite and PostgreSQL."""
