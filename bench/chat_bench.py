@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -64,7 +65,12 @@ class Run:
         return data[min(len(data) - 1, int(q * len(data)))] * 1000 if data else 0.0
 
 
+THINK = {"seconds": 0.0}  # a customer's pause between reading a question and tapping (set by --think)
+
+
 async def _timed(tg: FakeTelegram, user: FakeUser, act, count_before: int, run: Run):  # type: ignore[no-untyped-def]
+    if THINK["seconds"]:  # people do not tap in step: spread the pause ±50 %
+        await asyncio.sleep(THINK["seconds"] * random.uniform(0.5, 1.5))
     started = time.perf_counter()
     act()
     messages = await tg.wait_for_count(user.id, count_before + 1, timeout=30)
@@ -106,8 +112,16 @@ def _seed(app, customers: int) -> list[str]:  # type: ignore[no-untyped-def]
         issuer = app.link_issuer("huifang_test_bot")
         kit = app.survey_kit()
         for i in range(customers):
-            customer = Customer(store_id=store_id, name=f"客户{i}", honorific="先生", phone=f"+86139{i:08d}",
-                                status="defeated", owner_staff_id=consultant, created_at=now, updated_at=now)  # fmt: skip
+            customer = Customer(
+                store_id=store_id,
+                name=f"客户{i}",
+                honorific="先生",
+                phone=f"+86139{i:08d}",
+                status="defeated",
+                owner_staff_id=consultant,
+                created_at=now,
+                updated_at=now,
+            )
             uow.session.add(customer)
             uow.flush()
             create_survey(uow, kit, customer.id, "defeat", "defeat", "chat")
@@ -196,8 +210,8 @@ async def bench_ceiling(customers: int, concurrency: int) -> Run:
     return run
 
 
-def _sqlite_url(directory: Path) -> str:
-    url = f"sqlite:///{directory / 'chat_bench.db'}"
+def _sqlite_url(directory: Path, name: str = "chat_bench") -> str:
+    url = f"sqlite:///{directory / (name + '.db')}"
     upgrade(make_engine(url))
     return url
 
@@ -238,6 +252,13 @@ async def main() -> None:
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--quick", action="store_true", help="50 customers, SQLite only")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=None,
+        help="seconds a customer pauses before each tap; default: run once saturated (0) and once at 1 s, "
+        "Telegram's pace of one message per second per chat",
+    )
     args = parser.parse_args()
     if args.quick:
         args.customers, args.no_pg = 50, True
@@ -251,8 +272,18 @@ async def main() -> None:
             pg = _pg_url(args.pg_url)
             if pg:
                 backends.append(("PostgreSQL", pg[0], pg[1]))
+        modes = [args.think] if args.think is not None else [0.0, 1.0]
         try:
-            for backend, url, _ in backends:
+            for (backend, url, _), think in [(b, t) for b in backends for t in modes]:
+                THINK["seconds"] = think
+                print(f"-- {backend}, think time {think:g} s" + (" (saturated)" if not think else ""))
+                if think and url.startswith("sqlite"):
+                    url = _sqlite_url(Path(tmp), f"paced{think:g}")
+                elif think:
+                    fresh = _pg_url(args.pg_url)
+                    assert fresh is not None
+                    url = fresh[0]
+                    backends.append(("", "", fresh[1]))
                 ceiling = await bench_ceiling(args.customers, args.concurrency)
                 run = await bench_huifang(url, args.customers, args.concurrency)
                 _print(ceiling, ceiling, backend)
