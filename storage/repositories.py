@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import case, func, insert, literal, select, tuple_, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.domain.customer_import import CustomerFacts, LeadEventFacts, VehicleFacts
@@ -346,7 +347,7 @@ class SurveyRepository:
             select(Customer, Survey.questionnaire_id)
             .join(Survey, Survey.customer_id == Customer.id)
             .where(
-                Survey.status.in_(("pending", "invited")),
+                Survey.status.in_(("pending", "invited", "non_contact")),
                 Customer.opted_out_at.is_(None),
                 (Customer.telegram_chat_id.is_(None)) | (Customer.chat_unreachable_at.is_not(None)),
             )
@@ -360,6 +361,74 @@ class SurveyRepository:
                 result.append((customer, questionnaire_id))
         return result
 
+    def call_candidates(
+        self,
+        store_id: int,
+        staff_id: int,
+        now: datetime,
+        claim_cutoff: datetime,
+        max_attempts: int,
+        purpose_order: Sequence[str],
+        limit: int = 20,
+    ) -> list[int]:
+        """Survey ids to offer a specialist, best first: due callbacks (their own first), then phone
+        surveys due now by purpose priority and waiting time. Unclaimed or lapsed claims only."""
+        callback = (Survey.status == "appointment") & (Survey.callback_at <= now)
+        waiting = (
+            Survey.status.in_(("pending", "in_progress"))
+            & (Survey.channel == "phone")
+            & ((Survey.next_try_at.is_(None)) | (Survey.next_try_at <= now))
+        )
+        priority = (
+            case(*((Survey.questionnaire_id == q, i) for i, q in enumerate(purpose_order)), else_=len(purpose_order))
+            if purpose_order
+            else literal(0)
+        )
+        query = (
+            select(Survey.id)
+            .join(Customer, Customer.id == Survey.customer_id)
+            .where(
+                Customer.store_id == store_id,
+                Customer.opted_out_at.is_(None),
+                Survey.attempt_count < max_attempts,
+                (Survey.claimed_by_staff_id.is_(None))
+                | (Survey.claimed_at < claim_cutoff)
+                | (Survey.claimed_by_staff_id == staff_id),
+                callback | waiting,
+            )
+            .order_by(
+                case((callback & (Survey.assigned_staff_id == staff_id), 0), (callback, 1), else_=2),
+                Survey.callback_at,
+                priority,
+                func.coalesce(Survey.next_try_at, Survey.due_at, Survey.created_at),
+                Survey.id,
+            )
+            .limit(limit)
+        )
+        return list(self._session.scalars(query))
+
+    def claim(self, survey_id: int, staff_id: int, now: datetime, claim_cutoff: datetime) -> bool:
+        """Take the case for this specialist unless someone else holds a live claim (atomic).
+
+        Raises ClaimConflict when SQLite cannot upgrade this transaction's older snapshot to a write
+        because another specialist just wrote: the caller starts over with a fresh transaction.
+        """
+        try:
+            result = self._session.execute(
+                update(Survey)
+                .where(
+                    Survey.id == survey_id,
+                    (Survey.claimed_by_staff_id.is_(None))
+                    | (Survey.claimed_at < claim_cutoff)
+                    | (Survey.claimed_by_staff_id == staff_id),
+                )
+                .values(claimed_by_staff_id=staff_id, claimed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        except OperationalError as exc:
+            raise ClaimConflict from exc
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     def pin_version(self, ref: str, questionnaire_id: str, text: str, now: datetime) -> None:
         """Keep the questionnaire text of this version (once) so surveys can finish on it."""
         if self._session.get(QuestionnaireVersion, ref) is None:
@@ -370,6 +439,10 @@ class SurveyRepository:
     def pinned_text(self, ref: str) -> str | None:
         row = self._session.get(QuestionnaireVersion, ref)
         return row.source_text if row else None
+
+
+class ClaimConflict(Exception):
+    """Another transaction wrote first; retry in a new one."""
 
 
 ACTIVE_SURVEY_STATUSES = ("pending", "invited", "in_progress", "appointment")

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock
+from bot.domain.dispositions import OUTCOME_DISPOSITION
 from bot.domain.engine import Input, Rejection, State, Step, answer, current_step, start
 from bot.domain.people import Honorific, title
 from bot.domain.questionnaire import ActionKind, NodeKind, Questionnaire, successors
@@ -246,13 +247,12 @@ def _finish(
             channel=channel,
             staff_id=staff_id,
             attempted_at=now,
-            disposition=_DISPOSITION_BY_OUTCOME.get(outcome, outcome),
+            disposition=OUTCOME_DISPOSITION.get(outcome, outcome),
             next_try_at=survey.callback_at if survey.status == "appointment" else None,
         )
     )
 
 
-_DISPOSITION_BY_OUTCOME = {"complete": "complete", "refusal": "refused", "appointment": "appointment"}
 
 
 def _carry_out(

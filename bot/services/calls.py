@@ -1,0 +1,283 @@
+"""Use cases of the phone channel (电话回访): the call queue, claims, call outcomes and the script.
+
+A specialist asks for the next call; the case is claimed in the database so two specialists never get
+the same customer, and the claim lapses if left untouched. Every dial is a contact attempt with its
+disposition; the retry rules of ``bot.domain.calling`` decide when (or whether) to call again. On 接通
+the same questionnaire engine runs as in chat, so a survey begun in chat goes on where it stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain.calling import Decision, Next, PhoneSettings, decide
+from bot.domain.dispositions import disposition as disposition_info
+from bot.domain.engine import Input, Rejection, State
+from bot.domain.people import Honorific, title
+from bot.domain.phone import national
+from bot.services.surveys import Accepted, Position, SurveyKit, begin_survey, position_of, submit_answer, survey_ref
+from storage.models import ContactAttempt, Staff, Survey, Task
+from storage.repositories import ClaimConflict
+from storage.unit_of_work import SqlUnitOfWork
+
+PHONE = "phone"
+
+
+@dataclass(frozen=True)
+class CallCard:
+    """What the specialist sees before dialling."""
+
+    survey_id: int
+    ref: str
+    name: str
+    title: str
+    phone: str
+    vehicle: str
+    consultant: str
+    questionnaire: str
+    callback_at: datetime | None
+    attempts: tuple[tuple[str, datetime], ...]  # (label, when)
+    answers: tuple[tuple[str, str], ...]  # (question id, what was answered), e.g. given in chat
+
+
+@dataclass(frozen=True)
+class OutsideHours:
+    """No calls now; the next moment calls may be made (local time)."""
+
+    opens_at: datetime
+
+
+class NotYourCase(Exception):
+    """The survey is not claimed by this specialist (another took it, or the claim lapsed)."""
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def _utc(local: datetime, tz: ZoneInfo, like: datetime) -> datetime:
+    return local.replace(tzinfo=tz).astimezone(like.tzinfo)
+
+
+def next_call(uow: SqlUnitOfWork, kit: SurveyKit, phone: PhoneSettings, staff: Staff) -> CallCard | OutsideHours | None:
+    """Claim the next customer to call: due callbacks first (this specialist's own before others'), then
+    due surveys by purpose priority and waiting time. None when the queue is empty."""
+    now = kit.clock.now()
+    local = _local(now, kit.tz)
+    if not phone.hours.is_open(local):
+        return OutsideHours(phone.hours.next_open(local))
+    cutoff = now - phone.claim_timeout
+    for _ in range(5):
+        try:
+            for survey_id in uow.surveys.call_candidates(
+                staff.store_id, staff.id, now, cutoff, phone.rules.max_attempts, phone.purpose_order
+            ):
+                if uow.surveys.claim(survey_id, staff.id, now, cutoff):
+                    survey = uow.surveys.get(survey_id)
+                    assert survey is not None
+                    uow.session.refresh(survey)
+                    return _card(uow, kit, survey)
+            return None
+        except ClaimConflict:
+            uow.rollback()  # someone claimed meanwhile: look again with a fresh view
+    return None
+
+
+def current_call(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int) -> CallCard:
+    return _card(uow, kit, _claimed(uow, kit, staff, survey_id))
+
+
+def _card(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey) -> CallCard:
+    customer = uow.people.get(survey.customer_id)
+    assert customer is not None
+    vehicle = uow.people.vehicle(customer.id)
+    consultant = uow.people.staff(customer.owner_staff_id)
+    honorific = Honorific(customer.honorific) if customer.honorific else None
+    attempts = tuple((disposition_info(a.disposition).label, a.attempted_at) for a in uow.surveys.attempts(survey.id))
+    answers: tuple[tuple[str, str], ...] = ()
+    if survey.state:
+        answers = tuple((a.question_id, a.label) for a in State.from_dict(survey.state).answers)
+    return CallCard(
+        survey_id=survey.id,
+        ref=survey_ref(survey.id),
+        name=customer.name,
+        title=title(customer.name, honorific),
+        phone=national(customer.phone),
+        vehicle=" ".join(p for p in ((vehicle.series or ""), (vehicle.model or "")) if p) if vehicle else "",
+        consultant=consultant.name if consultant else "",
+        questionnaire=kit.catalog.get(survey.questionnaire_id).title
+        if survey.questionnaire_id in kit.catalog.by_id
+        else survey.questionnaire_id,
+        callback_at=survey.callback_at if survey.status == "appointment" else None,
+        attempts=attempts,
+        answers=answers,
+    )
+
+
+def _claimed(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int) -> Survey:
+    survey = uow.surveys.get(survey_id, for_update=True)
+    if survey is None or survey.claimed_by_staff_id != staff.id:
+        raise NotYourCase
+    survey.claimed_at = kit.clock.now()  # any action keeps the claim alive
+    return survey
+
+
+@dataclass(frozen=True)
+class Dialled:
+    """The outcome of a dial was recorded; ``position`` is set when the call connected."""
+
+    decision: Decision
+    position: Position | None = None
+    next_try_local: datetime | None = None
+
+
+def record_dial(
+    uow: SqlUnitOfWork,
+    kit: SurveyKit,
+    phone: PhoneSettings,
+    staff: Staff,
+    survey_id: int,
+    disposition: str,
+    note: str | None = None,
+) -> Dialled:
+    """Store a dial's outcome (接通, 无人接听 …) and apply the retry rules; on 接通 return the script step."""
+    survey = _claimed(uow, kit, staff, survey_id)
+    now = kit.clock.now()
+    earlier = [
+        (a.disposition, _local(a.attempted_at, kit.tz)) for a in uow.surveys.attempts(survey.id) if a.channel == PHONE
+    ]
+    decision = decide(disposition, _local(now, kit.tz), earlier, phone.hours, phone.rules)
+    survey.attempt_count += 1
+    if decision.next is Next.CONNECTED:
+        survey.channel = PHONE
+        resumable = survey.state and not State.from_dict(survey.state).finished and survey.status == "in_progress"
+        # A survey begun in chat goes on at its question; a finished one (a booked callback) starts over.
+        position = position_of(uow, kit, survey) if resumable else begin_survey(uow, kit, survey, PHONE, staff.name)
+        survey.assigned_staff_id = staff.id
+        return Dialled(decision, position)
+    uow.surveys.add_attempt(
+        ContactAttempt(
+            survey_id=survey.id,
+            channel=PHONE,
+            staff_id=staff.id,
+            attempted_at=now,
+            disposition=disposition,
+            note=note,
+            next_try_at=_utc(decision.at, kit.tz, now) if decision.at else None,
+        )
+    )
+    _apply(uow, kit, survey, staff, decision, now)
+    return Dialled(decision, None, decision.at)
+
+
+def _apply(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, staff: Staff, decision: Decision, now: datetime) -> None:
+    survey.claimed_by_staff_id = None
+    survey.claimed_at = None
+    survey.updated_at = now
+    if decision.next is Next.RETRY and decision.at is not None:
+        survey.next_try_at = _utc(decision.at, kit.tz, now)
+        if survey.status == "appointment":
+            survey.status = "in_progress" if survey.state else "pending"
+        return
+    survey.status = {"refusal": "refused", "non_contact": "non_contact", "not_eligible": "not_eligible"}.get(
+        decision.outcome or "", "ended"
+    )
+    survey.outcome = decision.outcome
+    survey.completed_at = now
+    customer = uow.people.get(survey.customer_id)
+    assert customer is not None
+    if decision.opt_out:
+        customer.opted_out_at = now
+        uow.surveys.cancel_active(customer.id, "opted_out", now)
+    if decision.task:
+        owner = uow.people.staff(customer.owner_staff_id)
+        assignee = (
+            owner
+            if owner is not None and owner.active
+            else uow.colleagues.least_busy(customer.store_id, "service_advisor")
+        )
+        uow.tasks.add(
+            Task(
+                staff_id=assignee.id if assignee else None,
+                customer_id=customer.id,
+                kind=decision.task,
+                due_at=now,
+                status="open",
+                source_survey_id=survey.id,
+                created_at=now,
+            )
+        )
+
+
+def phone_answer(
+    uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, given: Input
+) -> Accepted | Rejection:
+    """The specialist taps what the customer said (or types it)."""
+    survey = _claimed(uow, kit, staff, survey_id)
+    result = submit_answer(uow, kit, survey, given, PHONE, staff.id)
+    if isinstance(result, Accepted) and result.position.finished:
+        survey.claimed_by_staff_id = None
+        survey.claimed_at = None
+        if survey.status == "appointment" and survey.callback_at is not None:
+            survey.assigned_staff_id = staff.id
+    return result
+
+
+def end_call(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, how: str) -> None:
+    """拒访 (refused), 中途挂断 (partial: answers so far are kept) or 勿再致电 (do_not_call: opted out everywhere)."""
+    survey = _claimed(uow, kit, staff, survey_id)
+    now = kit.clock.now()
+    code = {"refused": "refused", "partial": "partial", "do_not_call": "refused"}[how]
+    uow.surveys.add_attempt(
+        ContactAttempt(survey_id=survey.id, channel=PHONE, staff_id=staff.id, attempted_at=now, disposition=code)
+    )
+    outcome = {"refused": "refusal", "partial": "partial", "do_not_call": "refusal"}[how]
+    survey.claimed_by_staff_id = None
+    survey.claimed_at = None
+    survey.status = "partial" if how == "partial" else "refused"
+    survey.outcome = outcome
+    survey.completed_at = now
+    survey.updated_at = now
+    if how == "do_not_call":
+        customer = uow.people.get(survey.customer_id)
+        assert customer is not None
+        customer.opted_out_at = now
+        uow.surveys.cancel_active(customer.id, "opted_out", now)
+
+
+def book_callback(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, at_local: datetime) -> datetime:
+    """预约回访: call back at the customer's chosen local time; it comes first in this specialist's queue."""
+    survey = _claimed(uow, kit, staff, survey_id)
+    now = kit.clock.now()
+    at = _utc(at_local, kit.tz, now)
+    uow.surveys.add_attempt(
+        ContactAttempt(
+            survey_id=survey.id,
+            channel=PHONE,
+            staff_id=staff.id,
+            attempted_at=now,
+            disposition="appointment",
+            next_try_at=at,
+        )
+    )
+    survey.status = "appointment"
+    survey.callback_at = at
+    survey.next_try_at = at
+    survey.assigned_staff_id = staff.id
+    survey.claimed_by_staff_id = None
+    survey.claimed_at = None
+    survey.updated_at = now
+    uow.tasks.add(
+        Task(
+            staff_id=staff.id,
+            customer_id=survey.customer_id,
+            kind="callback",
+            due_at=at,
+            status="open",
+            source_survey_id=survey.id,
+            created_at=now,
+        )
+    )
+    return at
