@@ -429,6 +429,12 @@ class SurveyRepository:
             raise ClaimConflict from exc
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def claimed_by(self, staff_id: int) -> Survey | None:
+        """The case a specialist holds now, if any (the most recently touched)."""
+        return self._session.scalars(
+            select(Survey).where(Survey.claimed_by_staff_id == staff_id).order_by(Survey.claimed_at.desc())
+        ).first()
+
     def pin_version(self, ref: str, questionnaire_id: str, text: str, now: datetime) -> None:
         """Keep the questionnaire text of this version (once) so surveys can finish on it."""
         if self._session.get(QuestionnaireVersion, ref) is None:

@@ -129,6 +129,7 @@ class Dialled:
     """The outcome of a dial was recorded; ``position`` is set when the call connected."""
 
     decision: Decision
+    title: str
     position: Position | None = None
     next_try_local: datetime | None = None
 
@@ -156,7 +157,7 @@ def record_dial(
         # A survey begun in chat goes on at its question; a finished one (a booked callback) starts over.
         position = position_of(uow, kit, survey) if resumable else begin_survey(uow, kit, survey, PHONE, staff.name)
         survey.assigned_staff_id = staff.id
-        return Dialled(decision, position)
+        return Dialled(decision, _title(uow, survey), position)
     uow.surveys.add_attempt(
         ContactAttempt(
             survey_id=survey.id,
@@ -169,7 +170,13 @@ def record_dial(
         )
     )
     _apply(uow, kit, survey, staff, decision, now)
-    return Dialled(decision, None, decision.at)
+    return Dialled(decision, _title(uow, survey), None, decision.at)
+
+
+def _title(uow: SqlUnitOfWork, survey: Survey) -> str:
+    customer = uow.people.get(survey.customer_id)
+    assert customer is not None
+    return title(customer.name, Honorific(customer.honorific) if customer.honorific else None)
 
 
 def _apply(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, staff: Staff, decision: Decision, now: datetime) -> None:
@@ -225,7 +232,7 @@ def phone_answer(
     return result
 
 
-def end_call(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, how: str) -> None:
+def end_call(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, how: str) -> str:
     """拒访 (refused), 中途挂断 (partial: answers so far are kept) or 勿再致电 (do_not_call: opted out everywhere)."""
     survey = _claimed(uow, kit, staff, survey_id)
     now = kit.clock.now()
@@ -245,9 +252,12 @@ def end_call(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, h
         assert customer is not None
         customer.opted_out_at = now
         uow.surveys.cancel_active(customer.id, "opted_out", now)
+    return _title(uow, survey)
 
 
-def book_callback(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, at_local: datetime) -> datetime:
+def book_callback(
+    uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, at_local: datetime
+) -> tuple[datetime, str]:
     """预约回访: call back at the customer's chosen local time; it comes first in this specialist's queue."""
     survey = _claimed(uow, kit, staff, survey_id)
     now = kit.clock.now()
@@ -280,4 +290,4 @@ def book_callback(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: i
             created_at=now,
         )
     )
-    return at
+    return at, _title(uow, survey)

@@ -253,8 +253,6 @@ def _finish(
     )
 
 
-
-
 def _carry_out(
     uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, customer: Customer, actions: Any, now: datetime
 ) -> None:

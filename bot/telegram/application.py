@@ -14,7 +14,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram import handlers
+from bot.telegram import handlers, phone_handlers
 from bot.telegram.context import BotState, ChatServices, HuifangApplication, HuifangContext
 from bot.telegram.rate_limit import SendLimiter
 
@@ -63,6 +63,12 @@ def register(application: HuifangApplication) -> None:
     application.add_handler(CallbackQueryHandler(handlers.consent_choice, pattern=r"^k:"))
     application.add_handler(CallbackQueryHandler(handlers.task_tap, pattern=r"^task:(done|later):\d+$"))
     application.add_handler(CallbackQueryHandler(handlers.survey_tap, pattern=r"^[atcrb]:"))
+    application.add_handler(CommandHandler("call", phone_handlers.call_command, filters=private))
+    application.add_handler(CallbackQueryHandler(phone_handlers.call_command, pattern=r"^call:next$"))
+    application.add_handler(CallbackQueryHandler(phone_handlers.dial_tap, pattern=r"^d:"))
+    application.add_handler(CallbackQueryHandler(phone_handlers.answer_tap, pattern=r"^p[atcrb]:"))
+    application.add_handler(CallbackQueryHandler(phone_handlers.end_tap, pattern=r"^e:"))
+    application.add_handler(CallbackQueryHandler(phone_handlers.book_tap, pattern=r"^c[bs]:"))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, handlers.text_message))
     application.add_error_handler(_on_error)
 

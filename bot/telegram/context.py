@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.app import Container
+from bot.domain.calling import PhoneSettings
 from bot.services.surveys import SurveyKit
 from bot.texts import Texts
 from storage.unit_of_work import SqlUnitOfWork
@@ -21,6 +22,7 @@ class ChatServices:
     kit: SurveyKit
     texts: Texts
     link_secret: bytes
+    phone: PhoneSettings = field(default_factory=PhoneSettings)
 
     def uow(self) -> SqlUnitOfWork:
         return self.container.uow()

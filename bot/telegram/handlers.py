@@ -149,6 +149,10 @@ async def text_message(update: Update, context: HuifangContext) -> None:
     if message.text.strip().lower() in texts.opt_out_words:
         await stop(update, context)
         return
+    from bot.telegram.phone_handlers import staff_text
+
+    if await staff_text(update, context):
+        return
     with services.uow() as uow:
         try:
             claim_update(uow, update.update_id, services.kit)

@@ -64,7 +64,13 @@ class Harness:
             return store_id
 
     def customer_with_survey(
-        self, store_id: int, name: str, phone: str, questionnaire: str = "defeat", honorific: str = "先生"
+        self,
+        store_id: int,
+        name: str,
+        phone: str,
+        questionnaire: str = "defeat",
+        honorific: str = "先生",
+        channel: str = "chat",
     ) -> tuple[int, int, str]:
         """A defeated prospect with a waiting survey; returns (customer id, survey id, deep link token)."""
         now = self.app.clock.now()
@@ -77,7 +83,7 @@ class Harness:
             delivered = date(2024, 5, 20)
             uow.session.add(Vehicle(customer_id=customer.id, series="轻卡", model="顺达", delivery_date=delivered,
                                     created_at=now, updated_at=now))  # fmt: skip
-            survey = create_survey(uow, self.app.survey_kit(), customer.id, questionnaire, questionnaire, "chat")
+            survey = create_survey(uow, self.app.survey_kit(), customer.id, questionnaire, questionnaire, channel)
             link = issue_link(uow, self.app.link_issuer("huifang_test_bot"), LinkSubject.CUSTOMER, customer.id,
                               self.app.clock)  # fmt: skip
             uow.commit()

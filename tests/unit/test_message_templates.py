@@ -34,6 +34,19 @@ SAMPLES: dict[str, dict[str, object]] = {
     "today": {"date": "11-25", "tasks": 3, "overdue": 1},
     "stats_header": {"period": "2026-W48"},
     "manager_alert": {"customer_title": "王先生", "reason_label": "销售人员态度不好"},
+    "call_card": {
+        "questionnaire": "战败回访", "callback_at": "11-26 10:00", "title": "王先生", "name": "王建国",
+        "phone": "13800138000", "vehicle": "轻卡", "consultant": "李明", "attempts": "无人接听 11-25 10:00",
+        "answers": "配合回访",
+    },
+    "call_script": {"number": 1, "total": 9, "script": "您好", "instruction": "请选择"},
+    "call_logged": {"title": "王先生", "outcome": "无人接听", "next_try": "11-25 12:00", "ended": False},
+    "call_ended": {"title": "王先生", "outcome": "拒访"},
+    "call_booked": {"title": "王先生", "at": "11-26 10:00"},
+    "call_queue_empty": {},
+    "call_outside_hours": {"opens_at": "11-26 09:00"},
+    "call_not_yours": {},
+    "call_pick_time": {"example_time": "11-26 14:00"},
 }  # fmt: skip
 
 

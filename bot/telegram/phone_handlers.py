@@ -1,0 +1,322 @@
+"""The specialist's call screen in the staff chat: /call, the dial outcome, the script, the end of a call.
+
+Callback data: ``call:next``; ``d:<ref>:<disposition>`` (dial outcome); ``p`` + the chat codec for a
+question's options (``pa:<ref>:<node>:<option>`` …); ``e:<ref>:<how>`` to end a call; ``cb:<ref>`` to
+book a callback time. All of it is checked against the claim held in the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot.domain.calling import Next, PhoneSettings
+from bot.domain.dispositions import disposition as disposition_info
+from bot.domain.engine import Rejection, RejectReason
+from bot.domain.presentation import REJECTION_TEXT_ZH, callback_input, for_chat, for_phone, parse_callback, text_input
+from bot.services import calls, staff_desk
+from bot.services.calls import CallCard, NotYourCase, OutsideHours
+from bot.services.chat import Duplicate, claim_update
+from bot.services.surveys import Accepted, Position, position_of, questionnaire_of, survey_id_of
+from bot.telegram.context import HuifangContext
+from bot.telegram.views import callback_slots
+
+DIAL_OUTCOMES = (
+    "connected", "no_answer", "line_busy", "powered_off", "suspended", "vacant",
+    "wrong_number", "unreachable", "forwarded", "away", "rejected_call", "other",
+)  # fmt: skip
+END_KINDS = ("refused", "partial", "do_not_call")
+
+
+def _fmt(moment: datetime, context: HuifangContext) -> str:
+    return moment.astimezone(context.services.tz).strftime("%m-%d %H:%M")
+
+
+def _phone_settings(context: HuifangContext) -> PhoneSettings:
+    return context.services.phone
+
+
+async def call_command(update: Update, context: HuifangContext) -> None:
+    """/call or 下一个: claim the next customer and show the card with the dial outcomes."""
+    services = context.services
+    user = update.effective_user
+    assert user is not None
+    with services.uow() as uow:
+        staff = staff_desk.staff_member(uow, user.id)
+        result = calls.next_call(uow, services.kit, _phone_settings(context), staff) if staff else None
+        uow.commit()
+    target = update.effective_message
+    assert target is not None
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    texts = services.texts
+    if staff is None:
+        await target.reply_text(texts.message("staff_only"))
+    elif result is None:
+        await target.reply_text(texts.message("call_queue_empty"))
+    elif isinstance(result, OutsideHours):
+        await target.reply_text(texts.message("call_outside_hours", opens_at=result.opens_at.strftime("%m-%d %H:%M")))
+    else:
+        await target.reply_text(_card_text(context, result), reply_markup=_dial_keyboard(result.ref))
+
+
+def _card_text(context: HuifangContext, card: CallCard) -> str:
+    attempts = "、".join(f"{label} {_fmt(at, context)}" for label, at in card.attempts[-5:])
+    answers = "、".join(label for _, label in card.answers)
+    return context.services.texts.message(
+        "call_card",
+        questionnaire=card.questionnaire,
+        callback_at=_fmt(card.callback_at, context) if card.callback_at else "",
+        title=card.title,
+        name=card.name,
+        phone=card.phone,
+        vehicle=card.vehicle,
+        consultant=card.consultant,
+        attempts=attempts,
+        answers=answers,
+    )
+
+
+def _dial_keyboard(ref: str) -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(_dial_label(code), callback_data=f"d:{ref}:{code}") for code in DIAL_OUTCOMES]
+    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+
+
+def _dial_label(code: str) -> str:
+    return "接通" if code == "connected" else disposition_info(code).label
+
+
+def _call_keyboard(context: HuifangContext, position: Position) -> InlineKeyboardMarkup:
+    """The question's options (prefixed for the phone) and the buttons that end a call."""
+    texts = context.services.texts
+    slots = callback_slots(context.services.container.clock.now(), context.services.tz)
+    view = for_chat(position.step, position.ref, slots if position.step.kind.value == "callback" else ())
+    rows = [[InlineKeyboardButton(b.label, callback_data="p" + b.data) for b in row] for row in view.buttons]
+    ref = position.ref
+    rows.append(
+        [
+            InlineKeyboardButton(texts.label("refused_call"), callback_data=f"e:{ref}:refused"),
+            InlineKeyboardButton(texts.label("partial"), callback_data=f"e:{ref}:partial"),
+            InlineKeyboardButton(texts.label("book"), callback_data=f"cb:{ref}"),
+        ]
+    )
+    rows.append([InlineKeyboardButton(texts.label("do_not_call"), callback_data=f"e:{ref}:do_not_call")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _next_keyboard(context: HuifangContext) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(context.services.texts.label("next"), callback_data="call:next")]]
+    )
+
+
+async def _show_script(context: HuifangContext, chat_id: int, position: Position) -> None:
+    if position.finished:
+        await context.bot.send_message(chat_id, position.step.text, reply_markup=_next_keyboard(context))
+        return
+    view = for_phone(position.step)
+    text = context.services.texts.message(
+        "call_script", number=position.number, total=position.total, script=view.script, instruction=view.instruction
+    )
+    await context.bot.send_message(chat_id, text, reply_markup=_call_keyboard(context, position))
+
+
+def _claim(uow: object, update: Update, context: HuifangContext) -> bool:
+    try:
+        claim_update(uow, update.update_id, context.services.kit)  # type: ignore[arg-type]
+    except Duplicate:
+        return False
+    return True
+
+
+async def dial_tap(update: Update, context: HuifangContext) -> None:
+    """A dial outcome under the customer card."""
+    services = context.services
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    _, ref, code = query.data.split(":")
+    survey_id = survey_id_of(ref) or 0
+    with services.uow() as uow:
+        if not _claim(uow, update, context):
+            return
+        staff = staff_desk.staff_member(uow, update.effective_user.id)
+        result = None
+        if staff is not None and code in DIAL_OUTCOMES:
+            try:
+                result = calls.record_dial(uow, services.kit, _phone_settings(context), staff, survey_id, code)
+            except NotYourCase:
+                result = None
+        uow.commit()
+    await query.answer()
+    texts = services.texts
+    chat_id = query.message.chat.id if query.message else update.effective_user.id
+    if result is None:
+        await context.bot.send_message(chat_id, texts.message("call_not_yours"))
+        return
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+    if result.decision.next is Next.CONNECTED and result.position is not None:
+        await _show_script(context, chat_id, result.position)
+        return
+    next_try = result.next_try_local.strftime("%m-%d %H:%M") if result.next_try_local else ""
+    await context.bot.send_message(
+        chat_id,
+        texts.message(
+            "call_logged", title=result.title, outcome=_dial_label(code), next_try=next_try,
+            ended=result.decision.next is Next.END,
+        ),
+        reply_markup=_next_keyboard(context),
+    )  # fmt: skip
+
+
+async def answer_tap(update: Update, context: HuifangContext) -> None:
+    """The specialist taps what the customer said."""
+    services = context.services
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    decoded = parse_callback(query.data[1:])
+    with services.uow() as uow:
+        if not _claim(uow, update, context):
+            return
+        staff = staff_desk.staff_member(uow, update.effective_user.id)
+        result: Accepted | Rejection | None = None
+        survey = uow.surveys.get(survey_id_of(decoded.survey_ref) or 0) if decoded else None
+        if staff is not None and survey is not None and decoded is not None:
+            given = callback_input(questionnaire_of(uow, services.kit, survey), decoded)
+            if given is not None:
+                try:
+                    result = calls.phone_answer(uow, services.kit, staff, survey.id, given)
+                except NotYourCase:
+                    result = None
+        uow.commit()
+    await _after_phone_answer(update, context, result)
+
+
+async def _after_phone_answer(update: Update, context: HuifangContext, result: Accepted | Rejection | None) -> None:
+    query = update.callback_query
+    message = update.effective_message
+    assert message is not None
+    chat_id = message.chat.id
+    if isinstance(result, Rejection):
+        if query is not None:
+            await query.answer(REJECTION_TEXT_ZH[result.reason])
+        else:
+            await message.reply_text(REJECTION_TEXT_ZH[result.reason])
+        return
+    if query is not None:
+        await query.answer()
+    if result is None:
+        await context.bot.send_message(chat_id, context.services.texts.message("call_not_yours"))
+        return
+    if query is not None and isinstance(query.message, Message):
+        if result.moved:
+            await query.message.edit_text(
+                context.services.texts.message("answered", text=query.message.text or "", label=result.answered_label)
+            )
+        else:
+            await query.message.edit_reply_markup(reply_markup=_call_keyboard(context, result.position))
+            return
+    await _show_script(context, chat_id, result.position)
+
+
+async def end_tap(update: Update, context: HuifangContext) -> None:
+    """拒访 / 中途挂断 / 勿再致电."""
+    services = context.services
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    _, ref, how = query.data.split(":")
+    if how not in END_KINDS:
+        await query.answer()
+        return
+    with services.uow() as uow:
+        if not _claim(uow, update, context):
+            return
+        staff = staff_desk.staff_member(uow, update.effective_user.id)
+        ended_title: str | None = None
+        if staff is not None:
+            try:
+                ended_title = calls.end_call(uow, services.kit, staff, survey_id_of(ref) or 0, how)
+            except NotYourCase:
+                ended_title = None
+        uow.commit()
+    await query.answer()
+    texts = services.texts
+    assert query.message is not None
+    label = {"refused": "refused_call", "partial": "partial", "do_not_call": "do_not_call"}[how]
+    text = (
+        texts.message("call_ended", title=ended_title, outcome=texts.label(label))
+        if ended_title is not None
+        else texts.message("call_not_yours")
+    )
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+    await context.bot.send_message(query.message.chat.id, text, reply_markup=_next_keyboard(context))
+
+
+async def book_tap(update: Update, context: HuifangContext) -> None:
+    """预约回访: offer times; the chosen slot (``cs:<ref>:<YYYYMMDDHHMM>``) books it."""
+    services = context.services
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    parts = query.data.split(":")
+    ref = parts[1]
+    if parts[0] == "cb":
+        slots = callback_slots(services.container.clock.now(), services.tz)
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(s.strftime("%m-%d %H:%M"), callback_data=f"cs:{ref}:{s:%Y%m%d%H%M}")] for s in slots]
+        )
+        await query.answer()
+        assert query.message is not None
+        example = (services.container.clock.now().astimezone(services.tz) + timedelta(days=1)).strftime("%m-%d 14:00")
+        await context.bot.send_message(
+            query.message.chat.id, services.texts.message("call_pick_time", example_time=example), reply_markup=keyboard
+        )
+        return
+    at = datetime.strptime(parts[2], "%Y%m%d%H%M")
+    with services.uow() as uow:
+        if not _claim(uow, update, context):
+            return
+        staff = staff_desk.staff_member(uow, update.effective_user.id)
+        booked = None
+        if staff is not None:
+            try:
+                booked = calls.book_callback(uow, services.kit, staff, survey_id_of(ref) or 0, at)
+            except NotYourCase:
+                booked = None
+        uow.commit()
+    await query.answer()
+    assert query.message is not None
+    texts = services.texts
+    text = (
+        texts.message("call_booked", title="", at=at.strftime("%m-%d %H:%M"))
+        if booked
+        else texts.message("call_not_yours")
+    )
+    await context.bot.send_message(query.message.chat.id, text, reply_markup=_next_keyboard(context))
+
+
+async def staff_text(update: Update, context: HuifangContext) -> bool:
+    """Typed text from a specialist during a call (free-text answers); False if it is not that."""
+    services = context.services
+    message = update.effective_message
+    if message is None or message.text is None or update.effective_user is None:
+        return False
+    with services.uow() as uow:
+        staff = staff_desk.staff_member(uow, update.effective_user.id)
+        if staff is None:
+            return False
+        survey = uow.surveys.claimed_by(staff.id)
+        if survey is None or survey.status != "in_progress":
+            return False
+        if not _claim(uow, update, context):
+            return True
+        position = position_of(uow, services.kit, survey)
+        given = text_input(position.step, message.text)
+        result = calls.phone_answer(uow, services.kit, staff, survey.id, given) if given is not None else None
+        uow.commit()
+    if given is None:
+        await message.reply_text(REJECTION_TEXT_ZH[RejectReason.WRONG_INPUT])
+        return True
+    await _after_phone_answer(update, context, result)
+    return True
