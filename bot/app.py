@@ -16,9 +16,13 @@ from storage.schema import ensure_current
 from storage.unit_of_work import SqlUnitOfWork
 
 if TYPE_CHECKING:
+    from datetime import date
+
+    from bot.domain.calling import CallingHours, PhoneSettings
     from bot.services.links import LinkIssuer
     from bot.services.surveys import SurveyKit
     from bot.telegram.context import ChatServices
+    from scheduler.jobs import JobContext
 
 
 class MissingSetting(RuntimeError):
@@ -76,7 +80,50 @@ class Container:
         from bot.telegram.context import ChatServices
         from bot.texts import Texts
 
-        return ChatServices(self, self.survey_kit(), Texts(), self.link_secret())
+        return ChatServices(self, self.survey_kit(), Texts(), self.link_secret(), self.phone_settings())
+
+    def calling_hours(self) -> CallingHours:
+        """Calling hours from settings, with China's public holidays when so set."""
+        from datetime import time
+
+        from bot.domain.calling import CallingHours
+
+        holidays: frozenset[date] = frozenset()
+        if self.settings.skip_public_holidays:
+            import chinese_calendar
+
+            holidays = frozenset(chinese_calendar.holidays)
+        start, end = (time.fromisoformat(v) for v in (self.settings.calling_start, self.settings.calling_end))
+        return CallingHours(start, end, self.settings.call_on_weekends, holidays)
+
+    def phone_settings(self) -> PhoneSettings:
+        from bot.domain.calling import PhoneSettings
+
+        return PhoneSettings(hours=self.calling_hours(), purpose_order=tuple(self.settings.purpose_order))
+
+    def job_context(self) -> JobContext:
+        from pathlib import Path
+
+        from bot.domain.due import DueRules
+        from bot.texts import Texts
+        from scheduler.jobs import JobContext
+
+        rules = DueRules(
+            survey_gap_days=self.settings.survey_gap_days, purpose_order=tuple(self.settings.purpose_order)
+        )
+        return JobContext(
+            uow=self.uow,
+            kit=self.survey_kit(),
+            texts=Texts(),
+            rules=rules,
+            hours=self.calling_hours(),
+            chart_dir=Path(self.settings.chart_dir),
+        )
+
+    def report_settings(self) -> object:
+        from bot.report_cli import report_settings
+
+        return report_settings(self.settings)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -80,6 +80,11 @@ async def _serve(app: Container, services: object, token: str) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await application.start()
+    from bot.telegram.sender import TelegramSender
+    from scheduler.runner import build_scheduler
+
+    scheduler = build_scheduler(app.job_context(), TelegramSender(application.bot), app.report_settings())
+    scheduler.start()
     updater = application.updater
     assert updater is not None
     settings = app.settings
@@ -95,6 +100,7 @@ async def _serve(app: Container, services: object, token: str) -> int:
         await updater.start_polling(poll_interval=0, timeout=30)
     logging.getLogger("huifang").info("bot @%s is running", application.bot.username)
     await stop.wait()
+    scheduler.shutdown(wait=False)
     await updater.stop()
     await application.stop()
     await application.shutdown()

@@ -189,10 +189,11 @@ def _report_outcome(changed_nothing: bool, accepted: int, dry_run: bool) -> None
 
 def _register_subcommands() -> None:
     from bot.chat_cli import link, links, run, staff
+    from bot.jobs_cli import jobs_group
     from bot.report_cli import report
     from bot.scripts_cli import scripts
 
-    for command in (scripts, run, link, links, staff, report):
+    for command in (scripts, run, link, links, staff, report, jobs_group):
         main.add_command(command)
 
 

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     link_secret: SecretStr | None = Field(default=None, description="HMAC key for deep links (32+ random bytes)")
     link_valid_days: int = Field(default=30, ge=1, le=365)
 
+    # Contact policy and calling hours (store-local times).
+    calling_start: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
+    calling_end: str = Field(default="20:00", pattern=r"^\d{2}:\d{2}$")
+    call_on_weekends: bool = True
+    skip_public_holidays: bool = Field(default=True, description="No calls or invitations on China's public holidays")
+    survey_gap_days: int = Field(default=30, ge=1, description="At most one survey per customer in this many days")
+    purpose_order: list[str] = Field(default_factory=lambda: ["defeat", "delivery_3day", "lapsed", "owner_care"])
+    chart_dir: str = Field(default="huifang-charts", description="Where the weekly summary's chart images go")
+
     # Reports (see docs/reports.md); bot/report_cli.py reads every ``report_*`` field.
     report_e: float | None = Field(default=None, ge=0, le=1, description="AAPOR e; unset: estimated from the data")
     report_tier_premium_loyalty: int = 7

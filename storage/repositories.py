@@ -23,6 +23,7 @@ from storage.models import (
     Customer,
     LeadEvent,
     LinkToken,
+    OutboundMessage,
     ProcessedUpdate,
     QuestionnaireVersion,
     Staff,
@@ -560,3 +561,71 @@ class UpdateLog:
 
     def mark(self, update_id: int, now: datetime) -> None:
         self._session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
+
+
+class OutboxRepository:
+    """The outbound-message table: every message goes in once (by idempotency key) and out once."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, key: str, channel: str, recipient: str, payload: dict[str, object], now: datetime) -> bool:
+        """Queue a message unless one with this key exists; True if it was queued now."""
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        dialect = self._session.get_bind().dialect.name
+        make = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            make(OutboundMessage)
+            .values(
+                idempotency_key=key,
+                channel=channel,
+                recipient=recipient,
+                payload=payload,
+                status="pending",
+                attempts=0,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        return bool(self._session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+    def claimable(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
+        """Pending messages, and messages claimed by a process that has gone quiet (crashed)."""
+        return list(
+            self._session.scalars(
+                select(OutboundMessage.id)
+                .where(
+                    (OutboundMessage.status == "pending")
+                    | ((OutboundMessage.status == "claimed") & (OutboundMessage.claimed_at < stale_before))
+                )
+                .order_by(OutboundMessage.id)
+                .limit(limit)
+            )
+        )
+
+    def claim(self, message_id: int, now: datetime, stale_before: datetime) -> bool:
+        """Take one message for sending (atomic: two senders never both get it)."""
+        result = self._session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                (OutboundMessage.status == "pending")
+                | ((OutboundMessage.status == "claimed") & (OutboundMessage.claimed_at < stale_before)),
+            )
+            .values(status="claimed", claimed_at=now, attempts=OutboundMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def get(self, message_id: int) -> OutboundMessage | None:
+        return self._session.get(OutboundMessage, message_id)
+
+    def finish(self, message_id: int, status: str, now: datetime, error: str | None = None) -> None:
+        self._session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message_id)
+            .values(status=status, sent_at=now if status == "sent" else None, error=error)
+            .execution_options(synchronize_session=False)
+        )

@@ -12,6 +12,7 @@ from storage.repositories import (
     CustomerRepository,
     LeadEventRepository,
     LinkRepository,
+    OutboxRepository,
     StaffRecords,
     StaffRepository,
     StoreRepository,
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     tasks: TaskRepository
     links: LinkRepository
     updates: UpdateLog
+    outbox: OutboxRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
         self.tasks = TaskRepository(self.session)
         self.links = LinkRepository(self.session)
         self.updates = UpdateLog(self.session)
+        self.outbox = OutboxRepository(self.session)
         return self
 
     def __exit__(

@@ -19,7 +19,7 @@ from bot.domain.people import Honorific, title
 from bot.domain.questionnaire import ActionKind, NodeKind, Questionnaire, successors
 from bot.questionnaires import Catalog, load_text
 from bot.rendering import TemplateRenderer
-from storage.models import Answer, ContactAttempt, Customer, OutboundMessage, Survey, Task
+from storage.models import Answer, ContactAttempt, Customer, Survey, Task
 from storage.unit_of_work import SqlUnitOfWork
 
 QUESTION_KINDS = {NodeKind.SINGLE, NodeKind.MULTI, NodeKind.TEXT, NodeKind.RATING, NodeKind.CALLBACK}
@@ -278,26 +278,44 @@ def _carry_out(
                     )
                 )
                 if manager.telegram_user_id:
-                    uow.session.add(
-                        OutboundMessage(
-                            idempotency_key=f"alert:{survey.id}:{action.question_id}:{manager.id}",
-                            channel="telegram",
-                            recipient=str(manager.telegram_user_id),
-                            payload={
-                                "template": "manager_alert",
-                                "task_id": task.id,
-                                "reason": action.reason,
+                    honorific = Honorific(customer.honorific) if customer.honorific else None
+                    uow.outbox.add(
+                        f"alert:{survey.id}:{action.question_id}:{manager.id}",
+                        "telegram",
+                        str(manager.telegram_user_id),
+                        {
+                            "template": "manager_alert",
+                            "context": {
+                                "customer_title": title(customer.name, honorific),
+                                "reason_label": alert_label(action.reason),
                             },
-                            status="pending",
-                            attempts=0,
-                            created_at=now,
-                        )
+                            "task_id": task.id,
+                        },
+                        now,
                     )
         elif action.kind is ActionKind.BOOK_CALLBACK:
             at = _callback_time(action.at, action.after_hours, now, kit.tz)
             survey.callback_at = at
             survey.next_try_at = at
             _task(uow, survey, customer, action.role or "cs_specialist", "callback", now, due_at=at)
+
+
+ALERT_LABELS = {
+    "sales_attitude_complaint": "销售人员态度投诉",
+    "service_attitude_complaint": "服务态度投诉",
+    "complaint": "客户投诉",
+    "complaint_elsewhere": "曾在外投诉",
+    "unresolved_complaint": "投诉未解决",
+    "low_consultant_score": "销售顾问评分过低",
+    "low_delivery_score": "交车评分过低",
+    "low_satisfaction_score": "满意度过低",
+    "new_car_problem": "新车问题",
+}
+
+
+def alert_label(reason: str | None) -> str:
+    """Chinese wording of an alert reason code for the manager."""
+    return ALERT_LABELS.get(reason or "", reason or "客户预警")
 
 
 def _task(

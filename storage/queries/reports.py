@@ -163,10 +163,9 @@ def reason_counts(session: Session, questionnaire_id: str, start: datetime, end:
         if after_at < end:
             parts.append(_raw_reasons(questionnaire_id, after_at, end))
     combined = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    query = (
-        select(combined.c.question_id, combined.c.reason_code, combined.c.reason_group, func.sum(combined.c.n))
-        .group_by(combined.c.question_id, combined.c.reason_code, combined.c.reason_group)
-    )
+    query = select(
+        combined.c.question_id, combined.c.reason_code, combined.c.reason_group, func.sum(combined.c.n)
+    ).group_by(combined.c.question_id, combined.c.reason_code, combined.c.reason_group)
     return [
         ReasonCount(q, code, group, int(n))
         for q, code, group, n in session.execute(query)
@@ -210,9 +209,7 @@ def reason_counts_by(
         query = query.join(Customer, Customer.id == Survey.customer_id)
         if by in ("series", "model"):
             vehicle = aliased(Vehicle)
-            latest = (
-                select(func.max(Vehicle.id)).where(Vehicle.customer_id == Customer.id).scalar_subquery()
-            )
+            latest = select(func.max(Vehicle.id)).where(Vehicle.customer_id == Customer.id).scalar_subquery()
             query = query.outerjoin(vehicle, and_(vehicle.customer_id == Customer.id, vehicle.id == latest))
             key = vehicle.series if by == "series" else vehicle.model
             group_cols = [key]
@@ -476,8 +473,9 @@ def recovery_total(
         .select_from(Answer)
         .join(Survey, Survey.id == Answer.survey_id)
         .join(Customer, Customer.id == Survey.customer_id)
-        .where(Survey.questionnaire_id == questionnaire_id, chosen,
-               Answer.answered_at >= start, Answer.answered_at < end)
+        .where(
+            Survey.questionnaire_id == questionnaire_id, chosen, Answer.answered_at >= start, Answer.answered_at < end
+        )
     )
     surveyed, bought = session.execute(query).one()
     return int(surveyed), int(bought)
@@ -524,9 +522,11 @@ class TierSummary:
 def tier_summary(session: Session, rule: TierRule) -> list[TierSummary]:
     """Owners per tier with the sums behind their average scores."""
     tier = tier_expression(rule).label("tier")
-    inner = select(tier, Customer.loyalty_score, Customer.economic_score).where(
-        Customer.status.in_(OWNER_STATUSES)
-    ).subquery()
+    inner = (
+        select(tier, Customer.loyalty_score, Customer.economic_score)
+        .where(Customer.status.in_(OWNER_STATUSES))
+        .subquery()
+    )
     query = select(
         inner.c.tier,
         func.count(),
@@ -535,8 +535,9 @@ def tier_summary(session: Session, rule: TierRule) -> list[TierSummary]:
         func.coalesce(func.sum(inner.c.economic_score), 0),
         func.count(inner.c.economic_score),
     ).group_by(inner.c.tier)
-    return [TierSummary(t, int(n), int(ls), int(ln), int(es), int(en)) for t, n, ls, ln, es, en in
-            session.execute(query)]
+    return [
+        TierSummary(t, int(n), int(ls), int(ln), int(es), int(en)) for t, n, ls, ln, es, en in session.execute(query)
+    ]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,54 @@
+"""`huifang jobs run NAME [--now TIME]`: run one scheduled job once (for cron and for tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import click
+
+from bot.cli import Fatal, container
+
+JOB_NAMES = ("select_due", "send_invitations", "remind_and_expire", "staff_digest", "urgent", "weekly_summary",
+             "send_outbox")  # fmt: skip
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """定时任务：手动运行一次。"""
+
+
+@jobs_group.command("run")
+@click.argument("name", type=click.Choice(JOB_NAMES))
+@click.option("--now", "now_text", help="以此时间运行（门店时区，例如 2026-11-30T09:00）")
+@click.pass_context
+def run_job(ctx: click.Context, name: str, now_text: str | None) -> None:
+    """运行一个定时任务一次。"""
+    from bot.domain.clock import FixedClock
+    from scheduler.runner import job_table
+
+    with container(ctx) as app:
+        if now_text:
+            try:
+                moment = datetime.fromisoformat(now_text)
+            except ValueError:
+                raise Fatal(f"无法识别的时间“{now_text}”（例如 2026-11-30T09:00）") from None
+            app.clock = FixedClock(moment if moment.tzinfo else moment.replace(tzinfo=app.settings.tz))
+        sender = None
+        if name == "send_outbox":
+            from telegram import Bot
+
+            from bot.chat_cli import _token
+            from bot.telegram.sender import TelegramSender
+
+            sender = TelegramSender(Bot(_token(app), base_url=app.settings.telegram_api_url))
+        table = job_table(app.job_context(), sender, app.report_settings())
+        result = asyncio.run(_once(table[name], sender))
+    click.echo(f"{name}：{result}")
+
+
+async def _once(job, sender):  # type: ignore[no-untyped-def]
+    if sender is None:
+        return await job()
+    async with sender._bot:
+        return await job()

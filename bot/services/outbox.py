@@ -1,0 +1,118 @@
+"""Sending what the outbox holds, exactly once per idempotency key, through a channel's Sender.
+
+Messages are claimed in the database before sending (two processes never send the same one); a message
+whose claim went stale (its process died before sending) is claimed again and sent. A send that timed
+out may have been delivered, so it is not repeated; a network error before sending is retried later.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.domain.clock import Clock
+from bot.texts import Texts
+
+log = logging.getLogger(__name__)
+
+
+class Unreachable(Exception):
+    """The recipient blocked us (403): never try this chat again."""
+
+
+class TryLater(Exception):
+    """Not sent (network error before delivery): try again later."""
+
+
+class MaybeSent(Exception):
+    """The request timed out after it was sent: it may have arrived, so it must not be sent again."""
+
+
+class Sender(Protocol):
+    """A channel that delivers one rendered message: ``{"text", "buttons"?, "photo"?}``."""
+
+    async def send(self, recipient: str, message: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+    retry: int = 0
+    cancelled: int = 0
+
+
+def render(texts: Texts, payload: dict[str, Any]) -> dict[str, Any]:
+    """The message to send: payloads hold ready text, or a template name and its context."""
+    if "template" in payload:
+        return {**payload, "text": texts.message(payload["template"], **payload.get("context", {}))}
+    return payload
+
+
+async def send_outbox(
+    uow_factory: Any,
+    sender: Sender,
+    texts: Texts,
+    clock: Clock,
+    *,
+    claim_timeout: timedelta = timedelta(minutes=5),
+    batch: int = 200,
+    max_attempts: int = 5,
+) -> SendReport:
+    """Send every pending message (and every message a crashed sender left claimed)."""
+    report = SendReport()
+    while True:
+        now = clock.now()
+        stale = now - claim_timeout
+        with uow_factory() as uow:
+            claimed = [m for m in uow.outbox.claimable(now, stale, batch) if uow.outbox.claim(m, now, stale)]
+            uow.commit()
+        if not claimed:
+            return report
+        for message_id in claimed:
+            await _deliver(uow_factory, sender, texts, clock, message_id, max_attempts, report)
+
+
+async def _deliver(
+    uow_factory: Any, sender: Sender, texts: Texts, clock: Clock, message_id: int, max_attempts: int, report: SendReport
+) -> None:
+    with uow_factory() as uow:
+        message = uow.outbox.get(message_id)
+        assert message is not None
+        recipient, payload, attempts = message.recipient, dict(message.payload), message.attempts
+        customer_id = payload.get("customer_id")
+        customer = uow.people.get(customer_id) if customer_id else None
+        # Consent is checked again at send time: an opt-out between queueing and sending wins.
+        if customer is not None and (customer.opted_out_at is not None or customer.chat_unreachable_at is not None):
+            uow.outbox.finish(message_id, "cancelled", clock.now(), "opted out or unreachable")
+            uow.commit()
+            report.cancelled += 1
+            return
+    outcome, error = "sent", None
+    try:
+        await sender.send(recipient, render(texts, payload))
+    except Unreachable:
+        outcome, error = "failed", "blocked by the recipient"
+    except MaybeSent:
+        outcome, error = "failed", "timed out after sending; not repeated"
+    except TryLater as exc:
+        outcome, error = (
+            ("failed" if attempts >= max_attempts else "pending"),
+            f"network: {type(exc.__cause__).__name__}",
+        )
+    with uow_factory() as uow:
+        uow.outbox.finish(message_id, outcome, clock.now(), error)
+        if error == "blocked by the recipient" and customer_id:
+            customer = uow.people.get(customer_id)
+            if customer is not None:
+                customer.chat_unreachable_at = clock.now()
+        uow.commit()
+    if outcome == "sent":
+        report.sent += 1
+    elif outcome == "pending":
+        report.retry += 1
+    else:
+        report.failed += 1
+        log.info("outbox message %s not delivered: %s", message_id, error)

@@ -1,0 +1,83 @@
+"""APScheduler wiring: fixed job ids, misfires coalesced, one instance of each job at a time.
+
+The scheduler only ticks; every job is a plain function of ``scheduler.jobs`` over the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.services.outbox import Sender
+from scheduler import jobs
+from scheduler.jobs import JobContext
+
+log = logging.getLogger(__name__)
+
+
+def job_table(ctx: JobContext, sender: Sender | None, report_settings: Any) -> dict[str, Callable[[], Awaitable[Any]]]:
+    """Every job by its fixed name, as an awaitable with no arguments (database work runs in a thread)."""
+
+    def threaded(function: Callable[..., Any], *args: Any) -> Callable[[], Awaitable[Any]]:
+        return lambda: asyncio.to_thread(function, ctx, *args)
+
+    table: dict[str, Callable[[], Awaitable[Any]]] = {
+        "select_due": threaded(jobs.select_due),
+        "send_invitations": threaded(jobs.send_invitations),
+        "remind_and_expire": threaded(jobs.remind_and_expire),
+        "staff_digest": threaded(jobs.staff_digest),
+        "urgent": threaded(jobs.urgent),
+        "weekly_summary": threaded(jobs.weekly_summary, report_settings),
+    }
+    if sender is not None:
+        table["send_outbox"] = lambda: jobs.deliver(ctx, sender)
+    return table
+
+
+SCHEDULE = {
+    "select_due": IntervalTrigger(minutes=10),
+    "send_invitations": IntervalTrigger(minutes=5),
+    "remind_and_expire": IntervalTrigger(minutes=15),
+    "urgent": IntervalTrigger(minutes=1),
+    "send_outbox": IntervalTrigger(seconds=10),
+}
+
+
+def build_scheduler(ctx: JobContext, sender: Sender, report_settings: Any) -> AsyncIOScheduler:
+    """The scheduler of `huifang run` (start it inside the running event loop)."""
+    tz = ctx.kit.tz
+    scheduler = AsyncIOScheduler(timezone=tz)
+    table = job_table(ctx, sender, report_settings)
+    triggers = {
+        **SCHEDULE,
+        "staff_digest": CronTrigger(hour=9, minute=0, timezone=tz),
+        "weekly_summary": CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=tz),
+    }
+    for name, trigger in triggers.items():
+        scheduler.add_job(
+            _logged(name, table[name]),
+            trigger,
+            id=name,
+            name=name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=300,
+            replace_existing=True,
+        )
+    return scheduler
+
+
+def _logged(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:  # a failing job must not stop the others; the next tick tries again
+            log.exception("job %s failed", name)
+
+    return run

@@ -1,0 +1,199 @@
+"""The due selection in SQL: who is due for a survey or a follow-up task now.
+
+Each query filters on indexed columns (lead_event kind/date, vehicle delivery and last service dates,
+customer status, survey customer/created) and stops at a limit, so one pass over a million customers
+takes well under a second. Policy across purposes (one survey per customer) is applied afterwards in
+``bot.domain.due.one_per_customer``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from bot.domain.due import Candidate, DueRules, months_before
+from storage.models import Customer, LeadEvent, Survey, Task, Vehicle
+
+
+def _no_recent_survey(since: datetime):  # type: ignore[no-untyped-def]
+    return ~exists().where(Survey.customer_id == Customer.id, Survey.created_at >= since)
+
+
+def _reachable():  # type: ignore[no-untyped-def]
+    return Customer.opted_out_at.is_(None)
+
+
+def survey_candidates(session: Session, now: datetime, today: date, rules: DueRules) -> list[Candidate]:
+    """Every customer due for a survey now, with the purpose and since when (before the per-customer policy)."""
+    gap = now - timedelta(days=rules.survey_gap_days)
+    found: list[Candidate] = []
+    limit = rules.batch_limit
+
+    # 战败 / 准战败: a defeat between 1 and 30 days ago, no defeat survey since.
+    defeat_day = func.max(LeadEvent.occurred_on)
+    rows = session.execute(
+        select(Customer.id, defeat_day)
+        .join(LeadEvent, and_(LeadEvent.customer_id == Customer.id, LeadEvent.kind == "defeat"))
+        .where(
+            LeadEvent.occurred_on >= today - timedelta(days=rules.defeat_max_age_days),
+            LeadEvent.occurred_on <= today - timedelta(days=rules.defeat_after_days),
+            Customer.status.in_(("defeated", "quasi_defeated")),
+            _reachable(),
+            _no_recent_survey(gap),
+            ~exists().where(
+                Survey.customer_id == Customer.id,
+                Survey.questionnaire_id == "defeat",
+                Survey.created_at >= now - timedelta(days=rules.defeat_max_age_days + 1),
+            ),
+        )
+        .group_by(Customer.id)
+        .order_by(defeat_day, Customer.id)
+        .limit(limit)
+    ).all()
+    found += [Candidate(cid, "defeat", "defeat", _at(day)) for cid, day in rows]
+
+    # 交车三日: delivered 3 days ago (or a little more, if the pass was missed), once.
+    rows = session.execute(
+        select(Customer.id, func.max(Vehicle.delivery_date))
+        .join(Vehicle, Vehicle.customer_id == Customer.id)
+        .where(
+            Vehicle.delivery_date <= today - timedelta(days=rules.delivery_after_days),
+            Vehicle.delivery_date >= today - timedelta(days=rules.delivery_window_days),
+            Customer.status == "owner",
+            _reachable(),
+            _no_recent_survey(gap),
+            ~exists().where(
+                Survey.customer_id == Customer.id,
+                Survey.questionnaire_id == "delivery_3day",
+                Survey.created_at >= now - timedelta(days=rules.delivery_window_days + 1),
+            ),
+        )
+        .group_by(Customer.id)
+        .order_by(func.max(Vehicle.delivery_date), Customer.id)
+        .limit(limit)
+    ).all()
+    found += [Candidate(cid, "delivery_3day", "delivery_3day", _at(day)) for cid, day in rows]
+
+    # 流失: no workshop visit for 6 / 12 / 24 months; once per stage (the stage is kept in the purpose).
+    pre, lapsed, full = (months_before(today, m) for m in rules.lapse_months)
+    last_visit = func.max(Vehicle.last_service_date)
+    rows = session.execute(
+        select(Customer.id, last_visit)
+        .join(Vehicle, Vehicle.customer_id == Customer.id)
+        .where(Customer.status.in_(("owner", "lapsed")), _reachable(), _no_recent_survey(gap))
+        .group_by(Customer.id)
+        .having(last_visit <= pre)
+        .order_by(last_visit, Customer.id)
+        .limit(limit)
+    ).all()
+    if rows:
+        done = set(
+            session.execute(
+                select(Survey.customer_id, Survey.purpose).where(
+                    Survey.customer_id.in_([cid for cid, _ in rows]), Survey.questionnaire_id == "lapsed"
+                )
+            ).all()
+        )
+        for cid, day in rows:
+            stage = (
+                rules.lapse_months[2]
+                if day <= full
+                else rules.lapse_months[1]
+                if day <= lapsed
+                else rules.lapse_months[0]
+            )
+            if (cid, f"lapsed:{stage}") not in done:
+                found.append(Candidate(cid, "lapsed", f"lapsed:{stage}", _at(day)))
+
+    # 基盘关怀: owners, once a month.
+    rows = session.execute(
+        select(Customer.id, Customer.created_at)
+        .where(
+            Customer.status == "owner",
+            _reachable(),
+            ~exists().where(
+                Survey.customer_id == Customer.id,
+                Survey.created_at >= now - timedelta(days=min(rules.survey_gap_days, rules.owner_care_every_days)),
+            ),
+        )
+        .order_by(Customer.id)
+        .limit(limit)
+    ).all()
+    found += [Candidate(cid, "owner_care", "owner_care", created) for cid, created in rows]
+    return found
+
+
+def _at(day: date | datetime) -> datetime:
+    if isinstance(day, datetime):
+        return day
+    return datetime(day.year, day.month, day.day)
+
+
+def task_candidates(
+    session: Session, now: datetime, today: date, rules: DueRules
+) -> list[tuple[int, int, str, datetime]]:
+    """Follow-up tasks the consultants owe: (customer id, staff id, task kind, due time)."""
+    found: list[tuple[int, int, str, datetime]] = []
+
+    def no_task(kind: str, since: datetime):  # type: ignore[no-untyped-def]
+        return ~exists().where(Task.customer_id == Customer.id, Task.kind == kind, Task.created_at >= since)
+
+    owned = and_(Customer.owner_staff_id.is_not(None), _reachable())
+    # Intent A: within 72 h of a test drive.
+    rows = session.execute(
+        select(Customer.id, Customer.owner_staff_id, func.max(LeadEvent.occurred_on))
+        .join(LeadEvent, and_(LeadEvent.customer_id == Customer.id, LeadEvent.kind == "test_drive"))
+        .where(
+            owned,
+            Customer.status == "prospect",
+            Customer.intent_level.in_(("H", "A")),
+            LeadEvent.occurred_on >= today - timedelta(days=-(-rules.intent_a_hours // 24)),
+            no_task("follow_up", now - timedelta(hours=rules.intent_a_hours)),
+        )
+        .group_by(Customer.id, Customer.owner_staff_id)
+        .limit(rules.batch_limit)
+    ).all()
+    found += [(cid, sid, "follow_up", _at(day) + timedelta(hours=rules.intent_a_hours)) for cid, sid, day in rows]
+    # Intent B twice a week, C once a month.
+    for level, every in (
+        ("B", timedelta(hours=rules.intent_b_every_hours)),
+        ("C", timedelta(days=rules.intent_c_every_days)),
+    ):
+        rows = session.execute(
+            select(Customer.id, Customer.owner_staff_id)
+            .where(
+                owned, Customer.status == "prospect", Customer.intent_level == level, no_task("follow_up", now - every)
+            )
+            .order_by(Customer.id)
+            .limit(rules.batch_limit)
+        ).all()
+        found += [(cid, sid, "follow_up", now + timedelta(hours=24)) for cid, sid in rows]
+    # A first reply to a new intent customer within 24 h.
+    rows = session.execute(
+        select(Customer.id, Customer.owner_staff_id, Customer.created_at)
+        .where(
+            owned,
+            Customer.status == "prospect",
+            Customer.created_at >= now - timedelta(hours=rules.first_reply_hours),
+            ~exists().where(Task.customer_id == Customer.id),
+        )
+        .limit(rules.batch_limit)
+    ).all()
+    found += [
+        (cid, sid, "first_reply", created + timedelta(hours=rules.first_reply_hours)) for cid, sid, created in rows
+    ]
+    # Owners: a home visit every three months; quasi-defeated prospects: a recovery follow-up.
+    for status, kind, every in (
+        ("owner", "home_visit", timedelta(days=rules.home_visit_every_days)),
+        ("quasi_defeated", "recover_prospect", timedelta(days=rules.survey_gap_days)),
+    ):
+        rows = session.execute(
+            select(Customer.id, Customer.owner_staff_id)
+            .where(owned, Customer.status == status, no_task(kind, now - every))
+            .order_by(Customer.id)
+            .limit(rules.batch_limit)
+        ).all()
+        found += [(cid, sid, kind, now + timedelta(days=7 if kind == "home_visit" else 1)) for cid, sid in rows]
+    return found
