@@ -47,6 +47,14 @@ SAMPLES: dict[str, dict[str, object]] = {
     "call_outside_hours": {"opens_at": "11-26 09:00"},
     "call_not_yours": {},
     "call_pick_time": {"example_time": "11-26 14:00"},
+    "reminder": {"title": "王先生"},
+    "digest": {"name": "李明", "count": 3, "overdue": 1, "kinds": [("预约回访", 2), ("跟进", 1)]},
+    "callback_reminder": {"title": "王先生", "at": "10:00"},
+    "escalation": {"staff_name": "李明", "kind_label": "跟进", "title": "王先生", "due": "11-24 10:00"},
+    "weekly_summary": {
+        "period": "2026-W48", "empty": False, "lines": ["完成：3"], "top": ["• 价格高：2（50.0%）"],
+        "recovered": [], "overdue": [],
+    },
 }  # fmt: skip
 
 
