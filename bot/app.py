@@ -121,7 +121,7 @@ class Container:
         )
 
     def report_settings(self) -> object:
-        from bot.report_cli import report_settings
+        from bot.settings import report_settings
 
         return report_settings(self.settings)
 

@@ -12,22 +12,7 @@ from typing import Any
 import click
 
 from bot.cli import Fatal, container
-
-
-def report_settings(settings: Any) -> Any:
-    """ReportSettings from the product settings; fields not (yet) in Settings keep their defaults."""
-    from dataclasses import fields
-
-    from bot.domain.statistics import ReportSettings
-
-    values: dict[str, Any] = {"timezone": settings.timezone}
-    for f in fields(ReportSettings):
-        name = f"report_{f.name}"
-        if f.name != "timezone" and hasattr(settings, name):
-            values[f.name] = getattr(settings, name)
-    if isinstance(values.get("vehicle_age_bands"), list):
-        values["vehicle_age_bands"] = tuple(values["vehicle_age_bands"])
-    return ReportSettings(**values)
+from bot.settings import report_settings
 
 
 def _period(date_from: date | None, date_to: date | None, week: str | None) -> Any:

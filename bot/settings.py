@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
@@ -96,3 +97,19 @@ class Settings(BaseSettings):
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
         )
+
+
+def report_settings(settings: Settings) -> Any:
+    """ReportSettings from the product settings; fields not (yet) in Settings keep their defaults."""
+    from dataclasses import fields
+
+    from bot.domain.statistics import ReportSettings
+
+    values: dict[str, Any] = {"timezone": settings.timezone}
+    for f in fields(ReportSettings):
+        name = f"report_{f.name}"
+        if f.name != "timezone" and hasattr(settings, name):
+            values[f.name] = getattr(settings, name)
+    if isinstance(values.get("vehicle_age_bands"), list):
+        values["vehicle_age_bands"] = tuple(values["vehicle_age_bands"])
+    return ReportSettings(**values)

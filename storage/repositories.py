@@ -588,8 +588,10 @@ class OutboxRepository:
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(OutboundMessage.id)
         )
-        return bool(self._session.execute(statement).rowcount)  # type: ignore[attr-defined]
+        # rowcount is not reliable for ON CONFLICT on every driver; a returned id is.
+        return self._session.execute(statement).first() is not None
 
     def claimable(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
         """Pending messages, and messages claimed by a process that has gone quiet (crashed)."""

@@ -117,6 +117,11 @@ def survey_candidates(session: Session, now: datetime, today: date, rules: DueRu
                 Survey.customer_id == Customer.id,
                 Survey.created_at >= now - timedelta(days=min(rules.survey_gap_days, rules.owner_care_every_days)),
             ),
+            # A new owner's first month belongs to the delivery survey.
+            ~exists().where(
+                Vehicle.customer_id == Customer.id,
+                Vehicle.delivery_date > today - timedelta(days=rules.owner_care_every_days),
+            ),
         )
         .order_by(Customer.id)
         .limit(limit)

@@ -32,8 +32,16 @@ def _seed(app: Container, customers: list[tuple[str, str]]) -> dict[str, int]:
         uow.staff.add(store, "周芳", Role.CS_SPECIALIST, None, True, now)
         uow.staff.add(store, "吴敏", Role.CS_SPECIALIST, None, True, now)
         for index, (name, questionnaire) in enumerate(customers):
-            customer = Customer(store_id=store, name=name, honorific="先生", phone=f"+861380013{index:04d}",
-                                status="defeated", owner_staff_id=consultant, created_at=now, updated_at=now)  # fmt: skip
+            customer = Customer(
+                store_id=store,
+                name=name,
+                honorific="先生",
+                phone=f"+861380013{index:04d}",
+                status="defeated",
+                owner_staff_id=consultant,
+                created_at=now,
+                updated_at=now,
+            )
             uow.session.add(customer)
             uow.flush()
             survey = create_survey(uow, app.survey_kit(), customer.id, questionnaire, questionnaire, "phone",
