@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from bot.app import Container, MissingSetting
-from bot.cli import Fatal, container
+from bot.cli_support import Fatal, container
 
 
 def _token(app: Container) -> str:

@@ -7,48 +7,12 @@ Messages for staff are Chinese. Exit codes: 0 done, 1 done with problems to look
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from bot.app import Container, build
-from bot.settings import Settings
-
-
-class Fatal(click.ClickException):
-    """One clear line on stderr and exit code 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"错误：{self.message}", err=True)
-
-
-@contextmanager
-def container(ctx: click.Context, need_schema: bool = True) -> Iterator[Container]:
-    """Build the product from settings for one command; refuse an unmigrated database."""
-    from pydantic import ValidationError
-
-    from storage.schema import SchemaNotReady
-
-    try:
-        settings = Settings(**ctx.obj.get("overrides", {}))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise Fatal(f"配置有误：{'.'.join(str(p) for p in first['loc'])}：{first['msg']}") from None
-    built = build(settings)
-    try:
-        if need_schema:
-            try:
-                built.require_schema()
-            except SchemaNotReady as exc:
-                raise Fatal(str(exc)) from None
-        yield built
-    finally:
-        built.close()
+from bot.cli_support import Fatal, container
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -188,12 +152,14 @@ def _report_outcome(changed_nothing: bool, accepted: int, dry_run: bool) -> None
 
 
 def _register_subcommands() -> None:
+    from bot.calls_cli import calls
     from bot.chat_cli import link, links, run, staff
+    from bot.demo_cli import demo
     from bot.jobs_cli import jobs_group
     from bot.report_cli import report
     from bot.scripts_cli import scripts
 
-    for command in (scripts, run, link, links, staff, report, jobs_group):
+    for command in (scripts, run, link, links, staff, report, jobs_group, demo, calls):
         main.add_command(command)
 
 

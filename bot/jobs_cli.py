@@ -7,7 +7,7 @@ from datetime import datetime
 
 import click
 
-from bot.cli import Fatal, container
+from bot.cli_support import Fatal, container
 
 JOB_NAMES = ("select_due", "send_invitations", "remind_and_expire", "staff_digest", "urgent", "weekly_summary",
              "send_outbox")  # fmt: skip

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from bot.cli import Fatal, container
+from bot.cli_support import Fatal, container
 from bot.settings import report_settings
 
 

@@ -219,9 +219,13 @@ def urgent(ctx: JobContext) -> int:
                 "context": {"title": title(customer.name, honorific), "at": ctx.local(task.due_at).strftime("%H:%M")},
             }
             queued += uow.outbox.add(f"callback:{task.id}", "telegram", str(member.telegram_user_id), payload, now)
+        # Tasks that crossed "a day overdue" within the last day: each escalates once (the key sees to
+        # that), and a scheduler that was down for some hours still catches up.
         overdue = (
             uow.session.query(Task)
-            .filter(Task.status == "open", Task.due_at <= now - timedelta(days=1))
+            .filter(
+                Task.status == "open", Task.due_at <= now - timedelta(days=1), Task.due_at > now - timedelta(days=2)
+            )
             .limit(2000)
             .all()
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import case, func, insert, literal, select, tuple_, update
+from sqlalchemy import case, delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -326,6 +326,9 @@ class SurveyRepository:
 
     def add_answers(self, answers: Sequence[Answer]) -> None:
         self._session.add_all(answers)
+
+    def clear_answers(self, survey_id: int) -> None:
+        self._session.execute(delete(Answer).where(Answer.survey_id == survey_id))
 
     def answers(self, survey_id: int) -> list[Answer]:
         return list(self._session.scalars(select(Answer).where(Answer.survey_id == survey_id).order_by(Answer.id)))

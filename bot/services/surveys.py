@@ -154,6 +154,10 @@ def begin_survey(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, channel: st
     questionnaire = questionnaire_of(uow, kit, survey)
     result = start(questionnaire, piping_context(uow, customer, specialist_name), kit.renderer)
     now = kit.clock.now()
+    if survey.state:
+        # A new round after a booked callback: the earlier round's "not now" and time are contact history
+        # (kept as attempts), not answers, and the questions are asked afresh.
+        uow.surveys.clear_answers(survey.id)
     survey.state = result.state.to_dict()
     survey.current_step = result.state.node_id
     survey.status = "in_progress"

@@ -8,7 +8,7 @@ takes well under a second. Policy across purposes (one survey per customer) is a
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
@@ -131,9 +131,10 @@ def survey_candidates(session: Session, now: datetime, today: date, rules: DueRu
 
 
 def _at(day: date | datetime) -> datetime:
+    """A stored day as an aware datetime (midnight UTC; used for ordering and as a due base)."""
     if isinstance(day, datetime):
-        return day
-    return datetime(day.year, day.month, day.day)
+        return day if day.tzinfo else day.replace(tzinfo=UTC)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def task_candidates(

@@ -1,0 +1,73 @@
+"""`huifang calls export` / `huifang calls import`: the call sheet for teams that dial from another system."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bot.cli_support import Fatal, container
+
+_SUFFIXES = (".xlsx", ".csv")
+
+
+@click.group("calls")
+def calls() -> None:
+    """电话回访拨打名单：导出当天名单，导回拨打结果与答案（供用其他系统拨号的团队使用）。"""
+
+
+@calls.command("export")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--store", help="门店名称（默认取 HUIFANG_STORE_NAME）")
+@click.pass_context
+def calls_export(ctx: click.Context, file: Path, store: str | None) -> None:
+    """把当天的拨打名单按拨打顺序写入 FILE（.xlsx，或 .csv），含完整电话和待填写的列。"""
+    from bot.services.call_sheet import call_day, export_calls
+
+    if file.suffix.lower() not in _SUFFIXES:
+        raise Fatal(f"不支持的文件类型“{file.suffix}”：请使用 .xlsx 或 .csv")
+    with container(ctx) as app:
+        store_name = store or app.settings.store_name
+        kit, phone = app.survey_kit(), app.phone_settings()
+        with app.uow() as uow:
+            store_id = uow.stores.id_by_name(store_name)
+            if store_id is None:
+                raise Fatal(f"找不到门店“{store_name}”")
+            try:
+                count = export_calls(uow, kit, phone, store_id, file, app.clock)
+            except OSError as exc:
+                raise Fatal(f"无法写入文件：{exc}") from None
+        day = call_day(kit, phone, app.clock)
+    click.echo(f"已导出 {day:%Y-%m-%d} 的拨打名单：{count} 位客户 → {file}")
+    if file.suffix.lower() == ".csv":
+        click.echo(f"填写说明：{file.with_name(f'{file.stem}.说明.csv')}")
+    else:
+        click.echo("填写说明见表格中的“说明”工作表。")
+
+
+@calls.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="只检查并报告，不写入数据库")
+@click.pass_context
+def calls_import(ctx: click.Context, file: Path, dry_run: bool) -> None:
+    """导回填好的拨打名单：记录拨打结果、重拨时间和问卷答案；有问题的行写入拒绝文件。"""
+    from bot.services.call_sheet import CallImportFailed, import_calls
+
+    with container(ctx) as app:
+        try:
+            summary = import_calls(app.uow, app.survey_kit(), file, app.phone_settings(), app.clock, dry_run=dry_run)
+        except CallImportFailed as exc:
+            raise Fatal(str(exc)) from None
+    click.echo(f"文件：{file}")
+    click.echo(
+        f"共 {summary.total} 行：记录 {summary.recorded}，已导入过（未变）{summary.unchanged}，"
+        f"拒绝 {summary.rejected}，未拨打 {summary.skipped}"
+    )
+    if summary.cut_short:
+        click.echo(f"其中 {summary.cut_short} 行为“接通/完成”但问卷没有答完，已记为中途挂断。")
+    if summary.rejects_path:
+        click.echo(f"{summary.rejected} 行被拒绝，原因见：{summary.rejects_path}")
+    if dry_run:
+        click.echo("试运行：以上为将要发生的变化（逐行检查），数据库未做任何更改。")
+    elif summary.recorded == 0 and summary.unchanged:
+        click.echo("表中的拨打记录都已导入过，本次未做任何更改。")

@@ -1,0 +1,32 @@
+"""`huifang demo`: the offline fortnight (see bot/sandbox/demo.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import click
+
+
+@click.command("demo")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("huifang-demo"), help="结果目录")
+@click.option("--seed", type=int, default=7, help="随机种子（同一种子结果相同）")
+def demo(out: Path, seed: int) -> None:
+    """离线演示：模拟两周的回访全流程（无需令牌、无需联网）。"""
+    from bot.sandbox.demo import run_demo
+    from bot.telegram.application import quiet_http_logs
+
+    logging.basicConfig(level=logging.WARNING)
+    quiet_http_logs()
+    started = time.monotonic()
+    result = asyncio.run(run_demo(out, seed))
+    click.echo(result["weekly_summary"] or "（没有生成周报）")
+    click.echo("")
+    statuses = "，".join(f"{k} {v}" for k, v in sorted(result["by_status"].items()))
+    click.echo(
+        f"客户 {result['customers']} 位；回访 {result['surveys']} 次（{statuses}）；消息 {result['messages']} 条"
+    )
+    click.echo(f"图表与报表已写入：{result['folder']}（reasons.png、report.xlsx、weekly-*.png）")
+    click.echo(f"用时 {time.monotonic() - started:.1f} 秒")

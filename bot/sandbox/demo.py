@@ -1,0 +1,312 @@
+"""`huifang demo`: the whole follow-up cycle, offline, over a simulated fortnight, in under a minute.
+
+A fresh SQLite database gets the sample staff and customers; the real bot (PTB Application) talks HTTP
+to the local Telegram-compatible server; simulated customers open their SMS links and answer (or refuse,
+postpone, opt out, ignore us) with realistic mixes; simulated specialists work the phone queue. The clock
+jumps through the fortnight while the scheduler's jobs run at their times. At the end the weekly summary
+is printed and the chart and an xlsx report are written to the folder it names. Nothing is left running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.app import Container, build
+from bot.domain.clock import FixedClock
+from bot.domain.engine import Choose, FreeText, Rate
+from bot.domain.links import LinkSubject
+from bot.domain.questionnaire import NodeKind
+from bot.sandbox.fake_telegram import FakeTelegram, FakeUser, SentMessage
+from bot.services import calls
+from bot.services.importing import import_customers, import_staff
+from bot.services.links import issue_link
+from bot.settings import Settings
+from bot.telegram.application import build_application
+from bot.telegram.sender import TelegramSender
+from scheduler import jobs
+from storage.models import Customer, Staff, Survey
+from storage.schema import upgrade
+
+log = logging.getLogger(__name__)
+
+START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # Monday 08:00 in Shanghai
+DAYS = 14
+TICKS = (8, 9, 10, 14, 16)  # local hours at which the clock stops each day
+
+# How people answer: weights by button label (anything not listed weighs 1).
+WEIGHTS = {
+    "配合回访": 14, "时间不便": 2, "拒绝回访": 3,
+    "其他品牌": 6, "还没有购买": 3, "本品牌（在别处购买）": 1,
+    "价格/价值": 8, "缺车": 3, "销售人员表现": 3, "硬件设施": 2, "朋友推荐": 2, "其他": 1,
+    "品牌": 5, "性价比": 5,
+}  # fmt: skip
+BRANDS = ("比亚迪", "长城", "五十铃", "福田", "上汽大通", "江淮")
+CHAT_SHARE = 0.55  # customers who open the SMS link
+SILENT_SHARE = 0.15  # bound customers who never answer the invitation
+OPT_OUT_SHARE = 0.05
+DIAL_OUTCOMES = (("connected", 55), ("no_answer", 20), ("line_busy", 7), ("powered_off", 5), ("unreachable", 4),
+                 ("vacant", 2), ("wrong_number", 2), ("rejected_call", 3), ("away", 2))  # fmt: skip
+
+
+@dataclass
+class Demo:
+    app: Container
+    telegram: FakeTelegram
+    rng: random.Random
+    links_opened: set[int] = field(default_factory=set)
+    silent: set[int] = field(default_factory=set)
+    handled: dict[int, int] = field(default_factory=dict)  # chat id -> messages already acted on
+    summaries: list[str] = field(default_factory=list)
+
+
+def _examples_dir() -> Path:
+    for candidate in (Path.cwd() / "examples", Path(__file__).resolve().parents[2] / "examples"):
+        if (candidate / "customers.csv").exists():
+            return candidate
+    raise FileNotFoundError("examples/customers.csv not found: run the demo from the project folder")
+
+
+def _pick(rng: random.Random, labels: list[str]) -> str:
+    return rng.choices(labels, weights=[WEIGHTS.get(label, 1) for label in labels])[0]
+
+
+async def run_demo(out: Path, seed: int = 7) -> dict[str, Any]:
+    """Run the fortnight; returns what it measured (also printed by the CLI)."""
+    out.mkdir(parents=True, exist_ok=True)
+    database = out / "demo.db"
+    database.unlink(missing_ok=True)
+    clock = FixedClock(START)
+    settings = Settings(database_url=f"sqlite:///{database}", store_name="惠州江铃4S店",
+                        link_secret="demo-secret-not-for-production", chart_dir=str(out))  # fmt: skip
+    app = build(settings, clock=clock)
+    upgrade(app.engine)
+    examples = _examples_dir()
+    options = app.import_options(None, False)
+    import_staff(app.uow, examples / "staff.csv", options, clock)
+    # The sample file has three deliberately bad rows: keep their rejects out of the examples folder.
+    copy = out / "customers.csv"
+    copy.write_bytes((examples / "customers.csv").read_bytes())
+    imported = import_customers(app.uow, copy, options, clock)
+    async with FakeTelegram(bot_username="huifang_demo_bot") as telegram:
+        demo = Demo(app, telegram, random.Random(seed))
+        services = app.chat_services()
+        # The clock jumps hours at a time, so Telegram's per-second limits would only slow the demo down.
+        application = build_application(services, telegram.token, telegram.api_url, rate_limit=False)
+        await application.initialize()
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        sender = TelegramSender(application.bot)
+        try:
+            await _bind_staff(demo)
+            for day in range(DAYS):
+                for hour in TICKS:
+                    clock.set(START + timedelta(days=day, hours=hour - 8))
+                    await _tick(demo, sender, hour, day)
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await application.shutdown()
+    result = _finish(demo, out, imported.created)
+    app.close()
+    return result
+
+
+async def _bind_staff(demo: Demo) -> None:
+    """Every staff member opens their invitation link (so digests and the weekly summary reach them)."""
+    with demo.app.uow() as uow:
+        staff = uow.session.query(Staff).all()
+        links = {s.id: issue_link(uow, demo.app.link_issuer("huifang_demo_bot"), LinkSubject.STAFF, s.id,
+                                  demo.app.clock).rsplit("=", 1)[1] for s in staff}  # fmt: skip
+        uow.commit()
+    for staff_id, token in links.items():
+        user = FakeUser(100_000 + staff_id)
+        demo.telegram.open_link(user, token)
+        await demo.telegram.wait_for_count(user.id, 1, timeout=10)
+        demo.handled[user.id] = 1
+
+
+async def _tick(demo: Demo, sender: TelegramSender, hour: int, day: int) -> None:
+    ctx = demo.app.job_context()
+    jobs.select_due(ctx)
+    await _open_links(demo)
+    jobs.send_invitations(ctx)
+    jobs.remind_and_expire(ctx)
+    jobs.urgent(ctx)
+    if hour == 9:
+        jobs.staff_digest(ctx)
+        if demo.app.clock.now().astimezone(demo.app.settings.tz).weekday() == 0 and day > 0:
+            jobs.weekly_summary(ctx, demo.app.report_settings())
+    await jobs.deliver(ctx, sender)
+    await _customers_answer(demo)
+    if 9 <= hour < 20:
+        _specialists_call(demo)
+    if hour in (10, 16):
+        _staff_work_tasks(demo)
+
+
+def _staff_work_tasks(demo: Demo) -> None:
+    """Consultants and advisors finish most of what is due (and leave some overdue, as people do)."""
+    from bot.services import staff_desk
+
+    clock = demo.app.clock
+    with demo.app.uow() as uow:
+        staff = uow.session.query(Staff).filter(Staff.active.is_(True)).all()
+        for member in staff:
+            for task in uow.tasks.open_for(member.id, due_before=clock.now() + timedelta(hours=4)):
+                if demo.rng.random() < 0.7:
+                    staff_desk.finish_task(uow, member, task.id, clock)
+        uow.commit()
+
+
+async def _open_links(demo: Demo) -> None:
+    """Unbound customers with a waiting survey get the SMS; about half open the link."""
+    with demo.app.uow() as uow:
+        waiting = uow.session.query(Customer.id).join(Survey, Survey.customer_id == Customer.id).filter(
+            Survey.status == "pending", Customer.telegram_chat_id.is_(None), Customer.opted_out_at.is_(None)
+        ).all()  # fmt: skip
+        fresh = [cid for (cid,) in waiting if cid not in demo.links_opened]
+        tokens: dict[int, str] = {}
+        for cid in fresh:
+            demo.links_opened.add(cid)
+            if demo.rng.random() < CHAT_SHARE:
+                link = issue_link(
+                    uow, demo.app.link_issuer("huifang_demo_bot"), LinkSubject.CUSTOMER, cid, demo.app.clock
+                )
+                tokens[cid] = link.rsplit("=", 1)[1]
+        uow.commit()
+    for cid, token in tokens.items():
+        user = FakeUser(200_000 + cid)
+        if demo.rng.random() < SILENT_SHARE:
+            demo.silent.add(user.id)
+        demo.telegram.open_link(user, token)
+    await asyncio.gather(*(demo.telegram.wait_for_count(200_000 + cid, 1, timeout=20) for cid in tokens))
+
+
+async def _customers_answer(demo: Demo) -> None:
+    """Every customer with an unanswered message acts on it, all at once, until nobody has anything new."""
+    for _ in range(12):
+        pending = [
+            chat
+            for chat, messages in list(demo.telegram.messages.items())
+            if chat >= 200_000 and chat not in demo.silent and len(messages) > demo.handled.get(chat, 0)
+        ]
+        if not pending:
+            return
+        await asyncio.gather(*(_act(demo, chat) for chat in pending))
+
+
+async def _act(demo: Demo, chat: int) -> None:
+    messages = demo.telegram.chat(chat)
+    count = len(messages)
+    demo.handled[chat] = count
+    message = messages[-1]
+    user = FakeUser(chat)
+    rng = demo.rng
+    labels = message.button_labels
+    if "开始" in labels:
+        if rng.random() < OPT_OUT_SHARE:
+            demo.telegram.press(user, message, "退订")
+        else:
+            demo.telegram.press(user, message, "开始")
+    elif labels and "确认" in labels:
+        demo.telegram.press(user, message, rng.choice([label for label in labels if label != "确认"]))
+        await _wait_change(demo, chat, count, message)
+        demo.telegram.press(user, message, "确认")
+        message = demo.telegram.chat(chat)[-1]
+    elif labels:
+        demo.telegram.press(user, message, _pick(rng, labels))
+    elif "直接输入文字" in message.text or "请您具体说说" in message.text or "品牌、哪款车型" in message.text:
+        demo.telegram.send_text(user, rng.choice(BRANDS) if "品牌" in message.text else "价格比别家贵了一些")
+    else:
+        return  # a closing or an acknowledgement: nothing to do
+    await _wait_change(demo, chat, count, message)
+
+
+async def _wait_change(demo: Demo, chat: int, count: int, edited: SentMessage | None) -> None:
+    """Until the bot answered: a new message in the chat, or an edit of the one acted on."""
+    edits = edited.edits if edited else 0
+    for _ in range(200):
+        if len(demo.telegram.chat(chat)) > count or (edited is not None and edited.edits > edits):
+            return
+        await asyncio.sleep(0.01)
+
+
+def _specialists_call(demo: Demo) -> None:
+    """Each specialist works through up to six calls per tick."""
+    kit = demo.app.survey_kit()
+    phone = demo.app.phone_settings()
+    rng = demo.rng
+    codes, weights = zip(*DIAL_OUTCOMES, strict=True)
+    with demo.app.uow() as uow:
+        specialists = uow.session.query(Staff).filter(Staff.role == "cs_specialist", Staff.active.is_(True)).all()
+    for specialist in specialists:
+        for _ in range(6):
+            with demo.app.uow() as uow:
+                card = calls.next_call(uow, kit, phone, specialist)
+                if not isinstance(card, calls.CallCard):
+                    uow.commit()
+                    break
+                dialled = calls.record_dial(uow, kit, phone, specialist, card.survey_id, rng.choices(codes, weights)[0])
+                position = dialled.position
+                steps = 0
+                while position is not None and not position.finished and steps < 20:
+                    steps += 1
+                    if rng.random() < 0.03:
+                        calls.end_call(uow, kit, specialist, card.survey_id, "partial")
+                        break
+                    step = position.step
+                    if step.kind is NodeKind.TEXT:
+                        given: Any = FreeText(rng.choice(BRANDS) if "品牌" in step.text else "价格偏高", step.node_id)
+                    elif step.kind is NodeKind.RATING and step.scale:
+                        given = Rate(
+                            rng.choice([step.scale[1], step.scale[1], step.scale[1] - 1, step.scale[0]]), step.node_id
+                        )
+                    elif step.kind is NodeKind.CALLBACK:
+                        calls.book_callback(uow, kit, specialist, card.survey_id,
+                                            demo.app.clock.now().astimezone(demo.app.settings.tz).replace(tzinfo=None)
+                                            + timedelta(days=1))  # fmt: skip
+                        break
+                    elif step.kind is NodeKind.MULTI:
+                        from bot.domain.engine import ChooseMany
+
+                        given = ChooseMany((rng.choice(step.options).code,), step.node_id)
+                    else:
+                        label = _pick(rng, [o.label for o in step.options])
+                        given = Choose(next(o.code for o in step.options if o.label == label), step.node_id)
+                    result = calls.phone_answer(uow, kit, specialist, card.survey_id, given)
+                    position = result.position if isinstance(result, calls.Accepted) else position
+                uow.commit()
+
+
+def _finish(demo: Demo, out: Path, imported: int) -> dict[str, Any]:
+    from bot.domain.statistics import Period
+    from bot.report_output import write
+    from bot.services.reports import ReportParams, build_report
+
+    local_start = START.astimezone(demo.app.settings.tz).date()
+    period = Period(local_start, local_start + timedelta(days=DAYS))
+    report = build_report(demo.app.uow, ReportParams(period=period), demo.app.report_settings(), demo.app.clock)
+    write(report, "xlsx", out / "report.xlsx")
+    write(report, "png", out / "reasons.png")
+    managers = [m for chat, m in demo.telegram.messages.items() if 100_000 <= chat < 200_000]
+    weekly = [msg.text for chat_messages in managers for msg in chat_messages if msg.text.startswith("📊")]
+    with demo.app.uow() as uow:
+        surveys = uow.session.query(Survey).all()
+        by_status: dict[str, int] = {}
+        for survey in surveys:
+            by_status[survey.status] = by_status.get(survey.status, 0) + 1
+    return {
+        "customers": imported,
+        "surveys": len(surveys),
+        "by_status": by_status,
+        "messages": sum(len(m) for m in demo.telegram.messages.values()),
+        "weekly_summary": weekly[-1] if weekly else "",
+        "folder": str(out.resolve()),
+    }
