@@ -76,7 +76,7 @@ def _pick(rng: random.Random, labels: list[str]) -> str:
     return rng.choices(labels, weights=[WEIGHTS.get(label, 1) for label in labels])[0]
 
 
-async def run_demo(out: Path, seed: int = 7) -> dict[str, Any]:
+async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]:
     """Run the fortnight; returns what it measured (also printed by the CLI)."""
     out.mkdir(parents=True, exist_ok=True)
     database = out / "demo.db"
@@ -105,7 +105,7 @@ async def run_demo(out: Path, seed: int = 7) -> dict[str, Any]:
         sender = TelegramSender(application.bot)
         try:
             await _bind_staff(demo)
-            for day in range(DAYS):
+            for day in range(days):
                 for hour in TICKS:
                     clock.set(START + timedelta(days=day, hours=hour - 8))
                     await _tick(demo, sender, hour, day)
@@ -113,7 +113,7 @@ async def run_demo(out: Path, seed: int = 7) -> dict[str, Any]:
             await application.updater.stop()
             await application.stop()
             await application.shutdown()
-    result = _finish(demo, out, imported.created)
+    result = _finish(demo, out, imported.created, days)
     app.close()
     return result
 
@@ -285,13 +285,13 @@ def _specialists_call(demo: Demo) -> None:
                 uow.commit()
 
 
-def _finish(demo: Demo, out: Path, imported: int) -> dict[str, Any]:
+def _finish(demo: Demo, out: Path, imported: int, days: int) -> dict[str, Any]:
     from bot.domain.statistics import Period
     from bot.report_output import write
     from bot.services.reports import ReportParams, build_report
 
     local_start = START.astimezone(demo.app.settings.tz).date()
-    period = Period(local_start, local_start + timedelta(days=DAYS))
+    period = Period(local_start, local_start + timedelta(days=days))
     report = build_report(demo.app.uow, ReportParams(period=period), demo.app.report_settings(), demo.app.clock)
     write(report, "xlsx", out / "report.xlsx")
     write(report, "png", out / "reasons.png")

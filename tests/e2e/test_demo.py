@@ -1,0 +1,23 @@
+"""The offline demo runs the whole cycle through the real bot and leaves its results in a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from bot.sandbox.demo import run_demo
+
+
+async def test_the_demo_surveys_customers_by_chat_and_phone_and_pushes_the_weekly_summary(tmp_path: Path) -> None:
+    result = await run_demo(tmp_path / "demo", days=8)
+
+    assert result["customers"] == 297
+    assert result["by_status"].get("completed", 0) > 50  # answered in chat and on the phone
+    assert result["by_status"].get("refused", 0) > 0 and result["by_status"].get("cancelled", 0) > 0  # opt-outs
+    assert result["weekly_summary"].startswith("📊 上周回访汇总（2026-W48）")
+    assert "主要战败原因" in result["weekly_summary"]
+    folder = Path(result["folder"])
+    assert (folder / "weekly-2026-W48.png").stat().st_size > 10_000
+    assert (folder / "reasons.png").stat().st_size > 10_000
+    assert len(load_workbook(folder / "report.xlsx", read_only=True).sheetnames) >= 5
