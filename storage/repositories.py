@@ -169,10 +169,15 @@ class CustomerRepository:
         if not customers:
             return []
         rows = [{**_customer_values(c), "store_id": store_id, "created_at": now, "updated_at": now} for c in customers]
+        # Ids are matched back by phone (unique per store): asking for parameter order makes SQLite insert one
+        # row per statement, and render_nulls keeps rows with different empty columns in one batch.
         result = self._session.execute(
-            insert(Customer).returning(Customer.id, Customer.phone, sort_by_parameter_order=True), rows
+            insert(Customer).returning(Customer.id, Customer.phone),
+            rows,
+            execution_options={"render_nulls": True},
         )
-        return [row.id for row in result]
+        ids = {row.phone: row.id for row in result}
+        return [ids[c.phone] for c in customers]
 
     def update_many(self, customers: Sequence[CustomerFacts], now: datetime) -> None:
         """Write changed facts back, by id."""
@@ -229,7 +234,9 @@ class VehicleRepository:
     def insert_many(self, vehicles: Sequence[VehicleFacts], now: datetime) -> None:
         if vehicles:
             self._session.execute(
-                insert(Vehicle), [{**v.values(), "created_at": now, "updated_at": now} for v in vehicles]
+                insert(Vehicle),
+                [{**v.values(), "created_at": now, "updated_at": now} for v in vehicles],
+                execution_options={"render_nulls": True},
             )
 
     def update_many(self, vehicles: Sequence[VehicleFacts], now: datetime) -> None:
@@ -268,6 +275,7 @@ class LeadEventRepository:
                     }
                     for e in events
                 ],
+                execution_options={"render_nulls": True},
             )
 
     def update_many(self, events: Sequence[LeadEventFacts]) -> None:

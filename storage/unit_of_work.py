@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.repositories import (
@@ -73,6 +74,12 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         """Throw away everything done since the last commit."""
         self.session.rollback()
+
+    def refresh_statistics(self) -> None:
+        """Let the planner see how big the customer tables have become (PostgreSQL; a no-op elsewhere)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("ANALYZE customer, vehicle, lead_event"))
+            self.session.commit()
 
     def flush(self) -> None:
         """Send pending writes (so later reads in this transaction see them) without committing."""

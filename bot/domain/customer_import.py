@@ -115,6 +115,9 @@ class Problem:
         return f"{self.column}：{self.message}"
 
 
+_CUSTOMER_LABELS = {c.key: c.label for c in CUSTOMER_COLUMNS}
+
+
 @dataclass(frozen=True)
 class CustomerRow:
     """A valid row of the customer list. ``None`` means the cell was empty: keep what we have."""
@@ -168,7 +171,7 @@ def parse_customer_row(
     cells: list[Any], headers: HeaderMap, today: date, region_code: str = "CN"
 ) -> CustomerRow | list[Problem]:
     """Validate one row; return the row, or every problem found in it (not just the first)."""
-    labels = {c.key: c.label for c in CUSTOMER_COLUMNS}
+    labels = _CUSTOMER_LABELS
     raw: dict[str, Any] = {}
     for key, index in headers.index_by_key.items():
         raw[key] = cells[index] if index < len(cells) else None
@@ -282,7 +285,10 @@ class CustomerFacts:
 
     def values(self) -> dict[str, Any]:
         """Column values (without the id), for comparing and writing."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "id"}
+        return {name: getattr(self, name) for name in _CUSTOMER_FACT_FIELDS}
+
+
+_CUSTOMER_FACT_FIELDS = tuple(f.name for f in fields(CustomerFacts) if f.name != "id")
 
 
 def merge_customer(
@@ -425,7 +431,10 @@ class VehicleFacts:
     mileage: int | None = None
 
     def values(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "id"}
+        return {name: getattr(self, name) for name in _VEHICLE_FACT_FIELDS}
+
+
+_VEHICLE_FACT_FIELDS = tuple(f.name for f in fields(VehicleFacts) if f.name != "id")
 
 
 def merge_vehicle(

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
+
+# Mainland mobile numbers (the bulk of a dealership's list) checked against the library's own CN mobile
+# pattern without a full parse: the same answer, a fraction of the time.
+_CN_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern)
 
 
 class InvalidPhone(ValueError):
@@ -17,6 +23,10 @@ def normalise(raw: str, region: str = "CN") -> str:
     if text.endswith(".0") and text[:-2].isdigit():
         # Excel saves long numbers as floats: 13800138000.0
         text = text[:-2]
+    if region == "CN":
+        digits = text.removeprefix("+86") if text.startswith("+86") else text
+        if len(digits) == 11 and digits.isdigit() and _CN_MOBILE.fullmatch(digits):
+            return "+86" + digits
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:

@@ -123,6 +123,7 @@ def import_customers(
     summary = ImportSummary(unknown_columns=headers.unknown, dry_run=options.dry_run)
     rejects = _Rejects(path, table.headers, table.encoding)
     staff_ids: dict[str, int] = {}
+    analysed = 0
     try:
         for batch in _batches(table.rows, options.batch_size):
             valid: list[tuple[int, CustomerRow]] = []
@@ -138,6 +139,12 @@ def import_customers(
                 _apply_batch(uow, store_id, valid, staff_ids, summary, clock)
                 if not options.dry_run:
                     uow.commit()
+                    written = summary.created + summary.vehicles_created
+                    if written >= 2 * analysed and written >= 5000:
+                        # PostgreSQL plans lookups from table statistics; a table that grew from nothing
+                        # would otherwise be scanned per batch as if it still held a handful of rows.
+                        uow.refresh_statistics()
+                        analysed = written
             if progress is not None:
                 progress(table.position(), table.total_hint)
     except NotATable as exc:
