@@ -321,3 +321,56 @@ def test_calling_hours_come_from_settings_with_public_holidays(app: Container) -
 
     assert isinstance(hours, CallingHours)
     assert date(2026, 10, 1) in hours.holidays and date(2026, 11, 25) not in hours.holidays
+
+
+def _tasks(world: Setup) -> list[tuple[int, str]]:
+    with world.app.uow() as uow:
+        return [tuple(r) for r in uow.session.execute(select(Task.customer_id, Task.kind).order_by(Task.id))]  # type: ignore[misc]
+
+
+def test_intent_customers_get_follow_up_tasks_by_level_not_surveys(world: Setup) -> None:
+    hot = world.customer("prospect", intent_level="A")
+    warm = world.customer("prospect", intent_level="B")
+    cool = world.customer("prospect", intent_level="C")
+    with world.app.uow() as uow:
+        uow.session.add(LeadEvent(customer_id=hot, kind="test_drive", occurred_on=date(2026, 11, 24),
+                                  created_at=at("2026-11-24")))  # fmt: skip
+        uow.commit()
+
+    world.run(at("2026-11-25"))
+    assert sorted(_tasks(world)) == [(hot, "follow_up"), (warm, "follow_up"), (cool, "follow_up")]
+    assert world.surveys() == []
+
+    world.run(at("2026-11-27"))  # two days on: nothing new yet
+    assert len(_tasks(world)) == 3
+    world.run(at("2026-11-29"))  # B twice a week: 84 hours later
+    assert sorted(_tasks(world))[1:] == [(warm, "follow_up"), (warm, "follow_up"), (cool, "follow_up")]
+    world.run(at("2026-12-26"))  # C once a month
+    assert sum(1 for c, _ in _tasks(world) if c == cool) == 2
+
+
+def test_a_new_intent_customer_gets_a_first_reply_task_within_a_day(world: Setup, app: Container) -> None:
+    now = at("2026-11-25", 9)
+    with app.uow() as uow:
+        customer = Customer(store_id=world.store, name="新客", phone="+8613911112222", status="prospect",
+                            owner_staff_id=world.consultant, created_at=now, updated_at=now)  # fmt: skip
+        uow.session.add(customer)
+        uow.commit()
+        customer_id = customer.id
+
+    world.run(at("2026-11-25", 10))
+
+    with app.uow() as uow:
+        task = uow.session.scalars(select(Task).where(Task.customer_id == customer_id)).one()
+    assert (task.kind, task.due_at) == ("first_reply", now + timedelta(hours=24))
+
+
+def test_owners_get_a_home_visit_task_every_three_months(world: Setup) -> None:
+    owner = world.customer("owner")
+    world.vehicle(owner, delivered="2025-06-01", serviced="2026-10-01")
+
+    world.run(at("2026-11-25"))
+    world.run(at("2027-01-25"))  # two months on: not yet
+    world.run(at("2027-02-24"))  # ninety-one days on: the next visit
+
+    assert [kind for c, kind in _tasks(world) if c == owner] == ["home_visit", "home_visit"]
