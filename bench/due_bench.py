@@ -77,7 +77,6 @@ def _fill(url: str, customers: int) -> float:
                 "(WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :count) "
                 "SELECT n FROM seq)"
             )
-            day_minus = "date('2026-11-25', '-' ||"
             sql = GENERATE.replace("{day_minus} (n % 1500)", "date('2026-11-25', '-' || (n % 1500) || ' days')")
             sql = sql.replace("{day_minus} (n % 900)", "date('2026-11-25', '-' || (n % 900) || ' days')")
             sql = sql.replace("{day_minus} (n % 60)", "date('2026-11-25', '-' || (n % 60) || ' days')")
@@ -89,7 +88,6 @@ def _fill(url: str, customers: int) -> float:
                 sql = sql.replace(f"{{day_minus}} (n % {m})", f"(DATE '2026-11-25' - (n % {m}))")
             sql = sql.replace("'+86139' || substr('00000000' || n, -8, 8)", "'+86139' || lpad(n::text, 8, '0')")
             sql = sql.replace("substr('ABC', n % 3 + 1, 1)", "substr('ABC', (n % 3 + 1)::int, 1)")
-        del day_minus
         for statement in sql.format(numbers=numbers, day_minus="").split(";"):
             if statement.strip():
                 connection.execute(text(statement), {"count": customers, "created": created})

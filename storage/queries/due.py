@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.domain.due import Candidate, DueRules, months_before
 from storage.models import Customer, LeadEvent, Survey, Task, Vehicle
@@ -78,16 +78,23 @@ def survey_candidates(session: Session, now: datetime, today: date, rules: DueRu
 
     # 流失: no workshop visit for 6 / 12 / 24 months; once per stage (the stage is kept in the purpose).
     pre, lapsed, full = (months_before(today, m) for m in rules.lapse_months)
-    last_visit = func.max(Vehicle.last_service_date)
+    # Walk the last-service index from the oldest visit and keep each customer's latest car only (no newer
+    # visit on another car), so the pass stops after ``limit`` rows instead of grouping every owner.
+    newer = aliased(Vehicle)
     rows = session.execute(
-        select(Customer.id, last_visit)
+        select(Customer.id, Vehicle.last_service_date)
         .join(Vehicle, Vehicle.customer_id == Customer.id)
-        .where(Customer.status.in_(("owner", "lapsed")), _reachable(), _no_recent_survey(gap))
-        .group_by(Customer.id)
-        .having(last_visit <= pre)
-        .order_by(last_visit, Customer.id)
+        .where(
+            Vehicle.last_service_date <= pre,
+            Customer.status.in_(("owner", "lapsed")),
+            _reachable(),
+            _no_recent_survey(gap),
+            ~exists().where(newer.customer_id == Customer.id, newer.last_service_date > Vehicle.last_service_date),
+        )
+        .order_by(Vehicle.last_service_date, Customer.id)
         .limit(limit)
     ).all()
+    rows = list({cid: (cid, day) for cid, day in rows}.values())
     if rows:
         done = set(
             session.execute(
