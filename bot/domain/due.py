@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,3 @@ def one_per_customer(candidates: Iterable[Candidate], order: tuple[str, ...]) ->
         if current is None or key < (rank.get(current.questionnaire_id, len(order)), current.since):
             best[candidate.customer_id] = candidate
     return sorted(best.values(), key=lambda c: (rank.get(c.questionnaire_id, len(order)), c.since, c.customer_id))
-
-
-def day_start(day: date, tz: object) -> datetime:
-    """Midnight of a local day, as an aware datetime in that zone."""
-    return datetime(day.year, day.month, day.day, tzinfo=tz)  # type: ignore[arg-type]
-
-
-def gap_start(now: datetime, rules: DueRules) -> datetime:
-    return now - timedelta(days=rules.survey_gap_days)

@@ -37,7 +37,6 @@ class SendLimiter(BaseRateLimiter[int]):
         self._max_retries = max_retries
         self._in_flight = 0
         self._done: deque[float] = deque()
-        self._chat_busy: set[int | str] = set()
         self._chat_done: dict[int | str, float] = {}
         self._changed: asyncio.Condition | None = None
         self._chat_locks: dict[int | str, asyncio.Lock] = {}
@@ -58,8 +57,6 @@ class SendLimiter(BaseRateLimiter[int]):
                 return None
             waits.append(1.0 - (now - self._done[0]))
         if chat_id is not None:
-            if chat_id in self._chat_busy:
-                return None
             last = self._chat_done.get(chat_id)
             if last is not None:
                 waits.append(self._per_chat - (now - last))
@@ -73,8 +70,6 @@ class SendLimiter(BaseRateLimiter[int]):
                 wait = self._wait_needed(chat_id, time.monotonic())
                 if wait is not None and wait <= 0:
                     self._in_flight += 1
-                    if chat_id is not None:
-                        self._chat_busy.add(chat_id)
                     return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), timeout=wait)
@@ -86,7 +81,6 @@ class SendLimiter(BaseRateLimiter[int]):
             self._in_flight -= 1
             self._done.append(now)
             if chat_id is not None:
-                self._chat_busy.discard(chat_id)
                 self._chat_done[chat_id] = now
                 if len(self._chat_done) > 10_000:  # forget chats idle for longer than the interval
                     self._chat_done = {k: v for k, v in self._chat_done.items() if now - v < self._per_chat}
