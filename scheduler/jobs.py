@@ -265,10 +265,13 @@ def weekly_summary(ctx: JobContext, report_settings: Any) -> int:
     now = ctx.now
     period = last_full_week(ctx.local(now).date())
     report = build_report(ctx.uow, ReportParams(period=period), report_settings, ctx.kit.clock)
+    by_series = build_report(
+        ctx.uow, ReportParams(period=period, by="series", sections=("reasons",)), report_settings, ctx.kit.clock
+    )
     ctx.chart_dir.mkdir(parents=True, exist_ok=True)
     chart = ctx.chart_dir / f"weekly-{period.label}.png"
     write(report, "png", chart)
-    text = summary_text(ctx.texts, report)
+    text = summary_text(ctx.texts, report, by_series)
     queued = 0
     with ctx.uow() as uow:
         managers = (

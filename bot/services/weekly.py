@@ -24,7 +24,20 @@ def _maybe(report: Report, key: str) -> Table | None:
         return None
 
 
-def summary_text(texts: Texts, report: Report) -> str:
+def _series_lines(by_series: Report | None) -> list[str]:
+    """Per vehicle series, its two most frequent reasons."""
+    table = _maybe(by_series, "reasons_by") if by_series is not None else None
+    if table is None:
+        return []
+    top: dict[str, list[str]] = {}
+    for row in sorted(table.rows, key=lambda r: -(r.get("count") or 0)):
+        picks = top.setdefault(str(row.get("bucket") or "未知车系"), [])
+        if len(picks) < 2:
+            picks.append(f"{row.get('reason')} {row.get('count')}")
+    return [f"• {series}：{'、'.join(picks)}" for series, picks in sorted(top.items())]
+
+
+def summary_text(texts: Texts, report: Report, by_series: Report | None = None) -> str:
     """Last week at a glance: cases and rates, the top reasons with their change, recovery, overdue tasks."""
     d = report.percent_decimals
     lines: list[str] = []
@@ -65,6 +78,7 @@ def summary_text(texts: Texts, report: Report) -> str:
         empty=report.empty,
         lines=lines,
         top=top,
+        series=_series_lines(by_series),
         recovered=recovered,
         overdue=overdue,
     )[:4000]

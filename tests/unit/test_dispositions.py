@@ -16,8 +16,19 @@ def test_every_disposition_has_a_unique_code_and_a_unique_chinese_label() -> Non
 
 
 def test_every_tracking_failure_kind_of_the_seed_is_a_disposition_marked_as_a_failure() -> None:
-    seed_kinds = ["停机", "空号", "号码有误", "人在外地", "无法接通", "无人接听",
-                  "关机", "呼转", "忙/有事", "拒接", "其他"]
+    seed_kinds = [
+        "停机",
+        "空号",
+        "号码有误",
+        "人在外地",
+        "无法接通",
+        "无人接听",
+        "关机",
+        "呼转",
+        "忙/有事",
+        "拒接",
+        "其他",
+    ]
 
     assert all(d.BY_LABEL[label].tracking_failure for label in seed_kinds)
 

@@ -53,7 +53,7 @@ SAMPLES: dict[str, dict[str, object]] = {
     "escalation": {"staff_name": "李明", "kind_label": "跟进", "title": "王先生", "due": "11-24 10:00"},
     "weekly_summary": {
         "period": "2026-W48", "empty": False, "lines": ["完成：3"], "top": ["• 价格高：2（50.0%）"],
-        "recovered": [], "overdue": [],
+        "series": ["• 轻卡：价格高 2"], "recovered": [], "overdue": [],
     },
 }  # fmt: skip
 

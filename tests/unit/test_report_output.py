@@ -14,16 +14,27 @@ from bot import report_output as out
 from bot.domain.statistics import Period
 from bot.services.reports import Column, Report, Table, referral_table
 
-SEED_REFERRALS = [("old_customer", 251), ("friends_family", 101), ("new_customer", 57), ("same_industry", 35),
-                  ("repeat", 23), ("same_region", 13)]
+SEED_REFERRALS = [
+    ("old_customer", 251),
+    ("friends_family", 101),
+    ("new_customer", 57),
+    ("same_industry", 35),
+    ("repeat", 23),
+    ("same_region", 13),
+]
 
 
 def _reasons_table() -> Table:
     table = Table(
         key="reasons",
         title="原因统计（帕累托）",
-        columns=(Column("question", "问题"), Column("reason", "原因"), Column("count", "次数", "int"),
-                 Column("share", "占比", "share"), Column("change_pp", "变化（百分点）", "pp")),
+        columns=(
+            Column("question", "问题"),
+            Column("reason", "原因"),
+            Column("count", "次数", "int"),
+            Column("share", "占比", "share"),
+            Column("change_pp", "变化（百分点）", "pp"),
+        ),
         chart=("reason", "count"),
     )
     table.rows = [
@@ -86,8 +97,16 @@ def test_an_empty_report_says_so_in_every_format() -> None:
 def test_json_has_stable_keys_and_exact_values() -> None:
     data = json.loads(out.render_json(_sample()))
 
-    assert list(data) == ["title", "questionnaire", "timezone", "period", "previous_period", "generated_at",
-                          "empty", "tables"]
+    assert list(data) == [
+        "title",
+        "questionnaire",
+        "timezone",
+        "period",
+        "previous_period",
+        "generated_at",
+        "empty",
+        "tables",
+    ]
     assert data["period"] == {"label": "2026-W47", "from": "2026-11-16", "to": "2026-11-22"}
     referrals = next(t for t in data["tables"] if t["key"] == "referrals")
     assert list(referrals) == ["key", "title", "empty", "note", "columns", "rows"]
@@ -100,9 +119,15 @@ def test_the_seed_referral_table_comes_out_as_the_seed_printed_it() -> None:
     table = referral_table(SEED_REFERRALS)
     cells = [[out.format_cell(row[c.key], c, 0) for c in table.columns] for row in table.rows]
 
-    assert cells == [["老用户推荐", "251", "52%"], ["亲朋好友推荐", "101", "21%"], ["新用户推荐", "57", "12%"],
-                     ["同行业推荐", "35", "7%"], ["重复推荐", "23", "5%"], ["同区域推荐", "13", "3%"],
-                     ["合计", "480", "100%"]]
+    assert cells == [
+        ["老用户推荐", "251", "52%"],
+        ["亲朋好友推荐", "101", "21%"],
+        ["新用户推荐", "57", "12%"],
+        ["同行业推荐", "35", "7%"],
+        ["重复推荐", "23", "5%"],
+        ["同区域推荐", "13", "3%"],
+        ["合计", "480", "100%"],
+    ]
 
 
 def test_csv_has_a_title_and_a_chinese_header_row_per_table() -> None:

@@ -74,8 +74,14 @@ def test_no_cases_give_no_rates_rather_than_a_division_by_zero() -> None:
 
 
 def test_the_seed_referral_table_rounds_to_its_printed_percentages() -> None:
-    counts = {"老用户推荐": 251, "亲朋好友推荐": 101, "新用户推荐": 57,
-              "同行业推荐": 35, "重复推荐": 23, "同区域推荐": 13}
+    counts = {
+        "老用户推荐": 251,
+        "亲朋好友推荐": 101,
+        "新用户推荐": 57,
+        "同行业推荐": 35,
+        "重复推荐": 23,
+        "同区域推荐": 13,
+    }
     total = sum(counts.values())
 
     assert total == 480
@@ -106,11 +112,21 @@ def test_changes_are_in_percentage_points_with_a_sign() -> None:
 
 @pytest.mark.parametrize(
     ("loyalty", "economic", "tier"),
-    [(7, 6, "premium"), (10, 10, "premium"), (7, 5, "potential"), (6, 0, "potential"), (0, 6, "potential"),
-     (5, 5, "ordinary"), (0, 0, "ordinary"), (None, 9, None), (9, None, None)],
+    [
+        (7, 6, "premium"),
+        (10, 10, "premium"),
+        (7, 5, "potential"),
+        (6, 0, "potential"),
+        (0, 6, "potential"),
+        (5, 5, "ordinary"),
+        (0, 0, "ordinary"),
+        (None, 9, None),
+        (9, None, None),
+    ],
 )
-def test_an_owner_s_tier_follows_from_loyalty_and_economic_scores(loyalty: int | None, economic: int | None,
-                                                                 tier: str | None) -> None:
+def test_an_owner_s_tier_follows_from_loyalty_and_economic_scores(
+    loyalty: int | None, economic: int | None, tier: str | None
+) -> None:
     assert tier_from_scores(loyalty, economic) == tier
 
 
@@ -120,9 +136,18 @@ def test_tier_thresholds_are_settings() -> None:
     assert tier_from_scores(8, 8, strict) == "potential"
 
 
-@pytest.mark.parametrize(("months", "stage"), [(5, None), (6, LapseStage.PRE), (11, LapseStage.PRE),
-                                               (12, LapseStage.LAPSED), (23, LapseStage.LAPSED),
-                                               (24, LapseStage.FULL), (60, LapseStage.FULL)])
+@pytest.mark.parametrize(
+    ("months", "stage"),
+    [
+        (5, None),
+        (6, LapseStage.PRE),
+        (11, LapseStage.PRE),
+        (12, LapseStage.LAPSED),
+        (23, LapseStage.LAPSED),
+        (24, LapseStage.FULL),
+        (60, LapseStage.FULL),
+    ],
+)
 def test_the_lapse_stage_follows_the_months_since_the_last_visit(months: int, stage: LapseStage | None) -> None:
     assert lapse_stage(months) == stage
 
@@ -177,8 +202,10 @@ def test_the_weekly_summary_covers_the_last_full_week() -> None:
 def test_week_and_month_buckets_are_clipped_to_the_period() -> None:
     period = Period(date(2026, 11, 4), date(2026, 12, 3))
 
-    assert buckets(period, "month") == [("2026-11", date(2026, 11, 4), date(2026, 12, 1)),
-                                        ("2026-12", date(2026, 12, 1), date(2026, 12, 3))]
+    assert buckets(period, "month") == [
+        ("2026-11", date(2026, 11, 4), date(2026, 12, 1)),
+        ("2026-12", date(2026, 12, 1), date(2026, 12, 3)),
+    ]
     weeks = buckets(period, "week")
     assert weeks[0] == ("2026-W45", date(2026, 11, 4), date(2026, 11, 9))
     assert weeks[-1] == ("2026-W49", date(2026, 11, 30), date(2026, 12, 3))
