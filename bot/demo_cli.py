@@ -12,7 +12,7 @@ import click
 
 @click.command("demo")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("huifang-demo"), help="结果目录")
-@click.option("--seed", type=int, default=7, help="随机种子（同一种子结果相同）")
+@click.option("--seed", type=int, default=7, help="随机种子（模拟客户与专员的选择）")
 def demo(out: Path, seed: int) -> None:
     """离线演示：模拟两周的回访全流程（无需令牌、无需联网）。"""
     from bot.sandbox.demo import run_demo
