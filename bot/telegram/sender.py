@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import Forbidden, NetworkError, TimedOut
+from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.services.outbox import MaybeSent, TryLater, Unreachable
 
@@ -35,6 +35,8 @@ class TelegramSender:
                 await self._bot.send_message(int(recipient), message["text"], reply_markup=markup)
         except Forbidden as exc:
             raise Unreachable from exc
+        except RetryAfter as exc:  # only without the send limiter (e.g. `jobs run send_outbox`): not sent, try later
+            raise TryLater from exc
         except TimedOut as exc:
             raise MaybeSent from exc
         except NetworkError as exc:
