@@ -27,6 +27,16 @@ class ChatServices:
     def uow(self) -> SqlUnitOfWork:
         return self.container.uow()
 
+    def first_time(self, uow: SqlUnitOfWork, update_id: int) -> bool:
+        """Record the update as handled in ``uow``; False if it was handled before (a redelivery)."""
+        from bot.services.chat import Duplicate, claim_update
+
+        try:
+            claim_update(uow, update_id, self.kit)
+        except Duplicate:
+            return False
+        return True
+
     @property
     def tz(self) -> ZoneInfo:
         return self.kit.tz

@@ -1,6 +1,6 @@
 """Thin handlers: pull data out of the update, call one service in one unit of work, render, reply.
 
-Every handler that changes something claims the update id in the same transaction (``claim_update``),
+Every handler that changes something claims the update id in the same transaction (``first_time``),
 so an update Telegram delivers twice changes nothing the second time.
 """
 
@@ -17,7 +17,7 @@ from telegram.error import BadRequest, Forbidden
 from bot.domain.engine import Rejection, RejectReason
 from bot.domain.presentation import REJECTION_TEXT_ZH, text_input
 from bot.services import chat, staff_desk
-from bot.services.chat import Bound, Duplicate, NoSurvey, NothingToAnswer, Refused, claim_update
+from bot.services.chat import Bound, NoSurvey, NothingToAnswer, Refused
 from bot.services.surveys import Accepted, Position
 from bot.telegram.context import HuifangContext
 from bot.telegram.views import (
@@ -46,9 +46,7 @@ async def start(update: Update, context: HuifangContext) -> None:
     assert message is not None
     token = context.args[0] if context.args else None
     with services.uow() as uow:
-        try:
-            claim_update(uow, update.update_id, services.kit)
-        except Duplicate:
+        if not services.first_time(uow, update.update_id):
             return
         if token:
             result = chat.open_link(uow, services.kit, services.link_secret, token, user_id, chat_id)
@@ -93,9 +91,7 @@ async def consent_choice(update: Update, context: HuifangContext) -> None:
     assert query is not None
     _user_id, chat_id = _ids(update)
     with services.uow() as uow:
-        try:
-            claim_update(uow, update.update_id, services.kit)
-        except Duplicate:
+        if not services.first_time(uow, update.update_id):
             return
         if query.data == CONSENT_START:
             result: object = chat.consent(uow, services.kit, chat_id, _specialist_name(uow, chat_id))
@@ -124,9 +120,7 @@ async def survey_tap(update: Update, context: HuifangContext) -> None:
     assert query is not None and query.data is not None
     _user_id, chat_id = _ids(update)
     with services.uow() as uow:
-        try:
-            claim_update(uow, update.update_id, services.kit)
-        except Duplicate:
+        if not services.first_time(uow, update.update_id):
             return
         result = chat.tap(uow, services.kit, chat_id, query.data)
         uow.commit()
@@ -154,9 +148,7 @@ async def text_message(update: Update, context: HuifangContext) -> None:
     if await staff_text(update, context):
         return
     with services.uow() as uow:
-        try:
-            claim_update(uow, update.update_id, services.kit)
-        except Duplicate:
+        if not services.first_time(uow, update.update_id):
             return
         position = chat.waiting_position(uow, services.kit, chat_id)
         given = text_input(position.step, message.text) if position else None
@@ -187,9 +179,7 @@ async def stop(update: Update, context: HuifangContext) -> None:
     assert message is not None
     _user_id, chat_id = _ids(update)
     with services.uow() as uow:
-        try:
-            claim_update(uow, update.update_id, services.kit)
-        except Duplicate:
+        if not services.first_time(uow, update.update_id):
             return
         known = chat.opt_out(uow, services.kit, chat_id)
         uow.commit()
@@ -256,9 +246,7 @@ async def task_tap(update: Update, context: HuifangContext) -> None:
     user_id, _chat_id = _ids(update)
     _, action, raw_id = query.data.split(":")
     with services.uow() as uow:
-        try:
-            claim_update(uow, update.update_id, services.kit)
-        except Duplicate:
+        if not services.first_time(uow, update.update_id):
             return
         staff = staff_desk.staff_member(uow, user_id)
         card = None

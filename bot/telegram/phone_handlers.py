@@ -17,7 +17,6 @@ from bot.domain.engine import Rejection, RejectReason
 from bot.domain.presentation import REJECTION_TEXT_ZH, callback_input, for_chat, for_phone, parse_callback, text_input
 from bot.services import calls, staff_desk
 from bot.services.calls import CallCard, NotYourCase, OutsideHours
-from bot.services.chat import Duplicate, claim_update
 from bot.services.surveys import Accepted, Position, position_of, questionnaire_of, survey_id_of
 from bot.telegram.context import HuifangContext
 from bot.telegram.views import callback_slots
@@ -122,14 +121,6 @@ async def _show_script(context: HuifangContext, chat_id: int, position: Position
     await context.bot.send_message(chat_id, text, reply_markup=_call_keyboard(context, position))
 
 
-def _claim(uow: object, update: Update, context: HuifangContext) -> bool:
-    try:
-        claim_update(uow, update.update_id, context.services.kit)  # type: ignore[arg-type]
-    except Duplicate:
-        return False
-    return True
-
-
 async def dial_tap(update: Update, context: HuifangContext) -> None:
     """A dial outcome under the customer card."""
     services = context.services
@@ -138,7 +129,7 @@ async def dial_tap(update: Update, context: HuifangContext) -> None:
     _, ref, code = query.data.split(":")
     survey_id = survey_id_of(ref) or 0
     with services.uow() as uow:
-        if not _claim(uow, update, context):
+        if not services.first_time(uow, update.update_id):
             return
         staff = staff_desk.staff_member(uow, update.effective_user.id)
         result = None
@@ -177,7 +168,7 @@ async def answer_tap(update: Update, context: HuifangContext) -> None:
     assert query is not None and query.data is not None and update.effective_user is not None
     decoded = parse_callback(query.data[1:])
     with services.uow() as uow:
-        if not _claim(uow, update, context):
+        if not services.first_time(uow, update.update_id):
             return
         staff = staff_desk.staff_member(uow, update.effective_user.id)
         result: Accepted | Rejection | None = None
@@ -230,7 +221,7 @@ async def end_tap(update: Update, context: HuifangContext) -> None:
         await query.answer()
         return
     with services.uow() as uow:
-        if not _claim(uow, update, context):
+        if not services.first_time(uow, update.update_id):
             return
         staff = staff_desk.staff_member(uow, update.effective_user.id)
         ended_title: str | None = None
@@ -275,7 +266,7 @@ async def book_tap(update: Update, context: HuifangContext) -> None:
         return
     at = datetime.strptime(parts[2], "%Y%m%d%H%M")
     with services.uow() as uow:
-        if not _claim(uow, update, context):
+        if not services.first_time(uow, update.update_id):
             return
         staff = staff_desk.staff_member(uow, update.effective_user.id)
         booked = None
@@ -309,7 +300,7 @@ async def staff_text(update: Update, context: HuifangContext) -> bool:
         survey = uow.surveys.claimed_by(staff.id)
         if survey is None or survey.status != "in_progress":
             return False
-        if not _claim(uow, update, context):
+        if not services.first_time(uow, update.update_id):
             return True
         position = position_of(uow, services.kit, survey)
         given = text_input(position.step, message.text)
