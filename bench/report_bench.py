@@ -37,22 +37,34 @@ GOALS = {("sqlite", "weekly"): 0.5, ("postgresql", "weekly"): 0.5, ("postgresql"
 
 # Questionnaire per survey id (sid % 5): 0-2 defeat, 3 lapsed, 4 owner_care. Four answers per survey.
 # Reason codes are picked by a multiplicative hash of the answer id so every week sees every code.
-DEFEAT_Q = [("q1", "购车去向", ["other_brand", "our_brand_elsewhere", "not_yet"]),
-            ("q2", None, ["no_stock", "friend_recommendation", "facilities", "price_value", "sales_performance",
-                          "other"]),
-            ("q4", None, ["brand", "friend_recommendation", "facilities", "value_for_money", "other"]),
-            ("q2_other", None, [])]
-LAPSED_Q = [("q1", None, ["dissatisfied", "other_reasons"]),
-            ("q1_internal", "内因", ["cost_high", "poor_technique", "long_wait", "service_attitude"]),
-            ("q1_external", "外因", ["far_away", "car_elsewhere", "relative_garage", "car_sold", "low_mileage"]),
-            ("q2", "回店意愿", ["willing", "maybe", "unwilling"])]
-OWNER_Q = [("q_problems", None, ["none", "solved", "unsolved"]),
-           ("q_rebuy", None, ["yes", "maybe", "no"]),
-           ("q_recommend", None, ["yes", "no"]),
-           ("q_other_brands", None, ["yes", "no"])]
-GROUPS = {"no_stock": "资源缺少", "friend_recommendation": "口碑推荐", "facilities": "环境设施",
-          "price_value": "价格较高", "sales_performance": "销售人员", "other": "其他", "brand": "品牌",
-          "value_for_money": "价格/价值"}
+DEFEAT_Q = [
+    ("q1", "购车去向", ["other_brand", "our_brand_elsewhere", "not_yet"]),
+    ("q2", None, ["no_stock", "friend_recommendation", "facilities", "price_value", "sales_performance", "other"]),
+    ("q4", None, ["brand", "friend_recommendation", "facilities", "value_for_money", "other"]),
+    ("q2_other", None, []),
+]
+LAPSED_Q = [
+    ("q1", None, ["dissatisfied", "other_reasons"]),
+    ("q1_internal", "内因", ["cost_high", "poor_technique", "long_wait", "service_attitude"]),
+    ("q1_external", "外因", ["far_away", "car_elsewhere", "relative_garage", "car_sold", "low_mileage"]),
+    ("q2", "回店意愿", ["willing", "maybe", "unwilling"]),
+]
+OWNER_Q = [
+    ("q_problems", None, ["none", "solved", "unsolved"]),
+    ("q_rebuy", None, ["yes", "maybe", "no"]),
+    ("q_recommend", None, ["yes", "no"]),
+    ("q_other_brands", None, ["yes", "no"]),
+]
+GROUPS = {
+    "no_stock": "资源缺少",
+    "friend_recommendation": "口碑推荐",
+    "facilities": "环境设施",
+    "price_value": "价格较高",
+    "sales_performance": "销售人员",
+    "other": "其他",
+    "brand": "品牌",
+    "value_for_money": "价格/价值",
+}
 
 
 def _case(sql_key: str, options: list[str]) -> str:
@@ -69,21 +81,33 @@ def answer_select(ts: Callable[[str], str], series: str) -> str:
     k = "((g - 1) % 4)"
     h = "((g * 2654435761) % 1000003)"
     blocks = {0: DEFEAT_Q, 1: DEFEAT_Q, 2: DEFEAT_Q, 3: LAPSED_Q, 4: OWNER_Q}
-    question = "CASE " + " ".join(
-        f"WHEN {sid} % 5 = {m} AND {k} = {i} THEN '{q}'" for m, qs in blocks.items() for i, (q, _, _) in enumerate(qs)
-    ) + " END"
-    code = "CASE " + " ".join(
-        f"WHEN {sid} % 5 = {m} AND {k} = {i} THEN {_case(h, opts)}"
-        for m, qs in blocks.items() for i, (_, _, opts) in enumerate(qs)
-    ) + " ELSE NULL END"
+    question = (
+        "CASE "
+        + " ".join(
+            f"WHEN {sid} % 5 = {m} AND {k} = {i} THEN '{q}'"
+            for m, qs in blocks.items()
+            for i, (q, _, _) in enumerate(qs)
+        )
+        + " END"
+    )
+    code = (
+        "CASE "
+        + " ".join(
+            f"WHEN {sid} % 5 = {m} AND {k} = {i} THEN {_case(h, opts)}"
+            for m, qs in blocks.items()
+            for i, (_, _, opts) in enumerate(qs)
+        )
+        + " ELSE NULL END"
+    )
     group_parts = []
     for m, qs in blocks.items():
         for i, (_, fixed, opts) in enumerate(qs):
             if fixed:
                 group_parts.append(f"WHEN {sid} % 5 = {m} AND {k} = {i} THEN '{fixed}'")
             elif opts and m < 3:
-                group_parts.append(f"WHEN {sid} % 5 = {m} AND {k} = {i} THEN "
-                                   + _case(h, [GROUPS.get(o, "其他") for o in opts]))
+                group_parts.append(
+                    f"WHEN {sid} % 5 = {m} AND {k} = {i} THEN " + _case(h, [GROUPS.get(o, "其他") for o in opts])
+                )
     group = "CASE " + " ".join(group_parts) + " ELSE NULL END"
     is_defeat_text = f"({sid} % 5 < 3 AND {k} = 3)"
     return (
@@ -104,6 +128,7 @@ def generate(connection: object, dialect: str, scale: float) -> dict[str, int]:
     answers = surveys * 4
     cur = connection.cursor()  # type: ignore[attr-defined]
     if dialect == "postgresql":
+
         def ts(offset: str) -> str:
             return f"to_timestamp({START_EPOCH} + ({offset}))"
 
@@ -112,6 +137,7 @@ def generate(connection: object, dialect: str, scale: float) -> dict[str, int]:
 
         cur.execute("SET session_replication_role = replica")  # no FK checks, no roll-up triggers while loading
     else:
+
         def ts(offset: str) -> str:
             return f"strftime('%Y-%m-%d %H:%M:%S', {START_EPOCH} + ({offset}), 'unixepoch') || '.000000'"
 
@@ -293,8 +319,11 @@ def main() -> int:
                 goal = GOALS.get((dialect, name))
                 verdict = "" if goal is None else (" ok" if median < goal else f" OVER the {goal} s goal")
                 failed |= goal is not None and median >= goal and args.scale >= 1.0
-                print(f"  {name:16s} median {median * 1000:8.1f} ms over {len(timings)} runs"
-                      f" (min {min(timings) * 1000:.1f}, max {max(timings) * 1000:.1f}){verdict}", flush=True)
+                print(
+                    f"  {name:16s} median {median * 1000:8.1f} ms over {len(timings)} runs"
+                    f" (min {min(timings) * 1000:.1f}, max {max(timings) * 1000:.1f}){verdict}",
+                    flush=True,
+                )
     finally:
         if admin is not None:
             if not args.keep:

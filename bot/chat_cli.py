@@ -63,17 +63,19 @@ def run(ctx: click.Context) -> None:
 async def _serve(app: Container, services: object, token: str) -> int:
     from telegram.error import InvalidToken
 
-    from bot.telegram.application import build_application
+    from bot.telegram.application import build_application, close_transports
 
     application = build_application(
         services,  # type: ignore[arg-type]
         token,
         app.settings.telegram_api_url,
         rate_limit=app.settings.telegram_rate_limit,
+        connections=app.settings.telegram_connections,
     )
     try:
         await application.initialize()
     except InvalidToken:
+        await close_transports(application)
         return 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -40,8 +40,15 @@ def run_job(ctx: click.Context, name: str, now_text: str | None) -> None:
 
             from bot.chat_cli import _token
             from bot.telegram.sender import TelegramSender
+            from bot.telegram.transport import AiohttpRequest
 
-            sender = TelegramSender(Bot(_token(app), base_url=app.settings.telegram_api_url))
+            bot = Bot(
+                _token(app),
+                base_url=app.settings.telegram_api_url,
+                request=AiohttpRequest(app.settings.telegram_connections),
+                get_updates_request=AiohttpRequest(1),
+            )
+            sender = TelegramSender(bot)
         table = job_table(app.job_context(), sender, app.report_settings())
         result = asyncio.run(_once(table[name], sender))
     click.echo(f"{name}：{result}")

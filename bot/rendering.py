@@ -32,6 +32,7 @@ def make_environment(directory: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # texts are read once per process; checking file times on every render costs
     )
 
 

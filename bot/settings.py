@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     telegram_rate_limit: bool = Field(
         default=True, description="Keep within 30 messages/s and 1/s per chat (off only for benchmarks)"
     )
+    telegram_connections: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="HTTP connections kept open to the Bot API; more cost CPU on every request",
+    )
     webhook_url: str | None = Field(default=None, description="Public HTTPS URL; set to use a webhook, not polling")
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"

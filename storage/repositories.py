@@ -315,13 +315,17 @@ class SurveyRepository:
         self._session.flush()
         return survey
 
-    def active_for_customer(self, customer_id: int) -> Survey | None:
-        """The customer's survey that is waiting or running (newest first), if any."""
-        return self._session.scalars(
+    def active_for_customer(self, customer_id: int, *, for_update: bool = False) -> Survey | None:
+        """The customer's survey that is waiting or running (newest first), if any; ``for_update`` locks it."""
+        query = (
             select(Survey)
             .where(Survey.customer_id == customer_id, Survey.status.in_(ACTIVE_SURVEY_STATUSES))
             .order_by(Survey.created_at.desc(), Survey.id.desc())
-        ).first()
+            .limit(1)
+        )
+        if for_update:
+            query = query.with_for_update()
+        return self._session.scalars(query).first()
 
     def cancel_active(self, customer_id: int, outcome: str, now: datetime) -> int:
         """End every open survey of a customer (opt-out); returns how many."""
@@ -567,11 +571,16 @@ class UpdateLog:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def seen(self, update_id: int) -> bool:
-        return self._session.get(ProcessedUpdate, update_id) is not None
+    def claim(self, update_id: int, now: datetime) -> bool:
+        """Record the update as handled; False if it was recorded before (one statement, no read first)."""
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    def mark(self, update_id: int, now: datetime) -> None:
-        self._session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
+        make = pg_insert if self._session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        result = self._session.execute(
+            make(ProcessedUpdate).values(update_id=update_id, processed_at=now).on_conflict_do_nothing()
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 class OutboxRepository:

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from bot.domain.engine import Input, Rejection, RejectReason, State
 from bot.domain.links import InvalidLink, LinkProblem, LinkSubject
-from bot.domain.presentation import callback_input, parse_callback
+from bot.domain.presentation import callback_input, parse_callback, text_input
 from bot.services.links import redeem
 from bot.services.surveys import (
     Accepted,
@@ -38,9 +38,8 @@ def claim_update(uow: SqlUnitOfWork, update_id: int | None, kit: SurveyKit) -> N
     """Record the update as handled (same transaction as its effects); Duplicate if it was."""
     if update_id is None:
         return
-    if uow.updates.seen(update_id):
+    if not uow.updates.claim(update_id, kit.clock.now()):
         raise Duplicate
-    uow.updates.mark(update_id, kit.clock.now())
 
 
 class LinkResult(StrEnum):
@@ -179,18 +178,31 @@ class NoSurvey:
     """The tap or text does not belong to a running survey of this chat."""
 
 
-def answer_in_chat(
-    uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, ref: str | None, given: Input
-) -> Accepted | Rejection | NoSurvey:
-    """Apply a customer's typed answer (or an already decoded input) to their running survey."""
+@dataclass(frozen=True)
+class NotTaken:
+    """Typed text the waiting question cannot take; the survey stays where it was."""
+
+    position: Position
+    reason: RejectReason
+    understood: bool  # False: the text is no answer to this question at all (e.g. letters for a rating)
+
+
+def answer_typed(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, text: str) -> Accepted | NotTaken | NoSurvey:
+    """Typed text as the answer to the question the chat's running survey waits on."""
     customer = uow.people.by_chat(chat_id)
     if customer is None or customer.opted_out_at is not None:
         return NoSurvey()
-    survey = uow.surveys.get(survey_id_of(ref) or 0, for_update=True) if ref else None
-    survey = survey or uow.surveys.active_for_customer(customer.id)
-    if survey is None or survey.customer_id != customer.id:
+    survey = uow.surveys.active_for_customer(customer.id, for_update=True)
+    if survey is None or survey.status != "in_progress" or not survey.state:
         return NoSurvey()
-    return _submit(uow, kit, survey, given)
+    position = position_of(uow, kit, survey)
+    given = text_input(position.step, text)
+    if given is None:
+        return NotTaken(position, RejectReason.WRONG_INPUT, understood=False)
+    result = _submit(uow, kit, survey, given)
+    if isinstance(result, Rejection):
+        return NotTaken(position, result.reason, understood=True)
+    return result if isinstance(result, Accepted) else NoSurvey()
 
 
 def tap(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, data: str) -> Accepted | Rejection | NoSurvey:
@@ -215,17 +227,6 @@ def _submit(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, given: Input) ->
             return Rejection(RejectReason.FINISHED, "survey ended", State.from_dict(survey.state or {}))
         return NoSurvey()
     return submit_answer(uow, kit, survey, given, CHAT)
-
-
-def waiting_position(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> Position | None:
-    """The question the chat's running survey waits on, for reading typed text."""
-    customer = uow.people.by_chat(chat_id)
-    if customer is None:
-        return None
-    survey = uow.surveys.active_for_customer(customer.id)
-    if survey is None or survey.status != "in_progress" or not survey.state:
-        return None
-    return position_of(uow, kit, survey)
 
 
 def mark_unreachable(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> None:

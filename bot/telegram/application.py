@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Update
@@ -17,18 +18,25 @@ from telegram.ext import (
 from bot.telegram import handlers, phone_handlers
 from bot.telegram.context import BotState, ChatServices, HuifangApplication, HuifangContext
 from bot.telegram.rate_limit import SendLimiter
+from bot.telegram.transport import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
 
 def quiet_http_logs() -> None:
     """The HTTP client logs every request URL, and a Bot API URL contains the token: keep it silent."""
-    for name in ("httpx", "httpcore", "telegram.request", "telegram.ext._updater"):
+    for name in ("httpx", "httpcore", "aiohttp", "telegram.request", "telegram.ext._updater"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def build_application(
-    services: ChatServices, token: str, api_url: str, *, rate_limit: bool = True, per_chat_interval: float = 1.0
+    services: ChatServices,
+    token: str,
+    api_url: str,
+    *,
+    rate_limit: bool = True,
+    per_chat_interval: float = 1.0,
+    connections: int = 16,
 ) -> HuifangApplication:
     """The bot, wired to ``services`` and talking to the Bot API at ``api_url``."""
     quiet_http_logs()
@@ -44,12 +52,21 @@ def build_application(
         # locked for update, so two taps on one survey are still applied one after the other.
         .concurrent_updates(64)
     )
+    # A bounded aiohttp pool: 16 keep-alive connections carry far more than Telegram's 30 messages/s.
+    transports = (AiohttpRequest(connection_pool_size=connections), AiohttpRequest(connection_pool_size=1))
+    builder = builder.request(transports[0]).get_updates_request(transports[1])
     if rate_limit:
         builder = builder.rate_limiter(SendLimiter(overall=30, per_chat=per_chat_interval, max_retries=3))
     application: HuifangApplication = builder.build()  # type: ignore[assignment]
     application.bot_data.services = services
+    application.bot_data.transports = transports
     register(application)
     return application
+
+
+async def close_transports(application: HuifangApplication) -> None:
+    """Close the HTTP sessions of a bot whose initialisation failed (PTB closes them only after success)."""
+    await asyncio.gather(*(transport.shutdown() for transport in application.bot_data.transports))
 
 
 def register(application: HuifangApplication) -> None:

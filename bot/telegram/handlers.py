@@ -15,9 +15,9 @@ from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.domain.engine import Rejection, RejectReason
-from bot.domain.presentation import REJECTION_TEXT_ZH, text_input
+from bot.domain.presentation import REJECTION_TEXT_ZH
 from bot.services import chat, staff_desk
-from bot.services.chat import Bound, NoSurvey, NothingToAnswer, Refused
+from bot.services.chat import Bound, NoSurvey, NothingToAnswer, NotTaken, Refused
 from bot.services.surveys import Accepted, Position
 from bot.telegram.context import HuifangContext
 from bot.telegram.views import (
@@ -150,25 +150,18 @@ async def text_message(update: Update, context: HuifangContext) -> None:
     with services.uow() as uow:
         if not services.first_time(uow, update.update_id):
             return
-        position = chat.waiting_position(uow, services.kit, chat_id)
-        given = text_input(position.step, message.text) if position else None
-        result: Accepted | Rejection | NoSurvey = NoSurvey()
-        if position is not None and given is not None:
-            result = chat.answer_in_chat(uow, services.kit, chat_id, position.ref, given)
+        result = chat.answer_typed(uow, services.kit, chat_id, message.text)
         uow.commit()
-    if position is None:
+    if isinstance(result, NoSurvey):
         await message.reply_text(texts.message("no_survey_running"))
-    elif given is None:
+    elif isinstance(result, NotTaken) and not result.understood:
         await message.reply_text(texts.message("not_understood", hint=REJECTION_TEXT_ZH[RejectReason.WRONG_INPUT]))
-    elif isinstance(result, Rejection):
-        if result.reason is RejectReason.TEXT_TOO_LONG:
-            reply = texts.message(
-                "text_too_long", length=len(message.text.strip()), limit=position.step.max_length or 0
-            )
-        else:
-            reply = REJECTION_TEXT_ZH[result.reason]
-        await message.reply_text(reply)
-    elif isinstance(result, Accepted):
+    elif isinstance(result, NotTaken) and result.reason is RejectReason.TEXT_TOO_LONG:
+        limit = result.position.step.max_length or 0
+        await message.reply_text(texts.message("text_too_long", length=len(message.text.strip()), limit=limit))
+    elif isinstance(result, NotTaken):
+        await message.reply_text(REJECTION_TEXT_ZH[result.reason])
+    else:
         await _after_answer(context, chat_id, None, result)
 
 

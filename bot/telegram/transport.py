@@ -1,0 +1,141 @@
+"""The bot's HTTP transport to the Bot API: python-telegram-bot's ``BaseRequest`` on aiohttp.
+
+PTB's default transport (httpx over httpcore and anyio) costs about 2.3 ms of CPU per Bot API call on
+the benchmark machine, most of it spent walking the connection pool; aiohttp's C parser and simple pool
+cost about 0.5 ms (``bench/transport_bench.py``). A survey answer costs three calls, so this is where a
+busy bot spends its time. PTB documents ``BaseRequest`` as the place to plug in another HTTP library.
+
+Errors keep PTB's meaning, and say whether the request may have reached Telegram, because the outbox
+must never blindly resend a message Telegram may already have delivered:
+
+* not sent (no connection could be had or made) → ``NetworkError``: safe to try again;
+* maybe sent (timed out or cut off after the request went out) → ``TimedOut``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+
+class AiohttpRequest(BaseRequest):
+    """One aiohttp session with a bounded pool of keep-alive connections to the Bot API."""
+
+    __slots__ = (
+        "_connect_timeout",
+        "_media_write_timeout",
+        "_pool_size",
+        "_pool_timeout",
+        "_read_timeout",
+        "_session",
+        "_write_timeout",
+    )
+
+    def __init__(
+        self,
+        connection_pool_size: int = 16,
+        read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+        media_write_timeout: float | None = 20.0,
+    ) -> None:
+        if connection_pool_size < 1:
+            raise ValueError("connection_pool_size must be at least 1")
+        self._pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._media_write_timeout = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            # trust_env: HTTPS_PROXY / ALL_PROXY are honoured, as with PTB's default transport.
+            connector = aiohttp.TCPConnector(limit=self._pool_size, enable_cleanup_closed=True)
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=True)
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        session = self._session
+        if session is None or session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        files = request_data.multipart_data if request_data else None
+        fields = request_data.json_parameters if request_data else None
+        read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
+        connect = self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
+        pool = self._pool_timeout if isinstance(pool_timeout, DefaultValue) else pool_timeout
+        if isinstance(write_timeout, DefaultValue):
+            write = self._media_write_timeout if files else self._write_timeout
+        else:
+            write = write_timeout
+        timeout = _timeout(read, write, connect, pool)
+        headers = {"User-Agent": self.USER_AGENT}
+        body: Any = None
+        if files:
+            body = _multipart(fields or {}, files)
+        elif fields:  # encoded here: aiohttp's FormData builds a multipart writer even for a plain form
+            body = urlencode(fields).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            async with session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
+                return response.status, await response.read()
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise NetworkError(
+                "Pool or connect timeout: no connection to the Bot API was free or could be made. "
+                "Request was *not* sent to Telegram."
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:  # refused, DNS, TLS handshake: nothing went out
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+        except (TimeoutError, asyncio.TimeoutError) as exc:  # noqa: UP041 - aiohttp raises either
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:  # cut off after the request went out: it may have arrived
+            raise TimedOut(f"aiohttp.{type(exc).__name__}: the request may have reached Telegram") from exc
+
+
+def _timeout(
+    read: float | None, write: float | None, connect: float | None, pool: float | None
+) -> aiohttp.ClientTimeout:
+    """PTB's four timeouts in aiohttp's terms.
+
+    aiohttp's ``connect`` covers waiting for a pooled connection and opening a new one; it has no write
+    timeout, so the whole request is bounded by the sum of all four instead.
+    """
+    parts = [read, write, connect, pool]
+    total = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
+    acquire = None if connect is None or pool is None else connect + pool
+    return aiohttp.ClientTimeout(total=total, connect=acquire, sock_connect=connect, sock_read=read)
+
+
+def _multipart(fields: dict[str, str], files: dict[str, Any]) -> aiohttp.FormData:
+    form = aiohttp.FormData(quote_fields=False)
+    for name, value in fields.items():
+        form.add_field(name, value)
+    for name, (filename, content, mimetype) in files.items():
+        form.add_field(name, content, filename=filename, content_type=mimetype)
+    return form
