@@ -193,6 +193,7 @@ async def bench_huifang(url: str, customers: int, concurrency: int) -> Run:
             await _workers(users, concurrency, bind)
             run.setup_seconds = time.perf_counter() - started
             calls_before = sum(tg.calls.values()) - tg.calls["getUpdates"]
+            profiler = _profile(process.pid)
             cpu_before = _cpu_seconds(process.pid)
             started = time.perf_counter()
             await _workers(
@@ -200,6 +201,9 @@ async def bench_huifang(url: str, customers: int, concurrency: int) -> Run:
             )
             run.seconds = time.perf_counter() - started
             run.bot_cpu = _cpu_seconds(process.pid) - cpu_before
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait()
             run.api_calls = sum(tg.calls.values()) - tg.calls["getUpdates"] - calls_before
         finally:
             await _stop_bot(process)
@@ -234,6 +238,17 @@ async def bench_ceiling(customers: int, concurrency: int, transport: str = "http
         finally:
             await _stop_bot(process)
     return run
+
+
+def _profile(pid: int) -> subprocess.Popen[bytes] | None:
+    """With BENCH_PYSPY=FILE, sample the bot with py-spy during the timed phase (collapsed stacks)."""
+    target = os.environ.get("BENCH_PYSPY")
+    if not target:
+        return None
+    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "500", "-o", target]
+    profiler = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)  # py-spy attaches before the first tap
+    return profiler
 
 
 def _cpu_seconds(pid: int) -> float:

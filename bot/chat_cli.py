@@ -71,6 +71,7 @@ async def _serve(app: Container, services: object, token: str) -> int:
         app.settings.telegram_api_url,
         rate_limit=app.settings.telegram_rate_limit,
         connections=app.settings.telegram_connections,
+        proxy=app.settings.telegram_proxy,
     )
     try:
         await application.initialize()

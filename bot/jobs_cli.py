@@ -40,13 +40,15 @@ def run_job(ctx: click.Context, name: str, now_text: str | None) -> None:
 
             from bot.chat_cli import _token
             from bot.telegram.sender import TelegramSender
-            from bot.telegram.transport import AiohttpRequest
+            from bot.telegram.transport import AiohttpRequest, proxy_for
 
+            settings = app.settings
+            proxy = proxy_for(settings.telegram_api_url, settings.telegram_proxy)
             bot = Bot(
                 _token(app),
-                base_url=app.settings.telegram_api_url,
-                request=AiohttpRequest(app.settings.telegram_connections),
-                get_updates_request=AiohttpRequest(1),
+                base_url=settings.telegram_api_url,
+                request=AiohttpRequest(settings.telegram_connections, proxy=proxy),
+                get_updates_request=AiohttpRequest(1, proxy=proxy),
             )
             sender = TelegramSender(bot)
         table = job_table(app.job_context(), sender, app.report_settings())

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         le=256,
         description="HTTP connections kept open to the Bot API; more cost CPU on every request",
     )
+    telegram_proxy: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="HTTP proxy to the Bot API (http://host:port); unset: HTTPS_PROXY / ALL_PROXY if set",
+    )
     webhook_url: str | None = Field(default=None, description="Public HTTPS URL; set to use a webhook, not polling")
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"

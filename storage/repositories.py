@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import case, delete, func, insert, literal, select, tuple_, update
+from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, select, text, tuple_, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -24,12 +24,12 @@ from storage.models import (
     LeadEvent,
     LinkToken,
     OutboundMessage,
-    ProcessedUpdate,
     QuestionnaireVersion,
     Staff,
     Store,
     Survey,
     Task,
+    UTCDateTime,
     Vehicle,
 )
 
@@ -337,7 +337,10 @@ class SurveyRepository:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def add_answers(self, answers: Sequence[Answer]) -> None:
-        self._session.add_all(answers)
+        """Insert answers now, as plain rows: nothing reads them back in this unit of work, so the ORM's
+        bookkeeping (identity map, primary keys fetched back) would be spent for nothing on every tap."""
+        if answers:
+            self._session.execute(insert(Answer.__table__), [_answer_row(a) for a in answers])
 
     def clear_answers(self, survey_id: int) -> None:
         self._session.execute(delete(Answer).where(Answer.survey_id == survey_id))
@@ -565,6 +568,21 @@ class LinkRepository:
         return self._session.scalars(select(LinkToken).where(LinkToken.nonce == nonce)).first()
 
 
+def _answer_row(answer: Answer) -> dict[str, object]:
+    return {
+        "survey_id": answer.survey_id,
+        "question_id": answer.question_id,
+        "option_code": answer.option_code or "",
+        "reason_code": answer.reason_code,
+        "reason_group": answer.reason_group,
+        "free_text": answer.free_text,
+        "rating": answer.rating,
+        "score_name": answer.score_name,
+        "score_points": answer.score_points,
+        "answered_at": answer.answered_at,
+    }
+
+
 class UpdateLog:
     """Telegram updates already handled."""
 
@@ -573,14 +591,15 @@ class UpdateLog:
 
     def claim(self, update_id: int, now: datetime) -> bool:
         """Record the update as handled; False if it was recorded before (one statement, no read first)."""
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        make = pg_insert if self._session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        result = self._session.execute(
-            make(ProcessedUpdate).values(update_id=update_id, processed_at=now).on_conflict_do_nothing()
-        )
+        result = self._session.execute(_CLAIM_UPDATE, {"update_id": update_id, "processed_at": now})
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# Said the same way by SQLite (3.24+) and PostgreSQL; written once because this runs for every update.
+_CLAIM_UPDATE = text(
+    "INSERT INTO processed_update (update_id, processed_at) VALUES (:update_id, :processed_at) "
+    "ON CONFLICT (update_id) DO NOTHING"
+).bindparams(bindparam("update_id", type_=BigInteger()), bindparam("processed_at", type_=UTCDateTime()))
 
 
 class OutboxRepository:

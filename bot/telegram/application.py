@@ -18,7 +18,7 @@ from telegram.ext import (
 from bot.telegram import handlers, phone_handlers
 from bot.telegram.context import BotState, ChatServices, HuifangApplication, HuifangContext
 from bot.telegram.rate_limit import SendLimiter
-from bot.telegram.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest, proxy_for
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ def build_application(
     rate_limit: bool = True,
     per_chat_interval: float = 1.0,
     connections: int = 16,
+    proxy: str | None = None,
 ) -> HuifangApplication:
     """The bot, wired to ``services`` and talking to the Bot API at ``api_url``."""
     quiet_http_logs()
@@ -53,7 +54,8 @@ def build_application(
         .concurrent_updates(64)
     )
     # A bounded aiohttp pool: 16 keep-alive connections carry far more than Telegram's 30 messages/s.
-    transports = (AiohttpRequest(connection_pool_size=connections), AiohttpRequest(connection_pool_size=1))
+    proxy = proxy_for(api_url, proxy)
+    transports = (AiohttpRequest(connections, proxy=proxy), AiohttpRequest(1, proxy=proxy))
     builder = builder.request(transports[0]).get_updates_request(transports[1])
     if rate_limit:
         builder = builder.rate_limiter(SendLimiter(overall=30, per_chat=per_chat_interval, max_retries=3))

@@ -15,14 +15,19 @@ must never blindly resend a message Telegram may already have delivered:
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import urllib.request
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+log = logging.getLogger(__name__)
 
 
 class AiohttpRequest(BaseRequest):
@@ -33,6 +38,7 @@ class AiohttpRequest(BaseRequest):
         "_media_write_timeout",
         "_pool_size",
         "_pool_timeout",
+        "_proxy",
         "_read_timeout",
         "_session",
         "_write_timeout",
@@ -46,6 +52,7 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
         media_write_timeout: float | None = 20.0,
+        proxy: str | None = None,
     ) -> None:
         if connection_pool_size < 1:
             raise ValueError("connection_pool_size must be at least 1")
@@ -55,6 +62,7 @@ class AiohttpRequest(BaseRequest):
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
+        self._proxy = proxy
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -63,9 +71,10 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            # trust_env: HTTPS_PROXY / ALL_PROXY are honoured, as with PTB's default transport.
             connector = aiohttp.TCPConnector(limit=self._pool_size, enable_cleanup_closed=True)
-            self._session = aiohttp.ClientSession(connector=connector, trust_env=True)
+            # trust_env stays off: with it aiohttp reads the proxy variables and ~/.netrc in a thread on
+            # every request. The proxy is resolved once instead (``proxy``, see ``proxy_from_env``).
+            self._session = aiohttp.ClientSession(connector=connector, proxy=self._proxy)
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -116,6 +125,28 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from exc
         except aiohttp.ClientError as exc:  # cut off after the request went out: it may have arrived
             raise TimedOut(f"aiohttp.{type(exc).__name__}: the request may have reached Telegram") from exc
+
+
+def proxy_for(api_url: str, configured: str | None = None) -> str | None:
+    """The HTTP proxy to reach ``api_url`` through: the configured one, else HTTPS_PROXY / ALL_PROXY.
+
+    Read once at start. NO_PROXY and local addresses are honoured; aiohttp speaks only to HTTP(S) proxies,
+    so another kind in the environment (socks5://…) is ignored with a warning rather than failing later.
+    """
+    if configured:
+        return configured
+    host = urlsplit(api_url).hostname or ""
+    if host in ("127.0.0.1", "localhost", "::1") or urllib.request.proxy_bypass_environment(host):
+        return None
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        value = os.environ.get(name)
+        if not value:
+            continue
+        if urlsplit(value).scheme in ("http", "https"):
+            return value
+        log.warning("%s is not an HTTP proxy; the bot connects without it", name)
+        return None
+    return None
 
 
 def _timeout(
