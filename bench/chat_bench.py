@@ -342,10 +342,11 @@ async def main() -> None:
                 _print(run, ceiling, backend)
                 expected = args.customers * 4  # opening, q1, the typed brand, q2
                 assert run.answers == expected, f"{run.answers} answers recorded, expected {expected}"
-                print(
-                    f"{'':<11} p99 target < 100 ms: {'met' if run.pct(0.99) < 100 else 'NOT met'}; "
-                    f"ratio target ≥ 0.70: {'met' if run.per_second >= 0.7 * ceiling.per_second else 'NOT met'}"
-                )
+                if think:
+                    print(f"{'':<11} p99 target < 100 ms: {'met' if run.pct(0.99) < 100 else 'NOT met'}")
+                else:
+                    met = run.per_second >= 0.7 * ceiling.per_second
+                    print(f"{'':<11} ratio target ≥ 0.70 × ceiling: {'met' if met else 'NOT met'}")
                 print(
                     f"{'':<11} huifang ÷ ceil-aio (the same minimal bot on huifang's transport): "
                     f"{run.per_second / same_transport.per_second:.2f}"
@@ -356,9 +357,10 @@ async def main() -> None:
                 )
                 if not think:  # Little's law: a closed loop's latency is its population over its throughput
                     print(
-                        f"{'':<11} saturated latency is queueing: {args.concurrency} customers ÷ "
-                        f"{run.per_second:.0f} answers/s = {1000 * args.concurrency / run.per_second:.0f} ms "
-                        "on average; the p99 goal is read at Telegram's pace"
+                        f"{'':<11} saturated latency is queueing (the ceiling's own p99: {ceiling.pct(0.99):.0f} ms): "
+                        f"{args.concurrency} customers ÷ {run.per_second:.0f} answers/s = "
+                        f"{1000 * args.concurrency / run.per_second:.0f} ms on average; "
+                        "the p99 goal is read at Telegram's pace"
                     )
         finally:
             for _, _, name in backends:

@@ -9,7 +9,9 @@ Errors keep PTB's meaning, and say whether the request may have reached Telegram
 must never blindly resend a message Telegram may already have delivered:
 
 * not sent (no connection could be had or made) → ``NetworkError``: safe to try again;
-* maybe sent (timed out or cut off after the request went out) → ``TimedOut``.
+* maybe sent (timed out or cut off after the request went out) → ``TimedOut``. A keep-alive connection the
+  server closed just before reuse also lands here: nothing arrived, but that cannot be told apart, and a
+  missed invitation is asked again by the reminder while a duplicate cannot be taken back.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import urllib.request
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -41,6 +44,7 @@ class AiohttpRequest(BaseRequest):
         "_proxy",
         "_read_timeout",
         "_session",
+        "_slots",
         "_write_timeout",
     )
 
@@ -64,6 +68,7 @@ class AiohttpRequest(BaseRequest):
         self._media_write_timeout = media_write_timeout
         self._proxy = proxy
         self._session: aiohttp.ClientSession | None = None
+        self._slots: asyncio.Semaphore | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -71,9 +76,15 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, enable_cleanup_closed=True)
+            # The pool wait is ours (``_slots``, bounded by pool_timeout); aiohttp's own limit then never waits.
+            self._slots = asyncio.Semaphore(self._pool_size)
+            connector = aiohttp.TCPConnector(
+                limit=self._pool_size,
+                # Python 3.12.7+ closes aborted TLS transports itself; aiohttp then warns about this option.
+                enable_cleanup_closed=sys.version_info < (3, 12, 7),
+            )
             # trust_env stays off: with it aiohttp reads the proxy variables and ~/.netrc in a thread on
-            # every request. The proxy is resolved once instead (``proxy``, see ``proxy_from_env``).
+            # every request. The proxy is resolved once instead (``proxy``, see ``proxy_for``).
             self._session = aiohttp.ClientSession(connector=connector, proxy=self._proxy)
 
     async def shutdown(self) -> None:
@@ -91,8 +102,8 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        session = self._session
-        if session is None or session.closed:
+        session, slots = self._session, self._slots
+        if session is None or session.closed or slots is None:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data else None
         fields = request_data.json_parameters if request_data else None
@@ -103,7 +114,7 @@ class AiohttpRequest(BaseRequest):
             write = self._media_write_timeout if files else self._write_timeout
         else:
             write = write_timeout
-        timeout = _timeout(read, write, connect, pool)
+        timeout = _timeout(read, write, connect)
         headers = {"User-Agent": self.USER_AGENT}
         body: Any = None
         if files:
@@ -112,12 +123,24 @@ class AiohttpRequest(BaseRequest):
             body = urlencode(fields).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:
-            async with session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
+            if slots.locked():
+                await asyncio.wait_for(slots.acquire(), pool)
+            else:
+                await slots.acquire()
+        except TimeoutError as exc:
+            raise NetworkError(
+                f"Pool timeout: all {self._pool_size} connections to the Bot API are busy. "
+                "Request was *not* sent to Telegram."
+            ) from exc
+        try:
+            # No redirects: a POST must not turn into a GET without its body (PTB's httpx does not follow).
+            async with session.request(
+                method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+            ) as response:
                 return response.status, await response.read()
         except aiohttp.ConnectionTimeoutError as exc:
             raise NetworkError(
-                "Pool or connect timeout: no connection to the Bot API was free or could be made. "
-                "Request was *not* sent to Telegram."
+                "Connect timeout: no connection to the Bot API could be made. Request was *not* sent to Telegram."
             ) from exc
         except aiohttp.ClientConnectorError as exc:  # refused, DNS, TLS handshake: nothing went out
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
@@ -125,6 +148,8 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from exc
         except aiohttp.ClientError as exc:  # cut off after the request went out: it may have arrived
             raise TimedOut(f"aiohttp.{type(exc).__name__}: the request may have reached Telegram") from exc
+        finally:
+            slots.release()
 
 
 def proxy_for(api_url: str, configured: str | None = None) -> str | None:
@@ -149,18 +174,14 @@ def proxy_for(api_url: str, configured: str | None = None) -> str | None:
     return None
 
 
-def _timeout(
-    read: float | None, write: float | None, connect: float | None, pool: float | None
-) -> aiohttp.ClientTimeout:
-    """PTB's four timeouts in aiohttp's terms.
+def _timeout(read: float | None, write: float | None, connect: float | None) -> aiohttp.ClientTimeout:
+    """PTB's timeouts in aiohttp's terms (the pool wait is bounded before the request starts).
 
-    aiohttp's ``connect`` covers waiting for a pooled connection and opening a new one; it has no write
-    timeout, so the whole request is bounded by the sum of all four instead.
+    aiohttp has no write timeout, so the whole request is bounded by the sum of the three instead.
     """
-    parts = [read, write, connect, pool]
+    parts = [read, write, connect]
     total = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
-    acquire = None if connect is None or pool is None else connect + pool
-    return aiohttp.ClientTimeout(total=total, connect=acquire, sock_connect=connect, sock_read=read)
+    return aiohttp.ClientTimeout(total=total, connect=connect, sock_connect=connect, sock_read=read)
 
 
 def _multipart(fields: dict[str, str], files: dict[str, Any]) -> aiohttp.FormData:
