@@ -6,11 +6,15 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
+from typing import Any
 
 import click
 
+from bot import redaction
 from bot.app import Container, MissingSetting
 from bot.cli_support import Fatal, container
+
+log = logging.getLogger("huifang")
 
 
 def _token(app: Container) -> str:
@@ -55,15 +59,39 @@ def run(ctx: click.Context) -> None:
             raise Fatal(str(exc)) from None
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        code = asyncio.run(_serve(app, services, token))
-    if code:
-        raise Fatal("Telegram 拒绝了机器人令牌（HUIFANG_TELEGRAM_TOKEN），请检查")
+        secrets = (app.settings.webhook_secret, app.settings.link_secret)
+        redaction.install([token, *(s.get_secret_value() for s in secrets if s is not None)])
+        asyncio.run(_serve(app, services, token))
 
 
-async def _serve(app: Container, services: object, token: str) -> int:
-    from telegram.error import InvalidToken
+async def _reach_telegram(application: Any, patience: float) -> None:
+    """Initialise the bot (getMe), retrying network errors with backoff for ``patience`` seconds."""
+    from telegram.error import InvalidToken, NetworkError
 
-    from bot.telegram.application import build_application, close_transports
+    from bot.telegram.application import close_transports
+
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + patience, 1.0
+    while True:
+        try:
+            await application.initialize()
+            return
+        except InvalidToken:
+            await close_transports(application)
+            raise Fatal("Telegram 拒绝了机器人令牌（HUIFANG_TELEGRAM_TOKEN），请检查") from None
+        except NetworkError as exc:
+            if loop.time() + delay > deadline:
+                await close_transports(application)
+                raise Fatal(
+                    f"无法连接 Telegram Bot API（{exc.message}）：请检查网络，或设置代理 HUIFANG_TELEGRAM_PROXY"
+                ) from None
+            log.warning("Bot API not reachable (%s); trying again in %.0f s", exc.message, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+async def _serve(app: Container, services: object, token: str) -> None:
+    from bot.telegram.application import build_application
 
     application = build_application(
         services,  # type: ignore[arg-type]
@@ -73,11 +101,7 @@ async def _serve(app: Container, services: object, token: str) -> int:
         connections=app.settings.telegram_connections,
         proxy=app.settings.telegram_proxy,
     )
-    try:
-        await application.initialize()
-    except InvalidToken:
-        await close_transports(application)
-        return 2
+    await _reach_telegram(application, app.settings.telegram_startup_patience)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -101,13 +125,12 @@ async def _serve(app: Container, services: object, token: str) -> int:
         )
     else:
         await updater.start_polling(poll_interval=0, timeout=30)
-    logging.getLogger("huifang").info("bot @%s is running", application.bot.username)
+    log.info("bot @%s is running", application.bot.username)
     await stop.wait()
     scheduler.shutdown(wait=False)
     await updater.stop()
     await application.stop()
     await application.shutdown()
-    return 0
 
 
 @click.command("link")

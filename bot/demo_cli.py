@@ -15,10 +15,12 @@ import click
 @click.option("--seed", type=int, default=7, help="随机种子（模拟客户与专员的选择）")
 def demo(out: Path, seed: int) -> None:
     """离线演示：模拟两周的回访全流程（无需令牌、无需联网）。"""
+    from bot import redaction
     from bot.sandbox.demo import run_demo
     from bot.telegram.application import quiet_http_logs
 
     logging.basicConfig(level=logging.WARNING)
+    redaction.install([])  # simulated customers have phone numbers too
     quiet_http_logs()
     started = time.monotonic()
     result = asyncio.run(run_demo(out, seed))

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         le=256,
         description="HTTP connections kept open to the Bot API; more cost CPU on every request",
     )
+    telegram_startup_patience: float = Field(
+        default=120.0, ge=0, description="Seconds `huifang run` keeps trying to reach the Bot API at start"
+    )
     telegram_proxy: str | None = Field(
         default=None,
         pattern=r"^https?://",

@@ -70,6 +70,7 @@ class FakeTelegram:
         token: str = "123456:TEST-token-for-the-local-fake-server",
         bot_username: str = "huifang_test_bot",
         enforce_limits: bool = False,
+        port: int = 0,
     ) -> None:
         self.token = token
         self.bot_username = bot_username
@@ -93,12 +94,12 @@ class FakeTelegram:
         self._connections: set[asyncio.Task[Any]] = set()
         self._sends_global: deque[float] = deque()
         self._sends_chat: dict[int, float] = {}
-        self.port = 0
+        self.port = port  # 0: any free port, read back once started
 
     # ---------------------------------------------------------------------------------------------- lifecycle
 
     async def __aenter__(self) -> FakeTelegram:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

@@ -138,16 +138,21 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False
             ) as response:
                 return response.status, await response.read()
-        except aiohttp.ConnectionTimeoutError as exc:
+        # ``from None`` throughout: aiohttp puts the request URL, and so the bot token, into some of its
+        # messages (connect timeouts, invalid URLs, bad responses), and a logged cause would print it.
+        except aiohttp.ConnectionTimeoutError:
             raise NetworkError(
                 "Connect timeout: no connection to the Bot API could be made. Request was *not* sent to Telegram."
-            ) from exc
+            ) from None
         except aiohttp.ClientConnectorError as exc:  # refused, DNS, TLS handshake: nothing went out
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
-        except (TimeoutError, asyncio.TimeoutError) as exc:  # noqa: UP041 - aiohttp raises either
-            raise TimedOut from exc
+            where = f"{exc.host}:{exc.port}"
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: cannot connect to {where} ({exc.os_error})") from None
+        except aiohttp.InvalidURL:
+            raise NetworkError("Invalid Bot API URL (HUIFANG_TELEGRAM_API_URL). Request was *not* sent.") from None
+        except (TimeoutError, asyncio.TimeoutError):  # noqa: UP041 - aiohttp raises either
+            raise TimedOut from None
         except aiohttp.ClientError as exc:  # cut off after the request went out: it may have arrived
-            raise TimedOut(f"aiohttp.{type(exc).__name__}: the request may have reached Telegram") from exc
+            raise TimedOut(f"aiohttp.{type(exc).__name__}: the request may have reached Telegram") from None
         finally:
             slots.release()
 

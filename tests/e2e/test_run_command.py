@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -45,6 +46,60 @@ def test_run_with_a_rejected_token_exits_2_without_printing_the_token(database_u
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == "错误：Telegram 拒绝了机器人令牌（HUIFANG_TELEGRAM_TOKEN），请检查"
     assert "WRONG-token" not in result.stderr + result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_run_gives_up_on_an_unreachable_bot_api_with_one_clear_line(database_url: str) -> None:
+    token = "123456:TOKEN-nobody-answers-for"
+    env = _env(
+        database_url,
+        HUIFANG_TELEGRAM_TOKEN=token,
+        HUIFANG_TELEGRAM_API_URL=f"http://127.0.0.1:{_free_port()}/bot",
+        HUIFANG_TELEGRAM_STARTUP_PATIENCE="1",
+    )
+    result = _huifang("run", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("错误：无法连接 Telegram Bot API（")
+    assert "HUIFANG_TELEGRAM_PROXY" in result.stderr
+    assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr
+    assert "TOKEN-nobody" not in result.stderr + result.stdout
+
+
+def test_run_keeps_trying_while_the_bot_api_is_unreachable_and_starts_once_it_answers(
+    database_url: str, tmp_path: Path
+) -> None:
+    port = _free_port()
+    token = "123456:TEST-token-for-the-local-fake-server"
+    env = _env(database_url, HUIFANG_TELEGRAM_TOKEN=token, HUIFANG_TELEGRAM_API_URL=f"http://127.0.0.1:{port}/bot")
+    log = tmp_path / "run.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=sink, stderr=sink)
+        try:
+            time.sleep(2.5)  # the network is down when the bot starts
+            assert process.poll() is None
+            with FakeTelegramThread(token=token, port=port) as telegram:
+                assert telegram.server is not None
+                for _ in range(200):
+                    if telegram.server.calls["getUpdates"]:
+                        break
+                    time.sleep(0.05)
+                polled = telegram.server.calls["getUpdates"] > 0
+                process.send_signal(signal.SIGINT)
+                code = process.wait(30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+    output = log.read_text()
+    assert polled and code == 0
+    assert "Bot API not reachable" in output and "bot @huifang_test_bot is running" in output
+    assert "TEST-token" not in output
 
 
 def test_the_running_bot_answers_a_customer_and_its_logs_hold_no_token_or_phone(

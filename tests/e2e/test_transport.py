@@ -11,6 +11,7 @@ import contextlib
 import socket
 import struct
 import time
+import traceback
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -122,6 +123,11 @@ def tiny_png(path: Path) -> Path:
     return path
 
 
+def printed(error: BaseException) -> str:
+    """What a log line with this exception's traceback (causes included) would show."""
+    return "".join(traceback.format_exception(error))
+
+
 def keyboard(*labels: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=f"a:{i}")] for i, label in enumerate(labels)]
@@ -141,6 +147,17 @@ async def test_a_refused_connection_is_reported_as_not_sent() -> None:
                 await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe")
 
     assert not isinstance(raised.value, TimedOut)
+    assert TOKEN not in printed(raised.value)
+
+
+async def test_an_invalid_api_url_is_reported_as_not_sent_without_printing_the_token() -> None:
+    async with transport() as request:
+        with pytest.raises(NetworkError) as raised:
+            await request.post(f"http://[broken/bot{TOKEN}/getMe")
+
+    assert not isinstance(raised.value, TimedOut)
+    assert "HUIFANG_TELEGRAM_API_URL" in str(raised.value)
+    assert TOKEN not in printed(raised.value)
 
 
 async def test_when_every_pooled_connection_is_busy_the_next_request_is_not_sent() -> None:
@@ -192,20 +209,22 @@ async def test_a_request_before_initialize_raises_runtime_error_and_counts_as_no
 async def test_a_server_that_reads_the_request_and_never_answers_times_out_as_maybe_sent() -> None:
     async with RawServer("silent") as server, transport(read_timeout=0.3) as request:
         started = time.monotonic()
-        with pytest.raises(TimedOut):
+        with pytest.raises(TimedOut) as raised:
             await request.post(server.url("sendMessage"))
         waited = time.monotonic() - started
 
     assert len(server.requests) == 1
+    assert TOKEN not in printed(raised.value)
     assert 0.25 <= waited < 1.5
 
 
 async def test_a_server_that_hangs_up_after_reading_the_request_is_reported_as_maybe_sent() -> None:
     async with RawServer("hang_up") as server, transport(read_timeout=2.0) as request:
-        with pytest.raises(TimedOut):
+        with pytest.raises(TimedOut) as raised:
             await request.post(server.url("sendMessage"))
 
     assert len(server.requests) == 1
+    assert TOKEN not in printed(raised.value)
 
 
 # ------------------------------------------------------------------------------ a real Bot, fake Telegram
