@@ -2,7 +2,9 @@
 
 Only requests that put a new message in a chat count (send*); edits and callback answers do not, as on
 Telegram. A 429 (RetryAfter) is slept off and the same request made again, so the message goes out once.
-A timed-out request is not repeated here: it may have been delivered (see the outbox for that case).
+A request that never left (``NotSent``: no connection could be made) is made again after 0.5, 1 and 2 s,
+so a short network blip does not lose a customer's next question. A timed-out request is not repeated
+here: it may have been delivered (see the outbox for that case).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.telegram.transport import NotSent
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +132,11 @@ class SendLimiter(BaseRateLimiter[int]):
                 delay = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
                 log.info("Telegram asked to wait %s s before %s", delay, endpoint)
                 await asyncio.sleep(float(delay))
+            except NotSent:
+                if attempt >= self._max_retries:
+                    raise
+                log.info("%s not sent (no connection); trying again in %.1f s", endpoint, 0.5 * 2**attempt)
+                await asyncio.sleep(0.5 * 2**attempt)
             finally:
                 if counts:
                     await self._release(chat_id)

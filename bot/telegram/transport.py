@@ -8,7 +8,8 @@ busy bot spends its time. PTB documents ``BaseRequest`` as the place to plug in 
 Errors keep PTB's meaning, and say whether the request may have reached Telegram, because the outbox
 must never blindly resend a message Telegram may already have delivered:
 
-* not sent (no connection could be had or made) → ``NetworkError``: safe to try again;
+* not sent (no connection could be had or made) → ``NotSent``, a ``NetworkError``: safe to try again, and
+  the send limiter does, with backoff;
 * maybe sent (timed out or cut off after the request went out) → ``TimedOut``. A keep-alive connection the
   server closed just before reuse also lands here: nothing arrived, but that cannot be told apart, and a
   missed invitation is asked again by the reminder while a duplicate cannot be taken back.
@@ -31,6 +32,10 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 log = logging.getLogger(__name__)
+
+
+class NotSent(NetworkError):
+    """The request never left this machine (no free or working connection): safe to make again."""
 
 
 class AiohttpRequest(BaseRequest):
@@ -128,7 +133,7 @@ class AiohttpRequest(BaseRequest):
             else:
                 await slots.acquire()
         except TimeoutError as exc:
-            raise NetworkError(
+            raise NotSent(
                 f"Pool timeout: all {self._pool_size} connections to the Bot API are busy. "
                 "Request was *not* sent to Telegram."
             ) from exc
@@ -141,14 +146,14 @@ class AiohttpRequest(BaseRequest):
         # ``from None`` throughout: aiohttp puts the request URL, and so the bot token, into some of its
         # messages (connect timeouts, invalid URLs, bad responses), and a logged cause would print it.
         except aiohttp.ConnectionTimeoutError:
-            raise NetworkError(
+            raise NotSent(
                 "Connect timeout: no connection to the Bot API could be made. Request was *not* sent to Telegram."
             ) from None
         except aiohttp.ClientConnectorError as exc:  # refused, DNS, TLS handshake: nothing went out
             where = f"{exc.host}:{exc.port}"
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: cannot connect to {where} ({exc.os_error})") from None
+            raise NotSent(f"aiohttp.{type(exc).__name__}: cannot connect to {where} ({exc.os_error})") from None
         except aiohttp.InvalidURL:
-            raise NetworkError("Invalid Bot API URL (HUIFANG_TELEGRAM_API_URL). Request was *not* sent.") from None
+            raise NotSent("Invalid Bot API URL (HUIFANG_TELEGRAM_API_URL). Request was *not* sent.") from None
         except (TimeoutError, asyncio.TimeoutError):  # noqa: UP041 - aiohttp raises either
             raise TimedOut from None
         except aiohttp.ClientError as exc:  # cut off after the request went out: it may have arrived

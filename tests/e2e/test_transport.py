@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram.ext import ExtBot
 
 from bot.sandbox.fake_telegram import FakeTelegram
 from bot.telegram.application import build_application, close_transports
+from bot.telegram.rate_limit import SendLimiter
 from bot.telegram.transport import AiohttpRequest
 
 TOKEN = "123456:TEST-token-for-the-local-fake-server"
@@ -284,3 +286,50 @@ async def test_a_rejected_token_leaves_no_open_session_after_close_transports() 
 
     assert all(session is not None and session.closed for session in sessions)
     assert all(t._session is None for t in transports)
+
+
+# ------------------------------------------------------------------------- through the send limiter
+
+
+async def test_a_send_during_a_short_outage_is_made_again_and_arrives_once() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    telegram = FakeTelegram(token=TOKEN, port=port)
+    await telegram.__aenter__()
+    bot = ExtBot(
+        TOKEN,
+        base_url=telegram.api_url,
+        request=AiohttpRequest(4),
+        get_updates_request=AiohttpRequest(1),
+        rate_limiter=SendLimiter(),
+    )
+    await bot.initialize()
+    try:
+        await telegram.__aexit__(None, None, None)  # the Bot API goes away for a moment
+        await asyncio.sleep(0.1)
+
+        async def come_back() -> None:
+            await asyncio.sleep(0.7)
+            await telegram.__aenter__()
+
+        back = asyncio.create_task(come_back())
+        await bot.send_message(77, "【第1/5题】您好", reply_markup=keyboard("是", "否"))
+        await back
+    finally:
+        await bot.shutdown()
+        await telegram.__aexit__(None, None, None)
+
+    assert [m.text for m in telegram.chat(77)] == ["【第1/5题】您好"]
+
+
+async def test_a_send_that_timed_out_is_not_made_again_by_the_send_limiter() -> None:
+    limiter = SendLimiter()
+    await limiter.initialize()
+    async with RawServer("silent") as server, transport(read_timeout=0.3) as request:
+        with pytest.raises(TimedOut):
+            await limiter.process_request(
+                request.post, (server.url("sendMessage"),), {}, "sendMessage", {"chat_id": 77}, None
+            )
+
+    assert len(server.requests) == 1
