@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
+from bot.domain.clock import Clock
+from bot.domain.statistics import ReportSettings, week_period
 from bot.report_output import format_cell
-from bot.services.reports import Report, Table
+from bot.services.reports import Report, ReportParams, Table, build_report
 from bot.texts import Texts
+from storage.unit_of_work import SqlUnitOfWork
 
-TOP_REASONS = 5
+TOP_REASONS = 3  # per question
+MAX_QUESTIONS = 4
 RATES = ("RR1", "COOP1", "REF1", "CON1")
 
 
@@ -37,29 +43,67 @@ def _series_lines(by_series: Report | None) -> list[str]:
     return [f"• {series}：{'、'.join(picks)}" for series, picks in sorted(top.items())]
 
 
-def summary_text(texts: Texts, report: Report, by_series: Report | None = None) -> str:
-    """Last week at a glance: cases and rates, the top reasons with their change, recovery, overdue tasks."""
+def _reason_lines(reasons: Table | None, d: int) -> list[str]:
+    """Each tallied question under its own heading, with its most frequent reasons and their change.
+
+    Questions are kept apart: where the customer bought (q1) and why (q2, q4) are shares of different
+    wholes, and one list would rank them against each other.
+    """
+    if reasons is None:
+        return []
+    lines: list[str] = []
+    shown: dict[str, int] = {}
+    for row in reasons.rows:
+        if not row.get("reason_code") or not row.get("count"):
+            continue
+        question = str(row.get("question") or "")
+        if question not in shown:
+            if len(shown) == MAX_QUESTIONS:
+                break
+            shown[question] = 0
+            lines.append(f"【{question.split(' ', 1)[-1]}】")
+        if shown[question] == TOP_REASONS:
+            continue
+        shown[question] += 1
+        change = _cell(reasons, row, "change_pp", d) if row.get("change_pp") is not None else ""
+        lines.append(
+            f"• {row.get('reason')}：{_cell(reasons, row, 'count', d)}（{_cell(reasons, row, 'share', d)}"
+            + (f"，较上周 {change}" if change else "")
+            + "）"
+        )
+    return lines
+
+
+def this_week_text(
+    uow_factory: Callable[[], SqlUnitOfWork], texts: Texts, settings: ReportSettings, clock: Clock, today: date
+) -> str:
+    """/stats: the current ISO week so far, in the weekly summary's shape, compared with last week."""
+    period = week_period(today)
+    report = build_report(uow_factory, ReportParams(period=period), settings, clock)
+    by_series = build_report(
+        uow_factory, ReportParams(period=period, by="series", sections=("reasons",)), settings, clock
+    )
+    return summary_text(texts, report, by_series, current=True)
+
+
+def summary_text(texts: Texts, report: Report, by_series: Report | None = None, *, current: bool = False) -> str:
+    """A week at a glance: cases and rates, the top reasons with their change, recovery, overdue tasks.
+
+    ``current``: the week still running (/stats), not the last full week (the Monday push).
+    """
     d = report.percent_decimals
     lines: list[str] = []
     counts = _maybe(report, "aapor_counts")
     if counts is not None and not counts.empty:
         for row in counts.rows:
-            lines.append(f"{row.get('label') or row.get('item')}：{_cell(counts, row, 'all', d)}")
+            if row.get("all"):  # a chat message lists what happened, not every empty category
+                lines.append(f"{row.get('label') or row.get('item')}：{_cell(counts, row, 'all', d)}")
     rates = _maybe(report, "aapor_rates")
     if rates is not None:
         for row in rates.rows:
             if row.get("rate") in RATES:
                 lines.append(f"{row.get('label')}（{row['rate']}）：{_cell(rates, row, 'all', d)}")
-    reasons = _maybe(report, "reasons")
-    top = []
-    if reasons is not None:
-        for row in [r for r in reasons.rows if r.get("reason_code")][:TOP_REASONS]:
-            change = _cell(reasons, row, "change_pp", d) if row.get("change_pp") is not None else ""
-            top.append(
-                f"• {row.get('reason')}：{_cell(reasons, row, 'count', d)}（{_cell(reasons, row, 'share', d)}"
-                + (f"，较上周 {change}" if change else "")
-                + "）"
-            )
+    top = _reason_lines(_maybe(report, "reasons"), d)
     recovery = _maybe(report, "recovery")
     recovered = []
     if recovery is not None:
@@ -74,6 +118,7 @@ def summary_text(texts: Texts, report: Report, by_series: Report | None = None) 
         ]
     return texts.message(
         "weekly_summary",
+        current=current,
         period=report.period.label,
         empty=report.empty,
         lines=lines,

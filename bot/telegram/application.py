@@ -79,6 +79,7 @@ def register(application: HuifangApplication) -> None:
     application.add_handler(CommandHandler("help", handlers.help_command, filters=private))
     application.add_handler(CommandHandler("tasks", handlers.tasks_command, filters=private))
     application.add_handler(CommandHandler("today", handlers.today_command, filters=private))
+    application.add_handler(CommandHandler("stats", handlers.stats_command, filters=private))
     application.add_handler(CallbackQueryHandler(handlers.consent_choice, pattern=r"^k:"))
     application.add_handler(CallbackQueryHandler(handlers.task_tap, pattern=r"^task:(done|later):\d+$"))
     application.add_handler(CallbackQueryHandler(handlers.survey_tap, pattern=r"^[atcrb]:"))

@@ -16,7 +16,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.domain.engine import Rejection, RejectReason
 from bot.domain.presentation import REJECTION_TEXT_ZH
-from bot.services import chat, staff_desk
+from bot.services import chat, staff_desk, weekly
 from bot.services.chat import Bound, NoSurvey, NothingToAnswer, NotTaken, Refused
 from bot.services.surveys import Accepted, Position
 from bot.telegram.context import HuifangContext
@@ -229,6 +229,27 @@ async def today_command(update: Update, context: HuifangContext) -> None:
     await message.reply_text(
         services.texts.message("today", date=local.strftime("%m-%d"), tasks=summary.tasks, overdue=summary.overdue)
     )
+
+
+async def stats_command(update: Update, context: HuifangContext) -> None:
+    """/stats (managers): this week so far, in the shape of the Monday summary."""
+    services = context.services
+    message = update.effective_message
+    assert message is not None
+    user_id, _chat_id = _ids(update)
+    with services.uow() as uow:
+        staff = staff_desk.staff_member(uow, user_id)
+        manager = staff is not None and staff_desk.is_manager(staff)
+    if staff is None or not manager:
+        await message.reply_text(services.texts.message("managers_only" if staff else "staff_only"))
+        return
+    container = services.container
+    today = container.clock.now().astimezone(services.tz).date()
+    # A report reads a week of answers: in a thread, so customers' taps are not held up meanwhile.
+    text = await asyncio.to_thread(
+        weekly.this_week_text, container.uow, services.texts, container.report_settings(), container.clock, today
+    )
+    await message.reply_text(text)
 
 
 async def task_tap(update: Update, context: HuifangContext) -> None:

@@ -366,6 +366,31 @@ async def test_a_manager_sees_alerts_with_the_phone_number_masked(bot: Harness) 
     assert "139****5678" in card.text and "13912345678" not in card.text
 
 
+async def test_a_manager_asks_for_this_weeks_numbers_and_other_staff_and_customers_cannot(bot: Harness) -> None:
+    _, _, opening = await _to_question_one(bot, 807, "孙强", "+8613512345678")
+    q1 = await bot.tap(807, opening, "配合回访")
+    await bot.tap(807, q1, "其他品牌")
+    q2 = await bot.say(807, "长安")
+    await bot.tap(807, q2, "价格/价值")
+    with bot.app.uow() as uow:
+        store_id = task_store(uow)
+    await bot.say(808, "/start " + bot.staff_link(store_id, "陈经理"))
+    await bot.say(809, "/start " + bot.staff_link(store_id, "李明"))
+
+    stats = await bot.say(808, "/stats")
+    consultant = await bot.say(809, "/stats")
+    customer = await bot.say(807, "/stats")
+
+    assert stats.text.startswith("📊 本周回访概况（2026-W")
+    assert "截至目前" in stats.text and "主要战败原因" in stats.text
+    # where the customer bought and why are shares of different wholes: each under its own question
+    assert "【首先恭喜购得爱车，请教最后买了哪个品牌的车辆？】\n• 购买他品牌：1（100.0%）\n【" in stats.text
+    assert "完成：1" in stats.text and "拒绝：0" not in stats.text
+    assert "13512345678" not in stats.text and "长安" not in stats.text  # no phone, no answer text
+    assert consultant.text == "抱歉，本周统计仅限店长查看。"
+    assert customer.text == "抱歉，此功能仅限本店员工使用。"
+
+
 async def test_help_explains_how_to_answer_and_opt_out(bot: Harness) -> None:
     await _to_question_one(bot, 806, "韩梅", "+8613812345678", "女士")
 

@@ -24,6 +24,7 @@ SAMPLES: dict[str, dict[str, object]] = {
     "no_survey_running": {},
     "staff_bound": {"name": "李明", "store_name": "某某4S店", "manager": True},
     "staff_only": {},
+    "managers_only": {},
     "tasks_empty": {},
     "task_card": {
         "kind_label": "预约回访", "due": "11-26 10:00", "overdue": True, "customer_title": "王先生",
@@ -32,7 +33,6 @@ SAMPLES: dict[str, dict[str, object]] = {
     "task_done": {"kind_label": "预约回访", "customer_title": "王先生"},
     "task_postponed": {"kind_label": "预约回访", "customer_title": "王先生", "due": "11-27 10:00"},
     "today": {"date": "11-25", "tasks": 3, "overdue": 1},
-    "stats_header": {"period": "2026-W48"},
     "manager_alert": {"customer_title": "王先生", "reason_label": "销售人员态度不好"},
     "call_card": {
         "questionnaire": "战败回访", "callback_at": "11-26 10:00", "title": "王先生", "name": "王建国",
@@ -52,7 +52,7 @@ SAMPLES: dict[str, dict[str, object]] = {
     "callback_reminder": {"title": "王先生", "at": "10:00"},
     "escalation": {"staff_name": "李明", "kind_label": "跟进", "title": "王先生", "due": "11-24 10:00"},
     "weekly_summary": {
-        "period": "2026-W48", "empty": False, "lines": ["完成：3"], "top": ["• 价格高：2（50.0%）"],
+        "current": False, "period": "2026-W48", "empty": False, "lines": ["完成：3"], "top": ["• 价格高：2（50.0%）"],
         "series": ["• 轻卡：价格高 2"], "recovered": [], "overdue": [],
     },
 }  # fmt: skip
