@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -57,11 +59,24 @@ def run(ctx: click.Context) -> None:
             services = app.chat_services()
         except MissingSetting as exc:
             raise Fatal(str(exc)) from None
+        _check_webhook(app)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
         secrets = (app.settings.webhook_secret, app.settings.link_secret)
         redaction.install([token, *(s.get_secret_value() for s in secrets if s is not None)])
         asyncio.run(_serve(app, services, token))
+
+
+def _check_webhook(app: Container) -> None:
+    """A webhook anyone could post fake updates to is refused: it needs Telegram's secret token."""
+    settings = app.settings
+    if not settings.webhook_url:
+        return
+    if not settings.webhook_url.startswith(("https://", "http://")):
+        raise Fatal("HUIFANG_WEBHOOK_URL 必须是 https:// 开头的公网地址")
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+        raise Fatal("使用 webhook 时须设置 HUIFANG_WEBHOOK_SECRET（16–256 位字母、数字、_ 或 -）")
 
 
 async def _reach_telegram(application: Any, patience: float) -> None:
@@ -116,12 +131,14 @@ async def _serve(app: Container, services: object, token: str) -> None:
     assert updater is not None
     settings = app.settings
     if settings.webhook_url:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        assert settings.webhook_secret is not None  # checked by _webhook_secret before starting
         await updater.start_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
+            # The path Telegram posts to, served as is (a reverse proxy in front keeps the path).
+            url_path=urlsplit(settings.webhook_url).path.strip("/"),
             webhook_url=settings.webhook_url,
-            secret_token=secret,
+            secret_token=settings.webhook_secret.get_secret_value(),
         )
     else:
         await updater.start_polling(poll_interval=0, timeout=30)

@@ -82,6 +82,8 @@ class FakeTelegram:
         self.callback_answers: list[dict[str, Any]] = []
         self.too_many_requests = 0
         self.webhook: dict[str, Any] | None = None
+        self.webhook_answers: list[int] = []  # HTTP status of every webhook delivery, in order
+        self._webhook_task: asyncio.Task[None] | None = None
         self._fail_next: dict[str, deque[tuple[int, str, int | None]]] = defaultdict(deque)
         self._updates: list[dict[str, Any]] = []
         self._redeliveries: list[dict[str, Any]] = []
@@ -104,6 +106,7 @@ class FakeTelegram:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self._stop_webhook()
         if self._server is not None:
             self._server.close()
         for task in list(self._connections):
@@ -297,6 +300,8 @@ class FakeTelegram:
         }
 
     async def _m_getUpdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(p.get("offset") or 0)
         timeout = float(p.get("timeout") or 0)
         limit = int(p.get("limit") or 100)
@@ -316,13 +321,59 @@ class FakeTelegram:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), min(remaining, 1.0))
 
-    async def _m_deleteWebhook(self, _p: dict[str, Any]) -> bool:
-        self.webhook = None
+    async def _m_deleteWebhook(self, p: dict[str, Any]) -> bool:
+        await self._stop_webhook()
+        if p.get("drop_pending_updates"):
+            self._updates, self._redeliveries = [], []
         return True
 
     async def _m_setWebhook(self, p: dict[str, Any]) -> bool:
+        if not str(p.get("url", "")).startswith(("http://", "https://")):
+            raise _ApiError(400, "Bad Request: bad webhook: An HTTP URL must be provided for webhook")
+        if p.get("drop_pending_updates"):
+            self._updates, self._redeliveries = [], []
         self.webhook = p
+        if self._webhook_task is None:
+            self._webhook_task = asyncio.create_task(self._push_to_webhook())
+        self._new_update.set()
         return True
+
+    async def _stop_webhook(self) -> None:
+        self.webhook = None
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _push_to_webhook(self) -> None:
+        """Like Telegram with a webhook set: POST each update, in order, until the bot answers 200."""
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            while self.webhook is not None:
+                pending = self._redeliveries + self._updates
+                if not pending:
+                    self._new_update.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._new_update.wait(), 1.0)
+                    continue
+                update, hook = pending[0], self.webhook
+                headers = {"Content-Type": "application/json"}
+                if hook.get("secret_token"):
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = str(hook["secret_token"])
+                try:
+                    async with session.post(hook["url"], data=json.dumps(update), headers=headers) as response:
+                        status = response.status
+                except aiohttp.ClientError:
+                    status = 0
+                self.webhook_answers.append(status)
+                if status == 200:
+                    if self._redeliveries and self._redeliveries[0] is update:
+                        self._redeliveries.pop(0)
+                    else:
+                        self._updates.remove(update)
+                else:
+                    await asyncio.sleep(0.2)  # Telegram retries later
 
     async def _m_getWebhookInfo(self, _p: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from bot.app import Container
@@ -133,3 +135,72 @@ def test_the_running_bot_answers_a_customer_and_its_logs_hold_no_token_or_phone(
     assert "bot @huifang_test_bot is running" in output
     assert server.token not in output and server.token.split(":")[1] not in output
     assert "13800138000" not in output and "王建国" not in output
+
+
+def test_webhook_mode_without_a_secret_is_refused_in_one_line(database_url: str) -> None:
+    env = _env(
+        database_url,
+        HUIFANG_TELEGRAM_TOKEN="123456:TEST-token-for-the-local-fake-server",
+        HUIFANG_WEBHOOK_URL="https://bot.example.com/telegram/hook",
+    )
+    result = _huifang("run", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == "错误：使用 webhook 时须设置 HUIFANG_WEBHOOK_SECRET（16–256 位字母、数字、_ 或 -）"
+
+
+def test_in_webhook_mode_telegram_posts_updates_with_the_secret_and_the_bot_answers(
+    app: Container, database_url: str, tmp_path: Path
+) -> None:
+    harness = Harness(app, telegram=None)  # type: ignore[arg-type]
+    store = harness.store_with_staff()
+    _, _, token = harness.customer_with_survey(store, "王建国", "+8613800138000")
+    port = _free_port()
+    hook = f"http://127.0.0.1:{port}/telegram/hook"
+    secret = "webhook-secret-0123456789"
+    with FakeTelegramThread() as telegram:
+        server = telegram.server
+        assert server is not None
+        env = _env(
+            database_url,
+            HUIFANG_TELEGRAM_TOKEN=server.token,
+            HUIFANG_TELEGRAM_API_URL=server.api_url,
+            HUIFANG_WEBHOOK_URL=hook,
+            HUIFANG_WEBHOOK_PORT=str(port),
+            HUIFANG_WEBHOOK_SECRET=secret,
+        )
+        log = tmp_path / "run.log"
+        with log.open("w") as sink:
+            process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=sink, stderr=sink)
+            try:
+                for _ in range(300):
+                    if server.webhook is not None:
+                        break
+                    time.sleep(0.05)
+                registered = dict(server.webhook or {})
+                forged = _post(hook, b'{"update_id": 1, "message": {"text": "/stop"}}', {})
+                wrong = _post(hook, b'{"update_id": 2}', {"X-Telegram-Bot-Api-Secret-Token": "guess"})
+                telegram.call(server.open_link, FakeUser(901, "王"), token)
+                consent = telegram.call(server.wait_for, 901, None, 30.0)
+                telegram.call(server.press, FakeUser(901, "王"), consent, "开始")
+                opening = telegram.call(server.wait_for, 901, lambda m: m.text.startswith("【第1/"), 30.0)
+            finally:
+                process.send_signal(signal.SIGINT)
+                code = process.wait(30)
+
+    assert registered["url"] == hook and registered["secret_token"] == secret
+    assert forged == 403 and wrong == 403  # only Telegram, which knows the secret, gets in
+    assert consent.text.startswith("王先生您好！") and "配合回访" in opening.button_labels
+    assert server.webhook_answers and set(server.webhook_answers) == {200}
+    assert server.calls["getUpdates"] == 0
+    assert code == 0
+    assert secret not in log.read_text() and server.token not in log.read_text()
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
