@@ -42,3 +42,48 @@ def _from_serial(serial: float) -> date:
     if not 1 <= serial <= 2958465:
         raise InvalidDate(f"无法识别的日期“{serial:g}”")
     return _EXCEL_EPOCH + timedelta(days=int(serial))
+
+
+# ------------------------------------------------------------------------------------ typed callback times
+
+_DAY_WORDS = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2}
+_CLOCK = (
+    r"(?P<half>上午|早上|中午|下午|晚上)?\s*(?P<h>\d{1,2})\s*"
+    r"(?:[:：.]\s*(?P<m>\d{2})|点\s*(?P<m2>\d{1,2}|半)?\s*分?|时)"
+)
+_FULL = re.compile(r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<mo>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?\s*T?\s*" + _CLOCK + "$")
+_MONTH_DAY = re.compile(r"^(?P<mo>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?\s*" + _CLOCK + "$")
+_RELATIVE = re.compile(r"^(?P<word>今天|今日|明天|明日|后天)\s*" + _CLOCK + "$")
+_WIDE = str.maketrans("０１２３４５６７８９：／－．　", "0123456789:/-. ")
+
+
+def parse_callback_time(text: str, today: date) -> datetime | None:
+    """A time a customer types for a callback, as a naive store-local datetime; None if unreadable.
+
+    Accepted: 2026-11-26 14:00, 11-26 14:00, 11/26 14:00, 11月26日 下午2点, 明天 10:00, 后天上午9点半.
+    Without a year the next such day is meant (in December, 01-05 is next January).
+    """
+    raw = text.strip().translate(_WIDE)
+    match = _FULL.match(raw) or _MONTH_DAY.match(raw) or _RELATIVE.match(raw)
+    if match is None:
+        return None
+    parts = match.groupdict()
+    hour = int(parts["h"])
+    minute_text = parts.get("m") or parts.get("m2") or "0"
+    minute = 30 if minute_text == "半" else int(minute_text)
+    if parts.get("half") in ("下午", "晚上") and hour < 12:
+        hour += 12
+    if parts.get("half") == "中午" and hour < 3:
+        hour += 12
+    try:
+        if parts.get("word"):
+            day = today + timedelta(days=_DAY_WORDS[parts["word"]])
+        elif parts.get("y"):
+            day = date(int(parts["y"]), int(parts["mo"]), int(parts["d"]))
+        else:
+            day = date(today.year, int(parts["mo"]), int(parts["d"]))
+            if day < today:
+                day = date(today.year + 1, day.month, day.day)
+        return datetime(day.year, day.month, day.day, hour, minute)
+    except ValueError:  # 13月, 2月30日, 25点, 14:75
+        return None

@@ -117,6 +117,7 @@ class BookCallback:
 
     at: datetime | str
     node_id: str | None = None
+    earliest: datetime | None = None  # the caller's "now" (same zone as ``at``): an earlier time is refused
 
 
 Input = Choose | ChooseMany | Toggle | Confirm | FreeText | Rate | BookCallback
@@ -137,6 +138,7 @@ class RejectReason(StrEnum):
     TEXT_TOO_LONG = "text_too_long"
     RATING_OUT_OF_RANGE = "rating_out_of_range"
     BAD_TIME = "bad_time"
+    PAST_TIME = "past_time"
     WRONG_INPUT = "wrong_input"
     STALE_QUESTION = "stale_question"
     FINISHED = "finished"
@@ -447,6 +449,9 @@ def _book(q: Questionnaire, node: Node, state: State, given: Any, renderer: Rend
             return Rejection(RejectReason.BAD_TIME, f"{given.at!r} is not an ISO date and time", state)
     if not isinstance(at, datetime):
         return Rejection(RejectReason.BAD_TIME, f"{given.at!r} is not a datetime", state)
+    earliest = given.earliest
+    if earliest is not None and (at.tzinfo is None) == (earliest.tzinfo is None) and at <= earliest:
+        return Rejection(RejectReason.PAST_TIME, f"{at.isoformat()} is not after {earliest.isoformat()}", state)
     iso = at.isoformat(timespec="minutes")
     label = f"{at.month}月{at.day}日 {at:%H:%M}"
     record = AnswerRecord(node.id, node.kind, at=iso)

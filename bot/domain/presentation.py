@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.dates import parse_callback_time
 from bot.domain.engine import (
     BookCallback,
     Choose,
@@ -61,6 +62,7 @@ REJECTION_TEXT_ZH: dict[RejectReason, str] = {
     RejectReason.TEXT_TOO_LONG: "内容太长了，请精简后再发送。",
     RejectReason.RATING_OUT_OF_RANGE: "请在给出的分数范围内打分。",
     RejectReason.BAD_TIME: "请选择一个回访时间。",
+    RejectReason.PAST_TIME: "这个时间已经过去了，请选择或输入一个以后的时间。",
     RejectReason.WRONG_INPUT: "请按当前问题的提示作答。",
     RejectReason.STALE_QUESTION: "这个问题已经回答过了，请回答最新的问题。",
     RejectReason.FINISHED: "本次回访已经结束，感谢您的配合！",
@@ -266,10 +268,11 @@ def _label(label: str) -> str:
 # Typed input
 
 
-def text_input(step: Step, text: str) -> Input | None:
+def text_input(step: Step, text: str, now: datetime | None = None) -> Input | None:
     """Interpret typed text (chat or terminal) for a step: option numbers from 1, a rating, free text, a time.
 
-    Returns None when the text cannot be read for this step (the caller asks again).
+    ``now`` (naive, store-local) lets a typed time leave out the year or say 明天, and refuses past times;
+    without it only full ISO times are read. Returns None when the text cannot be read for this step.
     """
     raw = text.strip()
     if step.kind is NodeKind.SINGLE:
@@ -287,6 +290,9 @@ def text_input(step: Step, text: str) -> Input | None:
     if step.kind is NodeKind.TEXT:
         return FreeText(text, step.node_id)
     if step.kind is NodeKind.CALLBACK:
+        if now is not None:
+            at = parse_callback_time(raw, now.date())
+            return BookCallback(at, step.node_id, earliest=now) if at is not None else None
         try:
             return BookCallback(datetime.fromisoformat(raw.replace("/", "-")), step.node_id)
         except ValueError:

@@ -160,6 +160,8 @@ class FakeTelegram:
                 "from": {"id": self.bot_id, "is_bot": True, "first_name": "huifang"},
             },
         }
+        if message.reply_markup:  # Telegram sends the keyboard the button was under
+            query["message"]["reply_markup"] = message.reply_markup
         return self.push_update({"callback_query": query})
 
     def push_update(self, body: dict[str, Any], update_id: int | None = None) -> int:

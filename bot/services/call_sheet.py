@@ -692,6 +692,7 @@ _REJECTION_ZH = {
     RejectReason.TEXT_TOO_LONG: "内容太长",
     RejectReason.RATING_OUT_OF_RANGE: "分数不在范围内",
     RejectReason.BAD_TIME: "不是有效的时间",
+    RejectReason.PAST_TIME: "时间已经过去",
 }
 
 

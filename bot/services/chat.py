@@ -7,10 +7,10 @@ recorded in the same transaction as its effects, a repeat returns ``Duplicate``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from bot.domain.engine import Input, Rejection, RejectReason, State
+from bot.domain.engine import BookCallback, Input, Rejection, RejectReason, State
 from bot.domain.links import InvalidLink, LinkProblem, LinkSubject
 from bot.domain.presentation import callback_input, parse_callback, text_input
 from bot.services.links import redeem
@@ -196,7 +196,7 @@ def answer_typed(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, text: str) ->
     if survey is None or survey.status != "in_progress" or not survey.state:
         return NoSurvey()
     position = position_of(uow, kit, survey)
-    given = text_input(position.step, text)
+    given = text_input(position.step, text, kit.local_now())
     if given is None:
         return NotTaken(position, RejectReason.WRONG_INPUT, understood=False)
     result = _submit(uow, kit, survey, given)
@@ -218,6 +218,8 @@ def tap(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, data: str) -> Accepted
     given = callback_input(questionnaire_of(uow, kit, survey), decoded)
     if given is None:
         return NoSurvey()
+    if isinstance(given, BookCallback):  # a slot offered days ago may have passed since
+        given = replace(given, earliest=kit.local_now())
     return _submit(uow, kit, survey, given)
 
 

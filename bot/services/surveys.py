@@ -35,6 +35,10 @@ class SurveyKit:
     clock: Clock
     tz: ZoneInfo
 
+    def local_now(self) -> datetime:
+        """Now in the store's zone, without the zone: how typed and offered callback times are written."""
+        return self.clock.now().astimezone(self.tz).replace(tzinfo=None)
+
 
 @dataclass(frozen=True)
 class Position:

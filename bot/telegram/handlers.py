@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable
 from datetime import datetime, time, timedelta
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.domain.engine import Rejection, RejectReason
@@ -105,7 +105,7 @@ async def consent_choice(update: Update, context: HuifangContext) -> None:
     if query.data == CONSENT_STOP:
         await _edit(query.message, texts.message("opted_out"))
     elif query.data == CONSENT_LATER:
-        await _edit(query.message, texts.message("consent_later"), keep_markup=True)
+        await _edit(query.message, texts.message("consent_later"), consent_keyboard(texts))
     elif isinstance(result, NothingToAnswer):
         await _edit(query.message, texts.message("nothing_to_answer"))
     elif isinstance(result, Position):
@@ -335,10 +335,9 @@ async def _send(context: HuifangContext, chat_id: int, text: str, markup: object
         log.info("chat %s blocked the bot; marked unreachable", "customer")
 
 
-async def _edit(message: object, text: str, keep_markup: bool = False) -> None:
+async def _edit(message: object, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     if isinstance(message, Message):
-        reply_markup = message.reply_markup if keep_markup else None
-        await _quiet(message.edit_text(text, reply_markup=reply_markup))
+        await _quiet(message.edit_text(text, reply_markup=markup))
 
 
 async def _remove_keyboard(message: object) -> None:

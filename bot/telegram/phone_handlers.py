@@ -303,7 +303,7 @@ async def staff_text(update: Update, context: HuifangContext) -> bool:
         if not services.first_time(uow, update.update_id):
             return True
         position = position_of(uow, services.kit, survey)
-        given = text_input(position.step, message.text)
+        given = text_input(position.step, message.text, services.kit.local_now())
         result = calls.phone_answer(uow, services.kit, staff, survey.id, given) if given is not None else None
         uow.commit()
     if given is None:

@@ -57,6 +57,11 @@ def rejected(qid: str, result: Result, given: object) -> Rejection:
         ((Choose("agree"), Choose("other_brand")), FreeText("长" * 51), RejectReason.TEXT_TOO_LONG),
         ((Choose("agree"), Choose("other_brand")), FreeText("   "), RejectReason.TEXT_TOO_SHORT),
         ((Choose("not_now"),), BookCallback("明天下午"), RejectReason.BAD_TIME),
+        (
+            (Choose("not_now"),),
+            BookCallback(datetime(2026, 11, 24, 10, 0), earliest=datetime(2026, 11, 25, 9, 0)),
+            RejectReason.PAST_TIME,
+        ),
         ((Choose("refuse"),), Choose("agree"), RejectReason.FINISHED),
     ],
 )
