@@ -117,6 +117,9 @@ async def _serve(app: Container, services: object, token: str) -> None:
         proxy=app.settings.telegram_proxy,
     )
     await _reach_telegram(application, app.settings.telegram_startup_patience)
+    from bot.telegram.application import announce_commands
+
+    await announce_commands(application)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

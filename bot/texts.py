@@ -35,6 +35,10 @@ class Texts:
     def purpose(self, questionnaire_id: str | None) -> str:
         return str(self._labels["purposes"].get(questionnaire_id or "", ""))
 
+    def commands(self, *names: str) -> list[tuple[str, str]]:
+        """(command, description) pairs for Telegram's command menu."""
+        return [(name, str(self._labels["commands"][name])) for name in names]
+
     @cached_property
     def opt_out_words(self) -> frozenset[str]:
         return frozenset(str(w).strip().lower() for w in self._labels["opt_out_words"])

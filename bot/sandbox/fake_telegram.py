@@ -80,6 +80,7 @@ class FakeTelegram:
         self.messages: dict[int, list[SentMessage]] = defaultdict(list)
         self.blocked: set[int] = set()
         self.callback_answers: list[dict[str, Any]] = []
+        self.commands: dict[str, list[tuple[str, str]]] = {}  # by scope: "default" or a chat id
         self.too_many_requests = 0
         self.webhook: dict[str, Any] | None = None
         self.webhook_answers: list[int] = []  # HTTP status of every webhook delivery, in order
@@ -384,7 +385,10 @@ class FakeTelegram:
             "pending_update_count": 0,
         }
 
-    async def _m_setMyCommands(self, _p: dict[str, Any]) -> bool:
+    async def _m_setMyCommands(self, p: dict[str, Any]) -> bool:
+        scope = p.get("scope") or {"type": "default"}
+        key = str(scope.get("chat_id", scope.get("type")))
+        self.commands[key] = [(c["command"], c["description"]) for c in p.get("commands", [])]
         return True
 
     async def _m_close(self, _p: dict[str, Any]) -> bool:

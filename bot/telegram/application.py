@@ -19,6 +19,7 @@ from bot.telegram import handlers, phone_handlers
 from bot.telegram.context import BotState, ChatServices, HuifangApplication, HuifangContext
 from bot.telegram.rate_limit import SendLimiter
 from bot.telegram.transport import AiohttpRequest, proxy_for
+from bot.telegram.views import command_menu
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,13 @@ def build_application(
     application.bot_data.transports = transports
     register(application)
     return application
+
+
+async def announce_commands(application: HuifangApplication) -> None:
+    """The command menu every chat sees by default (customers); staff get theirs when they bind."""
+    services = application.bot_data.services
+    assert services is not None
+    await application.bot.set_my_commands(command_menu(services.texts, None))
 
 
 async def close_transports(application: HuifangApplication) -> None:

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Awaitable
 from datetime import datetime, time, timedelta
 
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden
+from telegram import BotCommandScopeChat, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.domain.engine import Rejection, RejectReason
 from bot.domain.presentation import REJECTION_TEXT_ZH
@@ -24,6 +24,7 @@ from bot.telegram.views import (
     CONSENT_LATER,
     CONSENT_START,
     CONSENT_STOP,
+    command_menu,
     consent_keyboard,
     question_message,
     task_message,
@@ -68,6 +69,10 @@ async def start(update: Update, context: HuifangContext) -> None:
         await message.reply_text(
             texts.message("staff_bound", name=result.name, store_name=result.store_name, manager=manager)
         )
+        try:  # the staff menu in this chat only; a failure here must not undo the binding
+            await context.bot.set_my_commands(command_menu(texts, manager), scope=BotCommandScopeChat(chat_id))
+        except TelegramError as exc:
+            log.info("staff command menu not set: %s", type(exc).__name__)
     else:
         await _send(
             context,

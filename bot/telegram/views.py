@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.presentation import for_chat
 from bot.domain.questionnaire import NodeKind
@@ -14,6 +14,17 @@ from bot.services.surveys import Position
 from bot.texts import Texts
 
 CONSENT_START, CONSENT_LATER, CONSENT_STOP = "k:go", "k:later", "k:stop"
+
+_MENUS = {
+    None: ("help", "stop"),  # customers, and anyone not bound
+    False: ("tasks", "today", "call", "help"),  # staff
+    True: ("tasks", "today", "call", "stats", "help"),  # managers
+}
+
+
+def command_menu(texts: Texts, manager: bool | None) -> list[BotCommand]:
+    """Telegram's command menu: ``None`` for customers, else for staff (``True``: a manager)."""
+    return [BotCommand(name, text) for name, text in texts.commands(*_MENUS[manager])]
 
 
 def callback_slots(now: datetime, tz: ZoneInfo) -> list[datetime]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from storage.models import Answer, Customer, Survey, Task
@@ -68,6 +71,14 @@ async def _to_question_one(bot: Harness, user_id: int, name: str, phone: str, ho
     consent = await bot.reply_to(user_id, 1)
     opening = await bot.tap(user_id, consent, "开始")
     return customer_id, survey_id, opening
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait for something the bot does after its reply (e.g. setting a chat's command menu)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
 
 
 def _survey(bot: Harness, survey_id: int) -> Survey:
@@ -335,6 +346,8 @@ async def test_staff_bind_with_their_link_and_see_their_tasks_with_done_and_post
         store_id = task_store(uow)
     bound = await bot.say(803, "/start " + bot.staff_link(store_id, "李明"))
     assert bound.text.startswith("李明，您好！您的 Telegram 账号已绑定为惠州江铃4S店员工。")
+    await _until(lambda: "803" in bot.telegram.commands)
+    assert [c for c, _ in bot.telegram.commands["803"]] == ["tasks", "today", "call", "help"]
 
     card = await bot.say(803, "/tasks")
     assert card.text.startswith("挽回准战败客户｜")
@@ -377,6 +390,8 @@ async def test_a_manager_asks_for_this_weeks_numbers_and_other_staff_and_custome
     await bot.say(808, "/start " + bot.staff_link(store_id, "陈经理"))
     await bot.say(809, "/start " + bot.staff_link(store_id, "李明"))
 
+    await _until(lambda: "808" in bot.telegram.commands)
+    assert [c for c, _ in bot.telegram.commands["808"]] == ["tasks", "today", "call", "stats", "help"]
     stats = await bot.say(808, "/stats")
     consultant = await bot.say(809, "/stats")
     customer = await bot.say(807, "/stats")

@@ -133,6 +133,7 @@ def test_the_running_bot_answers_a_customer_and_its_logs_hold_no_token_or_phone(
     assert code == 0
     output = log.read_text()
     assert "bot @huifang_test_bot is running" in output
+    assert server.commands["default"] == [("help", "使用说明"), ("stop", "退订，不再接收消息")]
     assert server.token not in output and server.token.split(":")[1] not in output
     assert "13800138000" not in output and "王建国" not in output
 
