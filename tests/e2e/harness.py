@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy import select
+
 from bot.app import Container
 from bot.domain.links import LinkSubject
 from bot.domain.people import Role
@@ -15,7 +17,7 @@ from bot.services.links import issue_link
 from bot.services.surveys import create_survey
 from bot.telegram.application import build_application
 from bot.telegram.context import HuifangApplication
-from storage.models import Customer, Vehicle
+from storage.models import Answer, Customer, Survey, Vehicle
 
 
 @dataclass
@@ -96,6 +98,20 @@ class Harness:
                               self.app.clock)  # fmt: skip
             uow.commit()
             return link.rsplit("=", 1)[1]
+
+    def survey(self, survey_id: int) -> Survey:
+        """The survey as stored now (detached, safe to read after the session)."""
+        with self.app.uow() as uow:
+            survey = uow.session.get(Survey, survey_id)
+            assert survey is not None
+            uow.session.expunge(survey)
+            return survey
+
+    def answers(self, survey_id: int) -> list[tuple[str, str, str | None, str | None]]:
+        """(question, option, reason code, free text) of every stored answer, in order."""
+        with self.app.uow() as uow:
+            rows = uow.session.scalars(select(Answer).where(Answer.survey_id == survey_id).order_by(Answer.id))
+            return [(a.question_id, a.option_code, a.reason_code, a.free_text) for a in rows]
 
     # ---------------------------------------------------------------------------------------- acting
 

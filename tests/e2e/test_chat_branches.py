@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.domain.clock import FixedClock
 from bot.sandbox.fake_telegram import SentMessage
-from storage.models import Answer, Customer, Store, Survey, Task
+from storage.models import Customer, Store, Task
 from tests.e2e.harness import Harness
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -29,20 +29,6 @@ async def _consented(
     consent = await bot.reply_to(user_id, 1)
     opening = await bot.tap(user_id, consent, "开始")
     return customer_id, survey_id, opening
-
-
-def _survey(bot: Harness, survey_id: int) -> Survey:
-    with bot.app.uow() as uow:
-        survey = uow.session.get(Survey, survey_id)
-        assert survey is not None
-        uow.session.expunge(survey)
-        return survey
-
-
-def _answers(bot: Harness, survey_id: int) -> list[tuple[str, str, str | None, str | None]]:
-    with bot.app.uow() as uow:
-        rows = uow.session.scalars(select(Answer).where(Answer.survey_id == survey_id).order_by(Answer.id))
-        return [(a.question_id, a.option_code, a.reason_code, a.free_text) for a in rows]
 
 
 def _store_id(bot: Harness) -> int:
@@ -85,9 +71,9 @@ async def test_later_keeps_the_consent_buttons_starts_nothing_and_start_afterwar
     assert later.text == "好的，不打扰您了。您方便的时候点“开始”即可继续。"
     assert later.button_labels == ["开始", "稍后", "退订"]
     assert len(bot.telegram.chat(521)) == 1  # no question was sent
-    survey = _survey(bot, survey_id)
+    survey = bot.survey(survey_id)
     assert (survey.status, survey.state, survey.started_at, survey.attempt_count) == ("pending", None, None, 0)
-    assert _answers(bot, survey_id) == []
+    assert bot.answers(survey_id) == []
 
     opening = await bot.tap(521, later, "开始")
 
@@ -95,7 +81,7 @@ async def test_later_keeps_the_consent_buttons_starts_nothing_and_start_afterwar
     assert "王先生您好，我是惠州江铃4S店客户专员周芳" in opening.text
     assert opening.button_labels == ["拒绝回访", "时间不便", "配合回访"]
     assert later.buttons == []  # the consent message lost its buttons once the survey began
-    assert _survey(bot, survey_id).status == "in_progress"
+    assert bot.survey(survey_id).status == "in_progress"
 
 
 # -------------------------------------------------------------------------------------------------- /today
@@ -165,7 +151,7 @@ async def test_a_lapsed_customer_toggles_several_reasons_sees_them_marked_and_co
     await _toggle(bot, 540, q3, "保养工时优惠")  # ... and back
     assert sum(label.startswith("✅ ") for label in q3.button_labels) == 2
     assert len(bot.telegram.chat(540)) == sent  # toggling redraws the keyboard, it sends nothing
-    assert [a[0] for a in _answers(bot, survey_id)] == ["opening", "q1", "q1_internal", "q2"]  # nothing yet
+    assert [a[0] for a in bot.answers(survey_id)] == ["opening", "q1", "q1_internal", "q2"]  # nothing yet
 
     closing = await bot.tap(540, q3, "确认")
 
@@ -174,11 +160,11 @@ async def test_a_lapsed_customer_toggles_several_reasons_sees_them_marked_and_co
     # the answered question shows the choices, in the questionnaire's order (not the order of the taps)
     assert q3.text.endswith("✅ 保养工时优惠、预约服务，减少等待")
     assert q3.buttons == []
-    assert _answers(bot, survey_id)[-2:] == [
+    assert bot.answers(survey_id)[-2:] == [
         ("q3", "labour_discount", "labour_discount", None),
         ("q3", "appointment_service", "appointment_service", None),
     ]
-    assert _survey(bot, survey_id).status == "completed"
+    assert bot.survey(survey_id).status == "completed"
 
 
 async def test_confirming_a_multiple_choice_with_nothing_chosen_is_refused_and_records_nothing(bot: Harness) -> None:
@@ -190,8 +176,8 @@ async def test_confirming_a_multiple_choice_with_nothing_chosen_is_refused_and_r
     assert popup == "请至少选择一项，再点“确认”。"
     assert len(bot.telegram.chat(541)) == sent
     assert "确认" in q3.button_labels  # the question is still there to answer
-    assert [a[0] for a in _answers(bot, survey_id)] == ["opening", "q1", "q1_internal", "q2"]
-    survey = _survey(bot, survey_id)
+    assert [a[0] for a in bot.answers(survey_id)] == ["opening", "q1", "q1_internal", "q2"]
+    survey = bot.survey(survey_id)
     assert (survey.status, survey.current_step) == ("in_progress", "q3")
 
 
@@ -209,7 +195,7 @@ async def test_a_fourth_choice_is_refused_when_at_most_three_may_be_chosen(bot: 
         "✅ 保养到期提醒",
     ]
     await bot.tap(542, q3, "确认")
-    assert [a[1] for a in _answers(bot, survey_id) if a[0] == "q3"] == [
+    assert [a[1] for a in bot.answers(survey_id) if a[0] == "q3"] == [
         "labour_discount",
         "pickup_delivery",
         "maintenance_reminder",
@@ -226,14 +212,14 @@ async def test_not_now_then_a_typed_date_and_time_books_that_store_local_time(bo
 
     nonsense = await bot.say(550, "随便")
     assert nonsense.text == "抱歉，没有看懂您的回复。请按当前问题的提示作答。"
-    survey = _survey(bot, survey_id)
+    survey = bot.survey(survey_id)
     assert (survey.status, survey.current_step, survey.callback_at) == ("in_progress", "callback_time", None)
-    assert _answers(bot, survey_id) == [("opening", "not_now", None, None)]
+    assert bot.answers(survey_id) == [("opening", "not_now", None, None)]
 
     done = await bot.say(550, "2026-11-27 16:30")
 
     assert done.text == "好的，那我们11月27日 16:30再给您回电，感谢您的接听，再见！"
-    survey = _survey(bot, survey_id)
+    survey = bot.survey(survey_id)
     assert survey.status == "appointment"
     assert survey.callback_at == datetime(2026, 11, 27, 8, 30, tzinfo=UTC)  # 16:30 in Shanghai
     with bot.app.uow() as uow:
@@ -251,7 +237,7 @@ async def test_a_time_typed_exactly_as_the_hint_shows_is_booked(bot: Harness) ->
     done = await bot.say(551, example.group(1))
 
     assert done.text == "好的，那我们11月26日 14:00再给您回电，感谢您的接听，再见！"
-    survey = _survey(bot, survey_id)
+    survey = bot.survey(survey_id)
     assert survey.status == "appointment"
     assert survey.callback_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 
@@ -263,7 +249,7 @@ async def test_a_typed_time_in_the_past_is_refused_and_the_question_stays(bot: H
     refusal = await bot.say(552, "2026-11-24 10:00")  # yesterday
 
     assert refusal.text == "这个时间已经过去了，请选择或输入一个以后的时间。"
-    survey = _survey(bot, survey_id)
+    survey = bot.survey(survey_id)
     assert (survey.status, survey.current_step, survey.callback_at) == ("in_progress", "callback_time", None)
 
 
@@ -287,7 +273,7 @@ async def test_bought_our_brand_elsewhere_asks_where_stores_the_answer_and_goes_
 
     assert q2.text.startswith("【第4/")
     assert "请问黄先生不选择从我公司购买的主要原因是什么？" in q2.text
-    assert _answers(bot, survey_id) == [
+    assert bot.answers(survey_id) == [
         ("opening", "agree", None, None),
         ("q1", "our_brand_elsewhere", "our_brand_elsewhere", None),
         ("q1_where", "", None, "深圳的江铃专营店"),
@@ -310,11 +296,11 @@ async def test_another_reason_asks_for_it_in_words_and_stores_them_with_the_othe
     closing = await bot.say(561, "家里人还在商量，想等明年的新款")
 
     assert closing.text.startswith("感谢林女士您宝贵的意见")
-    assert _answers(bot, survey_id)[-2:] == [
+    assert bot.answers(survey_id)[-2:] == [
         ("q2", "other", "other", None),
         ("q2_other", "", None, "家里人还在商量，想等明年的新款"),
     ]
-    assert _survey(bot, survey_id).status == "completed"
+    assert bot.survey(survey_id).status == "completed"
 
 
 async def test_another_reason_for_the_other_brand_is_asked_in_words_after_the_sales_questions(
@@ -333,10 +319,10 @@ async def test_another_reason_for_the_other_brand_is_asked_in_words_after_the_sa
     closing = await bot.say(562, "那边送了三年免费保养")
 
     assert closing.text.startswith("感谢马先生您宝贵的意见")
-    assert _answers(bot, survey_id)[-2:] == [
+    assert bot.answers(survey_id)[-2:] == [
         ("q4", "other", "other", None),
         ("q4_other", "", None, "那边送了三年免费保养"),
     ]
-    assert _survey(bot, survey_id).status == "completed"
+    assert bot.survey(survey_id).status == "completed"
     with bot.app.uow() as uow:
         assert uow.session.scalars(select(Task).where(Task.kind == "alert")).all() == []  # no complaint made

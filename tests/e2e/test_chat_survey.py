@@ -81,20 +81,6 @@ async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def _survey(bot: Harness, survey_id: int) -> Survey:
-    with bot.app.uow() as uow:
-        survey = uow.session.get(Survey, survey_id)
-        assert survey is not None
-        uow.session.expunge(survey)
-        return survey
-
-
-def _answers(bot: Harness, survey_id: int) -> list[tuple[str, str, str | None, str | None]]:
-    with bot.app.uow() as uow:
-        rows = uow.session.scalars(select(Answer).where(Answer.survey_id == survey_id).order_by(Answer.id))
-        return [(a.question_id, a.option_code, a.reason_code, a.free_text) for a in rows]
-
-
 async def test_a_customer_who_refuses_is_thanked_and_the_survey_ends_as_a_refusal(bot: Harness) -> None:
     _, survey_id, opening = await _to_question_one(bot, 510, "钱多多", "+8613700137000")
 
@@ -102,7 +88,7 @@ async def test_a_customer_who_refuses_is_thanked_and_the_survey_ends_as_a_refusa
 
     assert closing.buttons == []
     assert "打扰" in closing.text or "感谢" in closing.text
-    survey = _survey(bot, survey_id)
+    survey = bot.survey(survey_id)
     assert (survey.status, survey.outcome) == ("refused", "refusal")
 
 
@@ -114,7 +100,7 @@ async def test_not_now_offers_callback_times_and_books_the_chosen_one_for_a_spec
     tomorrow_morning = next(label for label in when.button_labels if "10:00" in label)
     done = await bot.tap(511, when, tomorrow_morning)
 
-    survey = _survey(bot, survey_id)
+    survey = bot.survey(survey_id)
     assert survey.status == "appointment"
     assert survey.callback_at is not None
     assert survey.callback_at.isoformat() == "2026-11-26T02:00:00+00:00"  # 10:00 in Shanghai, stored as UTC
@@ -142,13 +128,13 @@ async def test_bought_another_brand_for_its_price_walks_to_the_closing_and_recor
 
     assert "感谢周先生您宝贵的意见" in closing.text
     assert brand.buttons == []
-    assert _answers(bot, survey_id) == [
+    assert bot.answers(survey_id) == [
         ("opening", "agree", None, None),
         ("q1", "other_brand", "other_brand", None),
         ("q1_brand", "", None, "比亚迪 唐"),
         ("q2", "price_value", "price_value", None),
     ]
-    assert _survey(bot, survey_id).status == "completed"
+    assert bot.survey(survey_id).status == "completed"
 
 
 async def test_sales_performance_leads_to_q3_then_q4_then_q5_and_a_poor_attitude_alerts_the_manager(
@@ -167,7 +153,7 @@ async def test_sales_performance_leads_to_q3_then_q4_then_q5_and_a_poor_attitude
     closing = await bot.tap(513, q5, q5.button_labels[0])
 
     assert closing.buttons == [] and brand.text
-    assert [a[0] for a in _answers(bot, survey_id)] == ["opening", "q1", "q1_brand", "q2", "q3", "q4", "q5"]
+    assert [a[0] for a in bot.answers(survey_id)] == ["opening", "q1", "q1_brand", "q2", "q3", "q4", "q5"]
     with bot.app.uow() as uow:
         alert = uow.session.scalars(select(Task).where(Task.kind == "alert")).one()
         manager = uow.staff.by_names(task_store(uow), ["陈经理"])["陈经理"]
@@ -184,13 +170,13 @@ async def test_a_customer_can_opt_out_mid_survey_and_is_never_asked_again(bot: H
     with bot.app.uow() as uow:
         customer = uow.session.get(Customer, customer_id)
         assert customer is not None and customer.opted_out_at is not None
-    assert _survey(bot, survey_id).status == "cancelled"
+    assert bot.survey(survey_id).status == "cancelled"
     sent = len(bot.telegram.chat(514))
     bot.telegram.press(bot.user(514), q1, "其他品牌")
     await _settle(bot)
     assert len(bot.telegram.chat(514)) == sent  # no new message
     assert bot.telegram.callback_answers[-1]["text"] == "本次回访已经结束，感谢您的配合！"
-    assert [a[0] for a in _answers(bot, survey_id)] == ["opening"]
+    assert [a[0] for a in bot.answers(survey_id)] == ["opening"]
 
 
 async def _settle(bot: Harness) -> None:
@@ -217,8 +203,8 @@ async def test_tapping_an_old_question_is_answered_as_stale_and_never_recorded(b
 
     assert bot.telegram.callback_answers[-1]["text"] == "这个问题已经回答过了，请回答最新的问题。"
     assert len(bot.telegram.chat(515)) == sent
-    assert _answers(bot, survey_id) == [("opening", "agree", None, None)]
-    assert _survey(bot, survey_id).status == "in_progress"
+    assert bot.answers(survey_id) == [("opening", "agree", None, None)]
+    assert bot.survey(survey_id).status == "in_progress"
 
 
 async def test_after_a_restart_the_next_tap_continues_at_the_same_question(bot: Harness) -> None:
@@ -229,7 +215,7 @@ async def test_after_a_restart_the_next_tap_continues_at_the_same_question(bot: 
     q2 = await bot.tap(516, q1, "还没有购买")
 
     assert "不选择从我公司购买的主要原因" in q2.text
-    assert [a[0] for a in _answers(bot, survey_id)] == ["opening", "q1"]
+    assert [a[0] for a in bot.answers(survey_id)] == ["opening", "q1"]
 
 
 async def test_an_update_delivered_twice_records_nothing_twice(bot: Harness) -> None:
@@ -242,7 +228,7 @@ async def test_an_update_delivered_twice_records_nothing_twice(bot: Harness) -> 
     await _settle(bot)
 
     assert len(bot.telegram.chat(517)) == sent_before + 1
-    assert _answers(bot, survey_id) == [("opening", "agree", None, None)]
+    assert bot.answers(survey_id) == [("opening", "agree", None, None)]
 
 
 async def test_a_customer_who_blocked_the_bot_is_marked_unreachable(bot: Harness) -> None:
@@ -273,7 +259,7 @@ async def test_a_free_text_answer_that_is_too_long_is_refused_with_the_limit_and
     q2 = await bot.say(519, "哈弗")
 
     assert "主要原因" in q2.text
-    assert _answers(bot, survey_id)[-1] == ("q1_brand", "", None, "哈弗")
+    assert bot.answers(survey_id)[-1] == ("q1_brand", "", None, "哈弗")
 
 
 async def test_a_429_from_telegram_is_waited_out_and_the_question_arrives_once(bot: Harness) -> None:
