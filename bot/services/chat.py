@@ -187,12 +187,17 @@ class NotTaken:
     understood: bool  # False: the text is no answer to this question at all (e.g. letters for a rating)
 
 
-def answer_typed(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, text: str) -> Accepted | NotTaken | NoSurvey:
-    """Typed text as the answer to the question the chat's running survey waits on."""
+def answer_typed(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, text: str) -> Accepted | NotTaken | Bound | NoSurvey:
+    """Typed text as the answer to the question the chat's running survey waits on.
+
+    ``Bound``: a survey waits for the customer's 开始 (they wrote instead of tapping), so ask again.
+    """
     customer = uow.people.by_chat(chat_id)
     if customer is None or customer.opted_out_at is not None:
         return NoSurvey()
     survey = uow.surveys.active_for_customer(customer.id, for_update=True)
+    if survey is not None and survey.status in ("pending", "invited"):
+        return _bound_customer(uow, customer)
     if survey is None or survey.status != "in_progress" or not survey.state:
         return NoSurvey()
     position = position_of(uow, kit, survey)

@@ -74,19 +74,20 @@ async def start(update: Update, context: HuifangContext) -> None:
         except TelegramError as exc:
             log.info("staff command menu not set: %s", type(exc).__name__)
     else:
-        await _send(
-            context,
-            chat_id,
-            texts.message(
-                "consent",
-                title=result.title,
-                store_name=result.store_name,
-                purpose=result.purpose,
-                purpose_text=texts.purpose(result.purpose),
-                minutes=2,
-            ),
-            consent_keyboard(texts),
-        )
+        await _ask_consent(context, chat_id, result)
+
+
+async def _ask_consent(context: HuifangContext, chat_id: int, bound: Bound) -> None:
+    texts = context.services.texts
+    text = texts.message(
+        "consent",
+        title=bound.title,
+        store_name=bound.store_name,
+        purpose=bound.purpose,
+        purpose_text=texts.purpose(bound.purpose),
+        minutes=2,
+    )
+    await _send(context, chat_id, text, consent_keyboard(texts))
 
 
 async def consent_choice(update: Update, context: HuifangContext) -> None:
@@ -157,7 +158,9 @@ async def text_message(update: Update, context: HuifangContext) -> None:
             return
         result = chat.answer_typed(uow, services.kit, chat_id, message.text)
         uow.commit()
-    if isinstance(result, NoSurvey):
+    if isinstance(result, Bound):  # a survey waits for 开始: show the consent screen again
+        await _ask_consent(context, chat_id, result)
+    elif isinstance(result, NoSurvey):
         await message.reply_text(texts.message("no_survey_running"))
     elif isinstance(result, NotTaken) and not result.understood:
         await message.reply_text(texts.message("not_understood", hint=REJECTION_TEXT_ZH[RejectReason.WRONG_INPUT]))

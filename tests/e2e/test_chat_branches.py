@@ -84,6 +84,21 @@ async def test_later_keeps_the_consent_buttons_starts_nothing_and_start_afterwar
     assert bot.survey(survey_id).status == "in_progress"
 
 
+async def test_writing_instead_of_tapping_start_brings_the_consent_buttons_back(bot: Harness) -> None:
+    store = bot.store_with_staff()
+    _, survey_id, token = bot.customer_with_survey(store, "王建国", "+8613800138009")
+    bot.telegram.open_link(bot.user(522), token)
+    await bot.reply_to(522, 1)
+
+    again = await bot.say(522, "好的，可以")
+
+    assert again.text.startswith("王先生您好！这里是惠州江铃4S店的客户回访。")
+    assert again.button_labels == ["开始", "稍后", "退订"]
+    assert bot.survey(survey_id).status == "pending" and bot.answers(survey_id) == []
+    opening = await bot.tap(522, again, "开始")
+    assert opening.text.startswith("【第1/")
+
+
 # -------------------------------------------------------------------------------------------------- /today
 
 
