@@ -72,7 +72,10 @@ def _check_webhook(app: Container) -> None:
     settings = app.settings
     if not settings.webhook_url:
         return
-    if not settings.webhook_url.startswith(("https://", "http://")):
+    scheme = urlsplit(settings.webhook_url).scheme
+    # Telegram posts only to https; a self-hosted Bot API server (HUIFANG_TELEGRAM_API_URL) may use http.
+    official = urlsplit(settings.telegram_api_url).hostname == "api.telegram.org"
+    if scheme != "https" and (official or scheme != "http"):
         raise Fatal("HUIFANG_WEBHOOK_URL 必须是 https:// 开头的公网地址")
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
@@ -83,8 +86,6 @@ async def _reach_telegram(application: Any, patience: float) -> None:
     """Initialise the bot (getMe), retrying network errors with backoff for ``patience`` seconds."""
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.telegram.application import close_transports
-
     loop = asyncio.get_running_loop()
     deadline, delay = loop.time() + patience, 1.0
     while True:
@@ -92,11 +93,11 @@ async def _reach_telegram(application: Any, patience: float) -> None:
             await application.initialize()
             return
         except InvalidToken:
-            await close_transports(application)
+            await application.bot.shutdown()  # closes the HTTP sessions a failed start opened
             raise Fatal("Telegram 拒绝了机器人令牌（HUIFANG_TELEGRAM_TOKEN），请检查") from None
         except NetworkError as exc:
             if loop.time() + delay > deadline:
-                await close_transports(application)
+                await application.bot.shutdown()  # closes the HTTP sessions a failed start opened
                 raise Fatal(
                     f"无法连接 Telegram Bot API（{exc.message}）：请检查网络，或设置代理 HUIFANG_TELEGRAM_PROXY"
                 ) from None
@@ -106,7 +107,11 @@ async def _reach_telegram(application: Any, patience: float) -> None:
 
 
 async def _serve(app: Container, services: object, token: str) -> None:
-    from bot.telegram.application import build_application
+    from telegram.error import TelegramError
+
+    from bot.telegram.application import announce_commands, build_application
+    from bot.telegram.sender import TelegramSender
+    from scheduler.runner import build_scheduler
 
     application = build_application(
         services,  # type: ignore[arg-type]
@@ -117,40 +122,45 @@ async def _serve(app: Container, services: object, token: str) -> None:
         proxy=app.settings.telegram_proxy,
     )
     await _reach_telegram(application, app.settings.telegram_startup_patience)
-    from bot.telegram.application import announce_commands
-
-    await announce_commands(application)
+    try:
+        await announce_commands(application)
+    except TelegramError as exc:  # the menu is a convenience; the bot works without it
+        log.warning("command menu not set: %s", type(exc).__name__)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await application.start()
-    from bot.telegram.sender import TelegramSender
-    from scheduler.runner import build_scheduler
-
     scheduler = build_scheduler(app.job_context(), TelegramSender(application.bot), app.report_settings())
     scheduler.start()
     updater = application.updater
     assert updater is not None
     settings = app.settings
-    if settings.webhook_url:
-        assert settings.webhook_secret is not None  # checked by _webhook_secret before starting
-        await updater.start_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            # The path Telegram posts to, served as is (a reverse proxy in front keeps the path).
-            url_path=urlsplit(settings.webhook_url).path.strip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-        )
-    else:
-        await updater.start_polling(poll_interval=0, timeout=30)
-    log.info("bot @%s is running", application.bot.username)
-    await stop.wait()
-    scheduler.shutdown(wait=False)
-    await updater.stop()
-    await application.stop()
-    await application.shutdown()
+    try:
+        if settings.webhook_url:
+            assert settings.webhook_secret is not None  # checked by _check_webhook before starting
+            try:
+                await updater.start_webhook(
+                    listen=settings.webhook_listen,
+                    port=settings.webhook_port,
+                    # The path Telegram posts to, served as is (a reverse proxy in front keeps the path).
+                    url_path=urlsplit(settings.webhook_url).path.strip("/"),
+                    webhook_url=settings.webhook_url,
+                    secret_token=settings.webhook_secret.get_secret_value(),
+                )
+            except OSError as exc:
+                where = f"{settings.webhook_listen}:{settings.webhook_port}"
+                raise Fatal(f"无法在 {where} 上接收 webhook（{exc.strerror or exc}）") from None
+        else:
+            await updater.start_polling(poll_interval=0, timeout=30)
+        log.info("bot @%s is running", application.bot.username)
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        if updater.running:
+            await updater.stop()
+        await application.stop()
+        await application.shutdown()
 
 
 @click.command("link")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 
 import click
@@ -38,18 +39,19 @@ def run_job(ctx: click.Context, name: str, now_text: str | None) -> None:
         if name == "send_outbox":
             from telegram import Bot
 
+            from bot import redaction
             from bot.chat_cli import _token
             from bot.telegram.sender import TelegramSender
-            from bot.telegram.transport import AiohttpRequest, proxy_for
+            from bot.telegram.transport import bot_requests
 
             settings = app.settings
-            proxy = proxy_for(settings.telegram_api_url, settings.telegram_proxy)
-            bot = Bot(
-                _token(app),
-                base_url=settings.telegram_api_url,
-                request=AiohttpRequest(settings.telegram_connections, proxy=proxy),
-                get_updates_request=AiohttpRequest(1, proxy=proxy),
+            token = _token(app)
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+            redaction.install([token])
+            calls, polling = bot_requests(
+                settings.telegram_api_url, settings.telegram_connections, settings.telegram_proxy
             )
+            bot = Bot(token, base_url=settings.telegram_api_url, request=calls, get_updates_request=polling)
             sender = TelegramSender(bot)
         table = job_table(app.job_context(), sender, app.report_settings())
         result = asyncio.run(_once(table[name], sender))

@@ -11,8 +11,13 @@ import logging
 import re
 from collections.abc import Iterable
 
-# Chinese mobiles with or without +86, and any other international number written with "+".
-_PHONE = re.compile(r"(?<![\w+])(?:\+?86[ -]?)?(1[3-9]\d)\d{4}(\d{4})(?!\d)|(?<![\w+])\+(\d{2})\d{5,11}(\d{2})(?!\d)")
+# Chinese mobiles with or without +86 (digits may be grouped by spaces or dashes: 138 1234 5678), and any
+# other international number written with "+". ASCII-only guards: in Python \w also matches 汉字, and a
+# number straight after Chinese text (手机13812345678) must be masked too.
+_PHONE = re.compile(
+    r"(?<![0-9A-Za-z+])(?:\+?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?![0-9])"
+    r"|(?<![0-9A-Za-z+])\+(\d{2})[\d -]{5,14}?(\d{2})(?![0-9])"
+)
 
 
 def mask_phones(text: str) -> str:
@@ -39,7 +44,11 @@ class Redactor(logging.Filter):
         return mask_phones(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.clean(record.getMessage())
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call: leave it for logging to report, as it would anyway
+            return True
+        record.msg = self.clean(message)
         record.args = ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

@@ -259,15 +259,11 @@ def weekly_summary(ctx: JobContext, report_settings: Any) -> int:
     """Monday 09:00: last week's numbers with a chart, to every manager."""
     from bot.domain.statistics import last_full_week
     from bot.report_output import write
-    from bot.services.reports import ReportParams, build_report
-    from bot.services.weekly import summary_text
+    from bot.services.weekly import summary_text, week_reports
 
     now = ctx.now
     period = last_full_week(ctx.local(now).date())
-    report = build_report(ctx.uow, ReportParams(period=period), report_settings, ctx.kit.clock)
-    by_series = build_report(
-        ctx.uow, ReportParams(period=period, by="series", sections=("reasons",)), report_settings, ctx.kit.clock
-    )
+    report, by_series = week_reports(ctx.uow, report_settings, ctx.kit.clock, period)
     ctx.chart_dir.mkdir(parents=True, exist_ok=True)
     chart = ctx.chart_dir / f"weekly-{period.label}.png"
     write(report, "png", chart)

@@ -21,12 +21,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Build an engine; on SQLite, enforce foreign keys and use WAL so readers never block the writer."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # hide_parameters: a database error's message would otherwise print the values (answer texts,
+        # names, phone numbers) into the log.
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy, not pysqlite, open transactions so BEGIN IMMEDIATE and savepoints work.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -559,18 +559,16 @@ class LinkRepository:
 
 
 def _answer_row(answer: Answer) -> dict[str, object]:
-    return {
-        "survey_id": answer.survey_id,
-        "question_id": answer.question_id,
-        "option_code": answer.option_code or "",
-        "reason_code": answer.reason_code,
-        "reason_group": answer.reason_group,
-        "free_text": answer.free_text,
-        "rating": answer.rating,
-        "score_name": answer.score_name,
-        "score_points": answer.score_points,
-        "answered_at": answer.answered_at,
-    }
+    """The row of a new (unflushed) answer: every column but the key, the model's defaults applied."""
+    row: dict[str, object] = {}
+    for column in Answer.__table__.columns:
+        if column.primary_key:
+            continue
+        value = getattr(answer, column.key)
+        if value is None and column.default is not None and column.default.is_scalar:
+            value = column.default.arg
+        row[column.key] = value
+    return row
 
 
 class UpdateLog:

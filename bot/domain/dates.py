@@ -71,6 +71,8 @@ def parse_callback_time(text: str, today: date) -> datetime | None:
     hour = int(parts["h"])
     minute_text = parts.get("m") or parts.get("m2") or "0"
     minute = 30 if minute_text == "半" else int(minute_text)
+    if parts.get("half") == "晚上" and hour == 12:
+        return None  # midnight or noon? ask again rather than guess
     if parts.get("half") in ("下午", "晚上") and hour < 12:
         hour += 12
     if parts.get("half") == "中午" and hour < 3:

@@ -450,7 +450,9 @@ def _book(q: Questionnaire, node: Node, state: State, given: Any, renderer: Rend
     if not isinstance(at, datetime):
         return Rejection(RejectReason.BAD_TIME, f"{given.at!r} is not a datetime", state)
     earliest = given.earliest
-    if earliest is not None and (at.tzinfo is None) == (earliest.tzinfo is None) and at <= earliest:
+    if earliest is not None and (at.tzinfo is None) != (earliest.tzinfo is None):
+        raise ValueError("a callback time and its earliest must both carry a zone or both be local")
+    if earliest is not None and at <= earliest:
         return Rejection(RejectReason.PAST_TIME, f"{at.isoformat()} is not after {earliest.isoformat()}", state)
     iso = at.isoformat(timespec="minutes")
     label = f"{at.month}月{at.day}日 {at:%H:%M}"

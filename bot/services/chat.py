@@ -93,10 +93,10 @@ def open_link(
     return _bound_customer(uow, customer)
 
 
-def _bound_customer(uow: SqlUnitOfWork, customer: Customer) -> Bound:
+def _bound_customer(uow: SqlUnitOfWork, customer: Customer, survey: Survey | None = None) -> Bound:
     from bot.domain.people import Honorific, title
 
-    survey = uow.surveys.active_for_customer(customer.id)
+    survey = survey or uow.surveys.active_for_customer(customer.id)
     honorific = Honorific(customer.honorific) if customer.honorific else None
     return Bound(
         LinkResult.CUSTOMER,
@@ -197,7 +197,7 @@ def answer_typed(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, text: str) ->
         return NoSurvey()
     survey = uow.surveys.active_for_customer(customer.id, for_update=True)
     if survey is not None and survey.status in ("pending", "invited"):
-        return _bound_customer(uow, customer)
+        return _bound_customer(uow, customer, survey)
     if survey is None or survey.status != "in_progress" or not survey.state:
         return NoSurvey()
     position = position_of(uow, kit, survey)
@@ -207,10 +207,10 @@ def answer_typed(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, text: str) ->
     result = _submit(uow, kit, survey, given)
     if isinstance(result, Rejection):
         return NotTaken(position, result.reason, understood=True)
-    return result if isinstance(result, Accepted) else NoSurvey()
+    return result
 
 
-def tap(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, data: str) -> Accepted | Rejection | NoSurvey:
+def tap(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, data: str) -> Accepted | Rejection | NotTaken | NoSurvey:
     """A button under a question: decode it against the survey's own questionnaire version and apply it."""
     decoded = parse_callback(data)
     survey_id = survey_id_of(decoded.survey_ref) if decoded else None
@@ -225,7 +225,10 @@ def tap(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, data: str) -> Accepted
         return NoSurvey()
     if isinstance(given, BookCallback):  # a slot offered days ago may have passed since
         given = replace(given, earliest=kit.local_now())
-    return _submit(uow, kit, survey, given)
+    result = _submit(uow, kit, survey, given)
+    if isinstance(result, Rejection) and result.reason is RejectReason.PAST_TIME:
+        return NotTaken(position_of(uow, kit, survey), result.reason, understood=True)  # offer fresh times
+    return result
 
 
 def _submit(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, given: Input) -> Accepted | Rejection | NoSurvey:

@@ -2,7 +2,8 @@
 
 Messages are claimed in the database before sending (two processes never send the same one); a message
 whose claim went stale (its process died before sending) is claimed again and sent. A send that timed
-out may have been delivered, so it is not repeated; a network error before sending is retried later.
+out (or got a server error) may have been delivered, so it is not repeated; a send that never left
+(no connection) is retried later; one the channel refused as it is fails at once.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class TryLater(Exception):
 
 class MaybeSent(Exception):
     """The request timed out after it was sent: it may have arrived, so it must not be sent again."""
+
+
+class Refused(Exception):
+    """The channel refused this message as it is (Telegram's 400): sending it again would not help."""
 
 
 class Sender(Protocol):
@@ -97,6 +102,8 @@ async def _deliver(
         outcome, error = "failed", "blocked by the recipient"
     except MaybeSent:
         outcome, error = "failed", "timed out after sending; not repeated"
+    except Refused as exc:
+        outcome, error = "failed", f"refused: {exc}"[:200]
     except TryLater as exc:
         outcome, error = (
             ("failed" if attempts >= max_attempts else "pending"),

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from bot.domain.clock import Clock
-from bot.domain.statistics import ReportSettings, week_period
+from bot.domain.statistics import Period, ReportSettings, week_period
 from bot.report_output import format_cell
 from bot.services.reports import Report, ReportParams, Table, build_report
 from bot.texts import Texts
@@ -78,12 +78,19 @@ def this_week_text(
     uow_factory: Callable[[], SqlUnitOfWork], texts: Texts, settings: ReportSettings, clock: Clock, today: date
 ) -> str:
     """/stats: the current ISO week so far, in the weekly summary's shape, compared with last week."""
-    period = week_period(today)
+    report, by_series = week_reports(uow_factory, settings, clock, week_period(today))
+    return summary_text(texts, report, by_series, current=True)
+
+
+def week_reports(
+    uow_factory: Callable[[], SqlUnitOfWork], settings: ReportSettings, clock: Clock, period: Period
+) -> tuple[Report, Report]:
+    """What a summary is made of: the full report of ``period`` and its reasons by vehicle series."""
     report = build_report(uow_factory, ReportParams(period=period), settings, clock)
     by_series = build_report(
         uow_factory, ReportParams(period=period, by="series", sections=("reasons",)), settings, clock
     )
-    return summary_text(texts, report, by_series, current=True)
+    return report, by_series
 
 
 def summary_text(texts: Texts, report: Report, by_series: Report | None = None, *, current: bool = False) -> str:

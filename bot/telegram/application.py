@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import Update
@@ -18,7 +17,7 @@ from telegram.ext import (
 from bot.telegram import handlers, phone_handlers
 from bot.telegram.context import BotState, ChatServices, HuifangApplication, HuifangContext
 from bot.telegram.rate_limit import SendLimiter
-from bot.telegram.transport import AiohttpRequest, proxy_for
+from bot.telegram.transport import bot_requests
 from bot.telegram.views import command_menu
 
 log = logging.getLogger(__name__)
@@ -55,14 +54,12 @@ def build_application(
         .concurrent_updates(64)
     )
     # A bounded aiohttp pool: 16 keep-alive connections carry far more than Telegram's 30 messages/s.
-    proxy = proxy_for(api_url, proxy)
-    transports = (AiohttpRequest(connections, proxy=proxy), AiohttpRequest(1, proxy=proxy))
-    builder = builder.request(transports[0]).get_updates_request(transports[1])
+    calls, polling = bot_requests(api_url, connections, proxy)
+    builder = builder.request(calls).get_updates_request(polling)
     if rate_limit:
         builder = builder.rate_limiter(SendLimiter(overall=30, per_chat=per_chat_interval, max_retries=3))
     application: HuifangApplication = builder.build()  # type: ignore[assignment]
     application.bot_data.services = services
-    application.bot_data.transports = transports
     register(application)
     return application
 
@@ -72,11 +69,6 @@ async def announce_commands(application: HuifangApplication) -> None:
     services = application.bot_data.services
     assert services is not None
     await application.bot.set_my_commands(command_menu(services.texts, None))
-
-
-async def close_transports(application: HuifangApplication) -> None:
-    """Close the HTTP sessions of a bot whose initialisation failed (PTB closes them only after success)."""
-    await asyncio.gather(*(transport.shutdown() for transport in application.bot_data.transports))
 
 
 def register(application: HuifangApplication) -> None:

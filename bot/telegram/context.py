@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, CallbackContext, ExtBot
-from telegram.request import BaseRequest
 
 from bot.app import Container
 from bot.domain.calling import PhoneSettings
@@ -47,7 +46,6 @@ class BotState:
     """PTB's ``bot_data``: holds the services (PTB builds it without arguments)."""
 
     services: ChatServices | None = None
-    transports: tuple[BaseRequest, ...] = ()  # closed explicitly if the bot never got initialised
 
 
 class HuifangContext(CallbackContext[ExtBot[None], dict, dict, BotState]):  # type: ignore[type-arg]

@@ -133,6 +133,9 @@ async def survey_tap(update: Update, context: HuifangContext) -> None:
     texts = services.texts
     if isinstance(result, Rejection):
         await query.answer(REJECTION_TEXT_ZH[result.reason])
+    elif isinstance(result, NotTaken):  # a time that has passed: the same question with times still ahead
+        _text, markup = question_message(texts, result.position, services.container.clock.now(), services.tz)
+        await asyncio.gather(query.answer(REJECTION_TEXT_ZH[result.reason]), _redraw(query.message, markup))
     elif isinstance(result, NoSurvey):
         await query.answer(texts.message("survey_closed"))
     else:
@@ -252,7 +255,7 @@ async def stats_command(update: Update, context: HuifangContext) -> None:
         await message.reply_text(services.texts.message("managers_only" if staff else "staff_only"))
         return
     container = services.container
-    today = container.clock.now().astimezone(services.tz).date()
+    today = services.kit.local_now().date()
     # A report reads a week of answers: in a thread, so customers' taps are not held up meanwhile.
     text = await asyncio.to_thread(
         weekly.this_week_text, container.uow, services.texts, container.report_settings(), container.clock, today
@@ -346,6 +349,11 @@ async def _send(context: HuifangContext, chat_id: int, text: str, markup: object
 async def _edit(message: object, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     if isinstance(message, Message):
         await _quiet(message.edit_text(text, reply_markup=markup))
+
+
+async def _redraw(message: object, markup: InlineKeyboardMarkup | None) -> None:
+    if isinstance(message, Message):
+        await _quiet(message.edit_reply_markup(reply_markup=markup))
 
 
 async def _remove_keyboard(message: object) -> None:

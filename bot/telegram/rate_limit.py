@@ -78,11 +78,15 @@ class SendLimiter(BaseRateLimiter[int]):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), timeout=wait)
 
-    async def _release(self, chat_id: int | str | None) -> None:
+    async def _release(self, chat_id: int | str | None, reached: bool = True) -> None:
+        """End a send; one that never reached Telegram (``reached`` False) uses up no budget."""
         assert self._changed is not None
         async with self._changed:
             now = time.monotonic()
             self._in_flight -= 1
+            if not reached:
+                self._changed.notify_all()
+                return
             self._done.append(now)
             if chat_id is not None:
                 self._chat_done[chat_id] = now
@@ -124,20 +128,23 @@ class SendLimiter(BaseRateLimiter[int]):
         for attempt in range(self._max_retries + 1):
             if counts:
                 await self._acquire(chat_id)
+            reached = True
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt >= self._max_retries:
                     raise
                 delay = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
-                log.info("Telegram asked to wait %s s before %s", delay, endpoint)
-                await asyncio.sleep(float(delay))
+                wait, why = float(delay), "Telegram asked to wait"
             except NotSent:
+                reached = False
                 if attempt >= self._max_retries:
                     raise
-                log.info("%s not sent (no connection); trying again in %.1f s", endpoint, 0.5 * 2**attempt)
-                await asyncio.sleep(0.5 * 2**attempt)
+                wait, why = 0.5 * 2**attempt, "not sent (no connection)"
             finally:
                 if counts:
-                    await self._release(chat_id)
+                    await self._release(chat_id, reached)
+            # Waiting outside the counted window: a pause must not hold a slot of the 30/s budget.
+            log.info("%s: %s; trying again in %.1f s", endpoint, why, wait)
+            await asyncio.sleep(wait)
         raise AssertionError("unreachable")

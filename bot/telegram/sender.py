@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.services.outbox import MaybeSent, TryLater, Unreachable
+from bot.services.outbox import MaybeSent, Refused, TryLater, Unreachable
+from bot.telegram.transport import NotSent
 
 
 class TelegramSender:
@@ -37,7 +38,9 @@ class TelegramSender:
             raise Unreachable from exc
         except RetryAfter as exc:  # only without the send limiter (e.g. `jobs run send_outbox`): not sent, try later
             raise TryLater from exc
-        except TimedOut as exc:
-            raise MaybeSent from exc
-        except NetworkError as exc:
+        except NotSent as exc:  # no connection was made (the limiter already retried with backoff)
             raise TryLater from exc
+        except BadRequest as exc:
+            raise Refused(exc.message) from exc
+        except NetworkError as exc:  # timed out, cut off, or a 5xx: it may have been delivered
+            raise MaybeSent from exc

@@ -162,6 +162,12 @@ class AiohttpRequest(BaseRequest):
             slots.release()
 
 
+def bot_requests(api_url: str, connections: int, proxy: str | None) -> tuple[AiohttpRequest, AiohttpRequest]:
+    """The two transports a PTB bot takes: for Bot API calls, and the single long poll of getUpdates."""
+    resolved = proxy_for(api_url, proxy)
+    return AiohttpRequest(connections, proxy=resolved), AiohttpRequest(1, proxy=resolved)
+
+
 def proxy_for(api_url: str, configured: str | None = None) -> str | None:
     """The HTTP proxy to reach ``api_url`` through: the configured one, else HTTPS_PROXY / ALL_PROXY.
 

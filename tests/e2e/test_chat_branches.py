@@ -257,6 +257,23 @@ async def test_a_time_typed_exactly_as_the_hint_shows_is_booked(bot: Harness) ->
     assert survey.callback_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 
 
+async def test_a_time_button_that_has_passed_is_refused_and_times_still_ahead_are_offered(
+    bot: Harness, clock: FixedClock
+) -> None:
+    _, survey_id, opening = await _consented(bot, 553, "郑和", "+8613600136004")
+    when = await bot.tap(553, opening, "时间不便")
+    offered = when.button_labels
+    clock.set(datetime(2026, 11, 27, 2, 0, tzinfo=UTC))  # two days on: Friday 10:00 in Shanghai
+
+    popup = await _popup_after_press(bot, 553, when, offered[-1])  # "tomorrow afternoon" was Thursday
+    redrawn = await bot.telegram.wait_for(553, lambda m: m.message_id == when.message_id and m.edits >= 1)
+
+    assert popup == "这个时间已经过去了，请选择或输入一个以后的时间。"
+    assert redrawn.button_labels != offered and redrawn.button_labels  # times from now on
+    survey = bot.survey(survey_id)
+    assert (survey.status, survey.current_step, survey.callback_at) == ("in_progress", "callback_time", None)
+
+
 async def test_a_typed_time_in_the_past_is_refused_and_the_question_stays(bot: Harness) -> None:
     _, survey_id, opening = await _consented(bot, 552, "吴静", "+8613600136003", honorific="女士")
     await bot.tap(552, opening, "时间不便")

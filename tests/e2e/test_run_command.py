@@ -101,7 +101,7 @@ def test_run_keeps_trying_while_the_bot_api_is_unreachable_and_starts_once_it_an
     output = log.read_text()
     assert polled and code == 0
     assert "bot @huifang_test_bot is running" in output
-    assert "getMe not sent (no connection)" in output  # the outage was noticed and waited out
+    assert "getMe: not sent (no connection)" in output  # the outage was noticed and waited out
     assert "TEST-token" not in output
 
 

@@ -22,7 +22,6 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import ExtBot
 
 from bot.sandbox.fake_telegram import FakeTelegram
-from bot.telegram.application import build_application, close_transports
 from bot.telegram.rate_limit import SendLimiter
 from bot.telegram.transport import AiohttpRequest
 
@@ -273,19 +272,6 @@ async def test_a_rejected_token_raises_invalid_token_and_the_bot_shutdown_closes
 
     assert all(session is not None and session.closed for session in sessions)
     assert all(r._session is None for r in requests)
-
-
-async def test_a_rejected_token_leaves_no_open_session_after_close_transports() -> None:
-    async with FakeTelegram(token="999999:another-bot") as tg:
-        application = build_application(None, TOKEN, tg.api_url)  # type: ignore[arg-type]
-        with pytest.raises(InvalidToken):
-            await application.initialize()
-        transports = application.bot_data.transports
-        sessions = [t._session for t in transports]
-        await close_transports(application)
-
-    assert all(session is not None and session.closed for session in sessions)
-    assert all(t._session is None for t in transports)
 
 
 # ------------------------------------------------------------------------- through the send limiter

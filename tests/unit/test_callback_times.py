@@ -36,7 +36,9 @@ def test_a_typed_time_is_read_as_the_customer_meant_it(typed: str, meant: dateti
     assert parse_callback_time(typed, TODAY) == meant
 
 
-@pytest.mark.parametrize("typed", ["随便", "明天下午", "13-40 10:00", "11-26 25:00", "02-30 10:00", "14:00"])
+@pytest.mark.parametrize(
+    "typed", ["随便", "明天下午", "13-40 10:00", "11-26 25:00", "02-30 10:00", "14:00", "明天晚上12点"]
+)
 def test_text_that_is_no_time_is_not_read_as_one(typed: str) -> None:
     assert parse_callback_time(typed, TODAY) is None
 

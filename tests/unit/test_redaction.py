@@ -58,3 +58,9 @@ def test_phone_numbers_in_any_log_line_are_masked(captured: tuple[logging.Logger
 def test_ids_and_short_numbers_are_left_alone() -> None:
     text = "update 518234567 chat 5001234567 survey 42 at 2026-11-25 09:00"
     assert mask_phones(text) == text
+
+
+def test_numbers_written_against_chinese_text_or_grouped_are_masked_too() -> None:
+    assert mask_phones("手机13812345678，备用 138 1234 5678，+86 139-1234-5678") == (
+        "手机138****5678，备用 138****5678，139****5678"
+    )
