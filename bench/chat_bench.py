@@ -301,6 +301,7 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=25)
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--quick", action="store_true", help="50 customers, SQLite only")
     parser.add_argument(
         "--think",
@@ -317,7 +318,9 @@ async def main() -> None:
     print(f"{'backend':<11} {'bot':<8} {'answers':>7} {'seconds':>7} {'answers/s':>9} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'calls/ans':>9} {'cpu ms':>7} {'ratio':>6}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        backends: list[tuple[str, str, str | None]] = [("SQLite", _sqlite_url(Path(tmp)), None)]
+        backends: list[tuple[str, str, str | None]] = []
+        if not args.no_sqlite:
+            backends.append(("SQLite", _sqlite_url(Path(tmp)), None))
         if not args.no_pg:
             pg = _pg_url(args.pg_url)
             if pg:

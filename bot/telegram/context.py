@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -12,6 +16,15 @@ from bot.domain.calling import PhoneSettings
 from bot.services.surveys import SurveyKit
 from bot.texts import Texts
 from storage.unit_of_work import SqlUnitOfWork
+
+T = TypeVar("T")
+
+
+class Seen:
+    """What ``ChatServices.once`` returns for an update handled before: do nothing."""
+
+
+SEEN = Seen()
 
 
 @dataclass
@@ -27,6 +40,22 @@ class ChatServices:
     def uow(self) -> SqlUnitOfWork:
         return self.container.uow()
 
+    @cached_property
+    def _offload(self) -> bool:
+        # PostgreSQL answers over the network: waiting for it inline would stall every other chat, so the
+        # work runs in a worker thread (psycopg releases the GIL while it waits). SQLite answers in-process
+        # and has one writer: its work stays inline, where it cannot interleave with another handler's.
+        return self.container.engine.dialect.name != "sqlite"
+
+    async def transact(self, work: Callable[[SqlUnitOfWork], T]) -> T:
+        """Run ``work`` in a fresh unit of work (it commits itself), off the event loop where that helps."""
+
+        def run() -> T:
+            with self.uow() as uow:
+                return work(uow)
+
+        return await asyncio.to_thread(run) if self._offload else run()
+
     def first_time(self, uow: SqlUnitOfWork, update_id: int) -> bool:
         """Record the update as handled in ``uow``; False if it was handled before (a redelivery)."""
         from bot.services.chat import Duplicate, claim_update
@@ -36,6 +65,18 @@ class ChatServices:
         except Duplicate:
             return False
         return True
+
+    async def once(self, update_id: int, work: Callable[[SqlUnitOfWork], T]) -> T | Seen:
+        """Claim the update and do ``work`` in one unit of work, committed together; ``SEEN`` if redelivered."""
+
+        def claimed(uow: SqlUnitOfWork) -> T | Seen:
+            if not self.first_time(uow, update_id):
+                return SEEN
+            result = work(uow)
+            uow.commit()
+            return result
+
+        return await self.transact(claimed)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from telegram import BotCommandScopeChat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -19,7 +20,7 @@ from bot.domain.presentation import REJECTION_TEXT_ZH
 from bot.services import chat, staff_desk, weekly
 from bot.services.chat import Bound, NoSurvey, NothingToAnswer, NotTaken, Refused
 from bot.services.surveys import Accepted, Position
-from bot.telegram.context import HuifangContext
+from bot.telegram.context import HuifangContext, Seen
 from bot.telegram.views import (
     CONSENT_LATER,
     CONSENT_START,
@@ -29,6 +30,9 @@ from bot.telegram.views import (
     question_message,
     task_message,
 )
+
+if TYPE_CHECKING:
+    from storage.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +50,9 @@ async def start(update: Update, context: HuifangContext) -> None:
     message = update.effective_message
     assert message is not None
     token = context.args[0] if context.args else None
-    with services.uow() as uow:
-        if not services.first_time(uow, update.update_id):
-            return
+
+    def bind(uow: SqlUnitOfWork) -> tuple[Bound | Refused, bool]:
+        result: Bound | Refused
         if token:
             result = chat.open_link(uow, services.kit, services.link_secret, token, user_id, chat_id)
         else:
@@ -61,7 +65,12 @@ async def start(update: Update, context: HuifangContext) -> None:
         if isinstance(result, Bound) and result.kind is chat.LinkResult.STAFF:
             staff = staff_desk.staff_member(uow, user_id)
             manager = staff is not None and staff_desk.is_manager(staff)
-        uow.commit()
+        return result, manager
+
+    outcome = await services.once(update.update_id, bind)
+    if isinstance(outcome, Seen):
+        return
+    result, manager = outcome
     if isinstance(result, Refused):
         name = "link_refused" if token else "unknown_user"
         await message.reply_text(texts.message(name, problem=result.problem.value))
@@ -96,16 +105,17 @@ async def consent_choice(update: Update, context: HuifangContext) -> None:
     query = update.callback_query
     assert query is not None
     _user_id, chat_id = _ids(update)
-    with services.uow() as uow:
-        if not services.first_time(uow, update.update_id):
-            return
+
+    def choose(uow: SqlUnitOfWork) -> object:
         if query.data == CONSENT_START:
-            result: object = chat.consent(uow, services.kit, chat_id, _specialist_name(uow, chat_id))
-        elif query.data == CONSENT_LATER:
-            result = chat.postpone(uow, services.kit, chat_id)
-        else:
-            result = chat.opt_out(uow, services.kit, chat_id)
-        uow.commit()
+            return chat.consent(uow, services.kit, chat_id, _specialist_name(uow, chat_id))
+        if query.data == CONSENT_LATER:
+            return chat.postpone(uow, services.kit, chat_id)
+        return chat.opt_out(uow, services.kit, chat_id)
+
+    result = await services.once(update.update_id, choose)
+    if isinstance(result, Seen):
+        return
     await query.answer()
     texts = services.texts
     if query.data == CONSENT_STOP:
@@ -125,11 +135,10 @@ async def survey_tap(update: Update, context: HuifangContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     _user_id, chat_id = _ids(update)
-    with services.uow() as uow:
-        if not services.first_time(uow, update.update_id):
-            return
-        result = chat.tap(uow, services.kit, chat_id, query.data)
-        uow.commit()
+    data = query.data
+    result = await services.once(update.update_id, lambda uow: chat.tap(uow, services.kit, chat_id, data))
+    if isinstance(result, Seen):
+        return
     texts = services.texts
     if isinstance(result, Rejection):
         await query.answer(REJECTION_TEXT_ZH[result.reason])
@@ -156,11 +165,10 @@ async def text_message(update: Update, context: HuifangContext) -> None:
 
     if await staff_text(update, context):
         return
-    with services.uow() as uow:
-        if not services.first_time(uow, update.update_id):
-            return
-        result = chat.answer_typed(uow, services.kit, chat_id, message.text)
-        uow.commit()
+    text = message.text
+    result = await services.once(update.update_id, lambda uow: chat.answer_typed(uow, services.kit, chat_id, text))
+    if isinstance(result, Seen):
+        return
     if isinstance(result, Bound):  # a survey waits for 开始: show the consent screen again
         await _ask_consent(context, chat_id, result)
     elif isinstance(result, NoSurvey):
@@ -182,11 +190,9 @@ async def stop(update: Update, context: HuifangContext) -> None:
     message = update.effective_message
     assert message is not None
     _user_id, chat_id = _ids(update)
-    with services.uow() as uow:
-        if not services.first_time(uow, update.update_id):
-            return
-        known = chat.opt_out(uow, services.kit, chat_id)
-        uow.commit()
+    known = await services.once(update.update_id, lambda uow: chat.opt_out(uow, services.kit, chat_id))
+    if isinstance(known, Seen):
+        return
     await message.reply_text(services.texts.message("opted_out" if known else "unknown_user"))
 
 
@@ -298,11 +304,8 @@ async def task_tap(update: Update, context: HuifangContext) -> None:
 # ------------------------------------------------------------------------------------------------- helpers
 
 
-def _specialist_name(uow: object, chat_id: int) -> str:
+def _specialist_name(uow: SqlUnitOfWork, chat_id: int) -> str:
     """Who the chat speaks as: the store's customer-service specialist, if it has one."""
-    from storage.unit_of_work import SqlUnitOfWork
-
-    assert isinstance(uow, SqlUnitOfWork)
     customer = uow.people.by_chat(chat_id)
     specialist = uow.colleagues.least_busy(customer.store_id, "cs_specialist") if customer else None
     return specialist.name if specialist else "客服"
@@ -340,9 +343,12 @@ async def _send(context: HuifangContext, chat_id: int, text: str, markup: object
         await context.bot.send_message(chat_id, text, reply_markup=markup)  # type: ignore[arg-type]
     except Forbidden:
         services = context.services
-        with services.uow() as uow:
+
+        def mark(uow: SqlUnitOfWork) -> None:
             chat.mark_unreachable(uow, services.kit, chat_id)
             uow.commit()
+
+        await services.transact(mark)
         log.info("chat %s blocked the bot; marked unreachable", "customer")
 
 
