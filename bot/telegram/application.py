@@ -49,7 +49,8 @@ def build_application(
         .base_file_url(api_url.replace("/bot", "/file/bot"))
         .context_types(context_types)
         # Updates are handled concurrently: a slow Bot API round trip for one customer must not hold up
-        # the others. Each handler's database work runs without an await inside, and the survey row is
+        # the others. Each handler's database work is one unit of work without an await inside (inline on
+        # SQLite, in a worker thread on PostgreSQL, see ChatServices.transact), and the survey row is
         # locked for update, so two taps on one survey are still applied one after the other.
         .concurrent_updates(64)
     )
