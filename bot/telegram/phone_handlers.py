@@ -18,8 +18,9 @@ from bot.domain.presentation import REJECTION_TEXT_ZH, callback_input, for_chat,
 from bot.services import calls, staff_desk
 from bot.services.calls import CallCard, NotYourCase, OutsideHours
 from bot.services.surveys import Accepted, Position, position_of, questionnaire_of, survey_id_of
-from bot.telegram.context import HuifangContext
+from bot.telegram.context import SEEN, HuifangContext, Seen
 from bot.telegram.views import callback_slots
+from storage.unit_of_work import SqlUnitOfWork
 
 DIAL_OUTCOMES = (
     "connected", "no_answer", "line_busy", "powered_off", "suspended", "vacant",
@@ -293,21 +294,32 @@ async def staff_text(update: Update, context: HuifangContext) -> bool:
     message = update.effective_message
     if message is None or message.text is None or update.effective_user is None:
         return False
-    with services.uow() as uow:
-        staff = staff_desk.staff_member(uow, update.effective_user.id)
+    user_id, update_id, text = update.effective_user.id, update.update_id, message.text
+
+    def work(uow: SqlUnitOfWork) -> object:
+        staff = staff_desk.staff_member(uow, user_id)
         if staff is None:
-            return False
+            return None
         survey = uow.surveys.claimed_by(staff.id)
         if survey is None or survey.status != "in_progress":
-            return False
-        if not services.first_time(uow, update.update_id):
-            return True
+            return None
+        if not services.first_time(uow, update_id):
+            return SEEN
         position = position_of(uow, services.kit, survey)
-        given = text_input(position.step, message.text, services.kit.local_now())
-        result = calls.phone_answer(uow, services.kit, staff, survey.id, given) if given is not None else None
+        given = text_input(position.step, text, services.kit.local_now())
+        result = calls.phone_answer(uow, services.kit, staff, survey.id, given) if given is not None else _UNREAD
         uow.commit()
-    if given is None:
+        return result
+
+    # Every customer's typed text passes here first: off the event loop on PostgreSQL, as the chat's own work.
+    outcome = await services.transact(work)
+    if outcome is None:
+        return False
+    if outcome is _UNREAD:
         await message.reply_text(REJECTION_TEXT_ZH[RejectReason.WRONG_INPUT])
-        return True
-    await _after_phone_answer(update, context, result)
+    elif not isinstance(outcome, Seen):
+        await _after_phone_answer(update, context, outcome)  # type: ignore[arg-type]
     return True
+
+
+_UNREAD = object()  # the specialist's text could not be read for the question on screen

@@ -45,6 +45,24 @@ async def test_a_specialist_calls_reads_the_script_and_records_the_answers(bot: 
     assert (attempt.channel, attempt.disposition) == ("phone", "completed")
 
 
+async def test_a_specialist_types_what_the_customer_says_to_a_free_text_question(bot: Harness) -> None:
+    store = bot.store_with_staff()
+    _, survey_id, _ = bot.customer_with_survey(store, "王建国", "+8613800138000", channel="phone")
+    await _specialist(bot, 905)
+    card = await bot.say(905, "/call")
+    script = await bot.tap(905, card, "接通")
+
+    unread = await bot.say(905, "嗯")  # a choice is on screen: typed words are not an option
+    q1 = await bot.tap(905, script, "配合回访")
+    brand = await bot.tap(905, q1, "其他品牌")
+    after = await bot.say(905, "比亚迪 宋PLUS")
+
+    assert unread.text == "请按当前问题的提示作答。"
+    assert "品牌" in brand.text
+    assert after.text != brand.text and after.button_labels  # the script moves on to the next question
+    assert bot.answers(survey_id)[-1] == ("q1_brand", "", None, "比亚迪 宋PLUS")
+
+
 async def test_no_answer_is_logged_with_the_next_try_time(bot: Harness) -> None:
     bot.app.clock.set(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))  # type: ignore[attr-defined]  10:00 Shanghai
     store = bot.store_with_staff()
