@@ -201,13 +201,15 @@ async def help_command(update: Update, context: HuifangContext) -> None:
     message = update.effective_message
     assert message is not None
     _user_id, chat_id = _ids(update)
-    with services.uow() as uow:
+
+    def look_up(uow: SqlUnitOfWork) -> tuple[str, str]:
         customer = uow.people.by_chat(chat_id)
         store_name = uow.people.store_name(customer.store_id) if customer else ""
         consultant = uow.people.staff(customer.owner_staff_id) if customer else None
-    await message.reply_text(
-        services.texts.message("help", store_name=store_name, consultant_name=consultant.name if consultant else "")
-    )
+        return store_name, consultant.name if consultant else ""
+
+    store_name, consultant_name = await services.transact(look_up)
+    await message.reply_text(services.texts.message("help", store_name=store_name, consultant_name=consultant_name))
 
 
 async def tasks_command(update: Update, context: HuifangContext) -> None:
@@ -216,9 +218,12 @@ async def tasks_command(update: Update, context: HuifangContext) -> None:
     message = update.effective_message
     assert message is not None
     user_id, chat_id = _ids(update)
-    with services.uow() as uow:
+
+    def look_up(uow: SqlUnitOfWork) -> tuple[object, list[staff_desk.TaskCard]]:
         staff = staff_desk.staff_member(uow, user_id)
-        cards = staff_desk.open_tasks(uow, staff, services.container.clock) if staff else []
+        return staff, staff_desk.open_tasks(uow, staff, services.container.clock) if staff else []
+
+    staff, cards = await services.transact(look_up)
     if staff is None:
         await message.reply_text(services.texts.message("staff_only"))
         return
@@ -237,9 +242,12 @@ async def today_command(update: Update, context: HuifangContext) -> None:
     clock = services.container.clock
     local = clock.now().astimezone(services.tz)
     end = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=services.tz)
-    with services.uow() as uow:
+
+    def look_up(uow: SqlUnitOfWork) -> staff_desk.Today | None:
         staff = staff_desk.staff_member(uow, user_id)
-        summary = staff_desk.today(uow, staff, clock, end) if staff else None
+        return staff_desk.today(uow, staff, clock, end) if staff else None
+
+    summary = await services.transact(look_up)
     if summary is None:
         await message.reply_text(services.texts.message("staff_only"))
         return
@@ -254,11 +262,14 @@ async def stats_command(update: Update, context: HuifangContext) -> None:
     message = update.effective_message
     assert message is not None
     user_id, _chat_id = _ids(update)
-    with services.uow() as uow:
+
+    def look_up(uow: SqlUnitOfWork) -> tuple[bool, bool]:
         staff = staff_desk.staff_member(uow, user_id)
-        manager = staff is not None and staff_desk.is_manager(staff)
-    if staff is None or not manager:
-        await message.reply_text(services.texts.message("managers_only" if staff else "staff_only"))
+        return staff is not None, staff is not None and staff_desk.is_manager(staff)
+
+    is_staff, manager = await services.transact(look_up)
+    if not manager:
+        await message.reply_text(services.texts.message("managers_only" if is_staff else "staff_only"))
         return
     container = services.container
     today = services.kit.local_now().date()
@@ -276,17 +287,20 @@ async def task_tap(update: Update, context: HuifangContext) -> None:
     assert query is not None and query.data is not None
     user_id, _chat_id = _ids(update)
     _, action, raw_id = query.data.split(":")
-    with services.uow() as uow:
-        if not services.first_time(uow, update.update_id):
-            return
+
+    def finish(uow: SqlUnitOfWork) -> tuple[bool, staff_desk.TaskCard | None]:
         staff = staff_desk.staff_member(uow, user_id)
-        card = None
-        if staff is not None:
-            finish = staff_desk.finish_task if action == "done" else staff_desk.postpone_task
-            card = finish(uow, staff, int(raw_id), services.container.clock)
-        uow.commit()
+        if staff is None:
+            return False, None
+        done = staff_desk.finish_task if action == "done" else staff_desk.postpone_task
+        return True, done(uow, staff, int(raw_id), services.container.clock)
+
+    outcome = await services.once(update.update_id, finish)
+    if isinstance(outcome, Seen):
+        return
+    is_staff, card = outcome
     texts = services.texts
-    if staff is None:
+    if not is_staff:
         await query.answer(texts.message("staff_only"))
         return
     await query.answer()

@@ -42,16 +42,20 @@ async def call_command(update: Update, context: HuifangContext) -> None:
     services = context.services
     user = update.effective_user
     assert user is not None
-    with services.uow() as uow:
+
+    def claim_next(uow: SqlUnitOfWork) -> tuple[bool, object]:
         staff = staff_desk.staff_member(uow, user.id)
         result = calls.next_call(uow, services.kit, _phone_settings(context), staff) if staff else None
         uow.commit()
+        return staff is not None, result
+
+    is_staff, result = await services.transact(claim_next)
     target = update.effective_message
     assert target is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
     texts = services.texts
-    if staff is None:
+    if not is_staff:
         await target.reply_text(texts.message("staff_only"))
     elif result is None:
         await target.reply_text(texts.message("call_queue_empty"))
@@ -129,17 +133,20 @@ async def dial_tap(update: Update, context: HuifangContext) -> None:
     assert query is not None and query.data is not None and update.effective_user is not None
     _, ref, code = query.data.split(":")
     survey_id = survey_id_of(ref) or 0
-    with services.uow() as uow:
-        if not services.first_time(uow, update.update_id):
-            return
-        staff = staff_desk.staff_member(uow, update.effective_user.id)
-        result = None
-        if staff is not None and code in DIAL_OUTCOMES:
-            try:
-                result = calls.record_dial(uow, services.kit, _phone_settings(context), staff, survey_id, code)
-            except NotYourCase:
-                result = None
-        uow.commit()
+    user_id = update.effective_user.id
+
+    def dial(uow: SqlUnitOfWork) -> calls.Dialled | None:
+        staff = staff_desk.staff_member(uow, user_id)
+        if staff is None or code not in DIAL_OUTCOMES:
+            return None
+        try:
+            return calls.record_dial(uow, services.kit, _phone_settings(context), staff, survey_id, code)
+        except NotYourCase:
+            return None
+
+    result = await services.once(update.update_id, dial)
+    if isinstance(result, Seen):
+        return
     await query.answer()
     texts = services.texts
     chat_id = query.message.chat.id if query.message else update.effective_user.id
@@ -168,20 +175,24 @@ async def answer_tap(update: Update, context: HuifangContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
     decoded = parse_callback(query.data[1:])
-    with services.uow() as uow:
-        if not services.first_time(uow, update.update_id):
-            return
-        staff = staff_desk.staff_member(uow, update.effective_user.id)
-        result: Accepted | Rejection | None = None
+    user_id = update.effective_user.id
+
+    def record(uow: SqlUnitOfWork) -> Accepted | Rejection | None:
+        staff = staff_desk.staff_member(uow, user_id)
         survey = uow.surveys.get(survey_id_of(decoded.survey_ref) or 0) if decoded else None
-        if staff is not None and survey is not None and decoded is not None:
-            given = callback_input(questionnaire_of(uow, services.kit, survey), decoded)
-            if given is not None:
-                try:
-                    result = calls.phone_answer(uow, services.kit, staff, survey.id, given)
-                except NotYourCase:
-                    result = None
-        uow.commit()
+        if staff is None or survey is None or decoded is None:
+            return None
+        given = callback_input(questionnaire_of(uow, services.kit, survey), decoded)
+        if given is None:
+            return None
+        try:
+            return calls.phone_answer(uow, services.kit, staff, survey.id, given)
+        except NotYourCase:
+            return None
+
+    result = await services.once(update.update_id, record)
+    if isinstance(result, Seen):
+        return
     await _after_phone_answer(update, context, result)
 
 
@@ -221,17 +232,20 @@ async def end_tap(update: Update, context: HuifangContext) -> None:
     if how not in END_KINDS:
         await query.answer()
         return
-    with services.uow() as uow:
-        if not services.first_time(uow, update.update_id):
-            return
-        staff = staff_desk.staff_member(uow, update.effective_user.id)
-        ended_title: str | None = None
-        if staff is not None:
-            try:
-                ended_title = calls.end_call(uow, services.kit, staff, survey_id_of(ref) or 0, how)
-            except NotYourCase:
-                ended_title = None
-        uow.commit()
+    user_id = update.effective_user.id
+
+    def end(uow: SqlUnitOfWork) -> str | None:
+        staff = staff_desk.staff_member(uow, user_id)
+        if staff is None:
+            return None
+        try:
+            return calls.end_call(uow, services.kit, staff, survey_id_of(ref) or 0, how)
+        except NotYourCase:
+            return None
+
+    ended_title = await services.once(update.update_id, end)
+    if isinstance(ended_title, Seen):
+        return
     await query.answer()
     texts = services.texts
     assert query.message is not None
@@ -266,17 +280,20 @@ async def book_tap(update: Update, context: HuifangContext) -> None:
         )
         return
     at = datetime.strptime(parts[2], "%Y%m%d%H%M")
-    with services.uow() as uow:
-        if not services.first_time(uow, update.update_id):
-            return
-        staff = staff_desk.staff_member(uow, update.effective_user.id)
-        booked = None
-        if staff is not None:
-            try:
-                booked = calls.book_callback(uow, services.kit, staff, survey_id_of(ref) or 0, at)
-            except NotYourCase:
-                booked = None
-        uow.commit()
+    user_id = update.effective_user.id
+
+    def book(uow: SqlUnitOfWork) -> object:
+        staff = staff_desk.staff_member(uow, user_id)
+        if staff is None:
+            return None
+        try:
+            return calls.book_callback(uow, services.kit, staff, survey_id_of(ref) or 0, at)
+        except NotYourCase:
+            return None
+
+    booked = await services.once(update.update_id, book)
+    if isinstance(booked, Seen):
+        return
     await query.answer()
     assert query.message is not None
     texts = services.texts
