@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from bot.app import Container
-from bot.sandbox.fake_telegram import FakeTelegramThread, FakeUser
+from bot.sandbox.fake_telegram import FakeTelegramThread, FakeUser, SentMessage
 from tests.e2e.harness import Harness
 
 SECRET = "test-secret-0123456789abcdef"
@@ -119,10 +119,7 @@ def test_the_running_bot_answers_a_customer_and_its_logs_hold_no_token_or_phone(
         with log.open("w") as sink:
             process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=sink, stderr=sink)
             try:
-                telegram.call(server.open_link, FakeUser(901, "王"), token)
-                consent = telegram.call(server.wait_for, 901, None, 30.0)
-                telegram.call(server.press, FakeUser(901, "王"), consent, "开始")
-                opening = telegram.call(server.wait_for, 901, lambda m: m.text.startswith("【第1/"), 30.0)
+                consent, opening = _consent_and_first_question(telegram, token)
             finally:
                 process.send_signal(signal.SIGINT)
                 code = process.wait(30)
@@ -181,10 +178,7 @@ def test_in_webhook_mode_telegram_posts_updates_with_the_secret_and_the_bot_answ
                 registered = dict(server.webhook or {})
                 forged = _post(hook, b'{"update_id": 1, "message": {"text": "/stop"}}', {})
                 wrong = _post(hook, b'{"update_id": 2}', {"X-Telegram-Bot-Api-Secret-Token": "guess"})
-                telegram.call(server.open_link, FakeUser(901, "王"), token)
-                consent = telegram.call(server.wait_for, 901, None, 30.0)
-                telegram.call(server.press, FakeUser(901, "王"), consent, "开始")
-                opening = telegram.call(server.wait_for, 901, lambda m: m.text.startswith("【第1/"), 30.0)
+                consent, opening = _consent_and_first_question(telegram, token)
             finally:
                 process.send_signal(signal.SIGINT)
                 code = process.wait(30)
@@ -196,6 +190,17 @@ def test_in_webhook_mode_telegram_posts_updates_with_the_secret_and_the_bot_answ
     assert server.calls["getUpdates"] == 0
     assert code == 0
     assert secret not in log.read_text() and server.token not in log.read_text()
+
+
+def _consent_and_first_question(telegram: FakeTelegramThread, token: str) -> tuple[SentMessage, SentMessage]:
+    """A customer opens their link in the bot run as a process, and presses 开始."""
+    server = telegram.server
+    assert server is not None
+    telegram.call(server.open_link, FakeUser(901, "王"), token)
+    consent = telegram.call(server.wait_for, 901, None, 30.0)
+    telegram.call(server.press, FakeUser(901, "王"), consent, "开始")
+    opening = telegram.call(server.wait_for, 901, lambda m: m.text.startswith("【第1/"), 30.0)
+    return consent, opening
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
