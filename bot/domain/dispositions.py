@@ -119,3 +119,25 @@ def group_counts(counts: dict[str, int]) -> dict[AaporGroup, int]:
     for code, n in counts.items():
         result[disposition(code).group] += n
     return result
+
+
+# Most to least informative about the case: an interview beats a refusal beats a contact without one beats
+# not reaching anyone; "not eligible" is last because it is about one number or one mode, not the customer.
+_CASE_RANK = (
+    AaporGroup.I,
+    AaporGroup.P,
+    AaporGroup.R,
+    AaporGroup.O,
+    AaporGroup.NC,
+    AaporGroup.UH,
+    AaporGroup.UO,
+    AaporGroup.NE,
+)
+
+
+def case_result(codes: list[str] | tuple[str, ...]) -> Disposition:
+    """A case's one result from all its attempts in every mode: the most informative, the latest among equals."""
+    if not codes:
+        return NOT_ATTEMPTED
+    found = [disposition(code) for code in codes]
+    return min(reversed(found), key=lambda d: _CASE_RANK.index(d.group))

@@ -1,0 +1,180 @@
+"""A survey's life, in one table: its states, the events that move it, and what each move records.
+
+Every channel (chat, a specialist's phone call, and the channels still to come) and every job reports what
+happened as an *event*; ``transition`` says which state the survey goes to and which disposition
+(``bot.domain.dispositions``) and outcome the move records. Nothing else decides a survey's status.
+
+States (stored as their ASCII value in ``survey.status``)::
+
+    pending ──invite──► invited ──begin──► in_progress ──answer(finished)──► completed / partial / refused
+       │                   │                    │                       └──► appointment ──begin──► in_progress
+       │                   └──(no reply by the deadline)──► expired
+       └── any active state ──opt-out──► cancelled;  ──call ended / call outcome (final)──► refused / partial /
+                                                        non_contact / not_eligible / ended
+
+Active states are ``pending``, ``invited``, ``in_progress`` and ``appointment``; a customer has at most one
+active survey per purpose (the database enforces it). Final states absorb every event but ``recover`` (a
+no-op): a stale tap or a late job on a finished survey changes nothing, and says so (``IllegalTransition``).
+
+Plain Python: no database, no Telegram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class SurveyStatus(StrEnum):
+    """Where a survey stands."""
+
+    PENDING = "pending"  # created, not yet offered to the customer in any mode
+    INVITED = "invited"  # offered (chat invitation, SMS link, a call placed), waiting for the customer's 开始
+    IN_PROGRESS = "in_progress"  # the customer is answering
+    APPOINTMENT = "appointment"  # the customer chose a time to be contacted again
+    COMPLETED = "completed"
+    PARTIAL = "partial"  # broke off; the answers so far are kept
+    REFUSED = "refused"
+    NON_CONTACT = "non_contact"  # every try failed to reach the customer
+    NOT_ELIGIBLE = "not_eligible"  # the number does not reach the customer (vacant, wrong number)
+    EXPIRED = "expired"  # no reply by the deadline
+    CANCELLED = "cancelled"  # ended from outside: opted out, superseded
+    ENDED = "ended"  # ended with an outcome of no other kind
+
+    @property
+    def active(self) -> bool:
+        return self in ACTIVE
+
+    @property
+    def final(self) -> bool:
+        return self not in ACTIVE
+
+
+ACTIVE: frozenset[SurveyStatus] = frozenset(
+    {SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS, SurveyStatus.APPOINTMENT}
+)
+ACTIVE_VALUES: tuple[str, ...] = tuple(sorted(s.value for s in ACTIVE))
+WAITING: frozenset[SurveyStatus] = frozenset({SurveyStatus.PENDING, SurveyStatus.INVITED})
+
+# The questionnaire engine's outcome at an end node → the final state (``appointment`` stays active).
+STATUS_BY_OUTCOME: dict[str, SurveyStatus] = {
+    "complete": SurveyStatus.COMPLETED,
+    "partial": SurveyStatus.PARTIAL,
+    "refusal": SurveyStatus.REFUSED,
+    "appointment": SurveyStatus.APPOINTMENT,
+    "non_contact": SurveyStatus.NON_CONTACT,
+    "not_eligible": SurveyStatus.NOT_ELIGIBLE,
+    "no_response": SurveyStatus.EXPIRED,
+    "opted_out": SurveyStatus.CANCELLED,
+}
+
+
+class EventKind(StrEnum):
+    """What can happen to a survey."""
+
+    INVITE = "invite"  # an invitation went out (or a call was placed) in some mode
+    BEGIN = "begin"  # the customer said 开始 / picked up and agreed: the first question is asked
+    ANSWER = "answer"  # an answer was taken and the questionnaire moved on (not finished)
+    FINISH = "finish"  # an answer reached an end node; ``outcome`` is the engine's outcome
+    BOOK_CALLBACK = "book_callback"  # a time to call back was chosen outside the questionnaire (预约回访)
+    CALL_RETRY = "call_retry"  # a try failed to reach the customer; the plan tries again later
+    CALL_FINAL = "call_final"  # a try ended the survey; ``outcome``: refusal / non_contact / not_eligible / …
+    END_CALL = "end_call"  # the specialist ended a running call: ``outcome`` refusal or partial
+    NO_REPLY = "no_reply"  # the deadline passed without an answer
+    OPT_OUT = "opt_out"  # the customer opted out (any channel): every active survey ends
+    NEXT_MODE = "next_mode"  # the contact plan moved the survey to its next mode: offer it afresh
+    RECOVER = "recover"  # after a crash or a lapsed claim: stay, and re-send what the customer waits on
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: EventKind
+    outcome: str | None = None  # FINISH, CALL_FINAL, END_CALL
+    started: bool = False  # CALL_RETRY, NEXT_MODE: has the questionnaire been started (answers kept)?
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The result of one event: the next state, and what the move records."""
+
+    status: SurveyStatus
+    disposition: str | None = None  # a contact attempt to record with this disposition code
+    outcome: str | None = None  # the survey's outcome, when it ends (or books a callback)
+    resend: bool = False  # re-send what the customer waits on (the current question or the invitation)
+
+    @property
+    def ends(self) -> bool:
+        return self.status.final
+
+
+class IllegalTransition(ValueError):
+    """The event does not apply to a survey in this state (e.g. an answer to a finished survey)."""
+
+    def __init__(self, status: SurveyStatus, event: Event) -> None:
+        super().__init__(f"{event.kind.value} does not apply to a {status.value} survey")
+        self.status = status
+        self.event = event
+
+
+# The engine's outcomes → the disposition recorded for the case.
+DISPOSITION_BY_OUTCOME: dict[str, str] = {
+    "complete": "completed",
+    "partial": "partial",
+    "refusal": "refused",
+    "appointment": "appointment",
+}
+
+
+def transition(status: SurveyStatus | str, event: Event) -> Transition:
+    """The state a survey in ``status`` goes to on ``event``; raises ``IllegalTransition`` if it does not apply."""
+    status = SurveyStatus(status)
+    kind = event.kind
+    if kind is EventKind.RECOVER:
+        return Transition(status, resend=status in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS))
+    if status.final:
+        raise IllegalTransition(status, event)
+    if kind is EventKind.OPT_OUT:
+        return Transition(SurveyStatus.CANCELLED, disposition="opted_out", outcome="opted_out")
+    if kind is EventKind.INVITE:
+        if status not in WAITING:
+            raise IllegalTransition(status, event)
+        return Transition(SurveyStatus.INVITED)
+    if kind is EventKind.BEGIN:
+        if status is SurveyStatus.IN_PROGRESS:
+            raise IllegalTransition(status, event)  # 开始 twice: the first question is already out
+        return Transition(SurveyStatus.IN_PROGRESS)
+    if kind is EventKind.ANSWER:
+        if status is not SurveyStatus.IN_PROGRESS:
+            raise IllegalTransition(status, event)
+        return Transition(SurveyStatus.IN_PROGRESS)
+    if kind is EventKind.FINISH:
+        if status is not SurveyStatus.IN_PROGRESS:
+            raise IllegalTransition(status, event)
+        outcome = event.outcome or "complete"
+        return Transition(
+            STATUS_BY_OUTCOME.get(outcome, SurveyStatus.COMPLETED),
+            disposition=DISPOSITION_BY_OUTCOME.get(outcome, outcome),
+            outcome=outcome,
+        )
+    if kind is EventKind.BOOK_CALLBACK:
+        return Transition(SurveyStatus.APPOINTMENT, disposition="appointment", outcome="appointment")
+    if kind is EventKind.CALL_RETRY:
+        if status is SurveyStatus.APPOINTMENT:  # the booked call did not reach them: back in the queue
+            return Transition(SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING)
+        return Transition(status)
+    if kind is EventKind.CALL_FINAL:
+        outcome = event.outcome or "ended"
+        return Transition(STATUS_BY_OUTCOME.get(outcome, SurveyStatus.ENDED), outcome=outcome)
+    if kind is EventKind.END_CALL:
+        if event.outcome not in ("refusal", "partial"):
+            raise IllegalTransition(status, event)
+        return Transition(
+            STATUS_BY_OUTCOME[event.outcome], disposition=DISPOSITION_BY_OUTCOME[event.outcome], outcome=event.outcome
+        )
+    if kind is EventKind.NO_REPLY:
+        if status not in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS):
+            raise IllegalTransition(status, event)
+        return Transition(SurveyStatus.EXPIRED, disposition="no_reply", outcome="no_response")
+    if kind is EventKind.NEXT_MODE:
+        return Transition(SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING)
+    raise IllegalTransition(status, event)  # pragma: no cover - every kind is handled above
