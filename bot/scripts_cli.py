@@ -8,6 +8,7 @@ the answer records and actions each answer would produce.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -28,15 +29,33 @@ def scripts() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def check_command(paths: tuple[Path, ...]) -> None:
     """Validate questionnaires (default: every file in scripts_zh/questionnaires)."""
+    from bot.contact_plans import load_plans
+    from bot.domain.contact_plan import PlanError
+
     good, issues = check_paths(list(paths) or [QUESTIONNAIRES_DIR])
-    for issue in issues:
-        click.echo(str(issue), err=True)
+    problems: list[str] = [str(issue) for issue in issues]
+    if not paths:  # the shipped set: every questionnaire's purpose needs a contact plan
+        try:
+            plans = load_plans(purposes=tuple(q.id for q in good))
+        except PlanError as exc:
+            problems.append(str(exc))
+        else:
+            for purpose, plan in sorted(plans.items()):
+                modes = " → ".join(f"{s.mode.value} {_days(s.wait)}×{s.attempts}" for s in plan.stages)
+                click.echo(f"ok  contact plan {purpose}: {modes}")
+    for problem in problems:
+        click.echo(problem, err=True)
     for q in good:
         click.echo(f"ok  {q.ref}  {q.title}  ({len(q.nodes)} nodes)")
-    if issues:
-        click.echo(f"{len(issues)} error(s) found.", err=True)
+    if problems:
+        click.echo(f"{len(problems)} error(s) found.", err=True)
         raise SystemExit(1)
     click.echo(f"{len(good)} questionnaire(s) checked, no errors.")
+
+
+def _days(wait: timedelta) -> str:
+    hours = int(wait.total_seconds() // 3600)
+    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
 
 
 @scripts.command("try")
