@@ -87,16 +87,20 @@ class _ProgressBar:
 @import_group.command("customers")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--store", help="门店名称（默认取 HUIFANG_STORE_NAME）")
+@click.option("--create-store", is_flag=True, help="门店不存在时新建（否则拒绝，以免打错店名建出第二家店）")
 @click.option("--dry-run", is_flag=True, help="只检查并报告，不写入数据库")
 @click.pass_context
-def import_customers_command(ctx: click.Context, file: Path, store: str | None, dry_run: bool) -> None:
+def import_customers_command(
+    ctx: click.Context, file: Path, store: str | None, create_store: bool, dry_run: bool
+) -> None:
     """导入客户名单：按手机号（门店内）更新客户，按车架号更新车辆。"""
     from bot.services.importing import ImportFailed, import_customers
 
     with container(ctx) as app:
         bar = _ProgressBar("导入中")
         try:
-            summary = import_customers(app.uow, file, app.import_options(store, dry_run), app.clock, bar)
+            options = app.import_options(store, dry_run, create_store)
+            summary = import_customers(app.uow, file, options, app.clock, bar)
         except ImportFailed as exc:
             raise Fatal(str(exc)) from None
         finally:
@@ -116,15 +120,16 @@ def import_customers_command(ctx: click.Context, file: Path, store: str | None, 
 @import_group.command("staff")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--store", help="门店名称（默认取 HUIFANG_STORE_NAME）")
+@click.option("--create-store", is_flag=True, help="门店不存在时新建（否则拒绝，以免打错店名建出第二家店）")
 @click.option("--dry-run", is_flag=True, help="只检查并报告，不写入数据库")
 @click.pass_context
-def import_staff_command(ctx: click.Context, file: Path, store: str | None, dry_run: bool) -> None:
+def import_staff_command(ctx: click.Context, file: Path, store: str | None, create_store: bool, dry_run: bool) -> None:
     """导入员工名单：姓名、岗位（销售顾问/服务顾问/客服专员/经理）、手机、在职。"""
     from bot.services.importing import ImportFailed, import_staff
 
     with container(ctx) as app:
         try:
-            summary = import_staff(app.uow, file, app.import_options(store, dry_run), app.clock)
+            summary = import_staff(app.uow, file, app.import_options(store, dry_run, create_store), app.clock)
         except ImportFailed as exc:
             raise Fatal(str(exc)) from None
     total = summary.created + summary.updated + summary.unchanged + summary.rejected

