@@ -64,7 +64,10 @@ def run(ctx: click.Context) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
         secrets = (app.settings.webhook_secret, app.settings.link_secret)
         redaction.install([token, *(s.get_secret_value() for s in secrets if s is not None)])
-        asyncio.run(_serve(app, services, token))
+        try:
+            asyncio.run(_serve(app, services, token))
+        except KeyboardInterrupt:  # only before start-up finished; afterwards Ctrl-C stops the bot cleanly
+            raise Fatal("启动被中断（Ctrl-C）：机器人没有启动") from None
 
 
 def _check_webhook(app: Container) -> None:
@@ -92,6 +95,9 @@ async def _reach_telegram(application: Any, patience: float) -> None:
         try:
             await application.initialize()
             return
+        except asyncio.CancelledError:  # Ctrl-C while still trying: close the HTTP sessions, then stop
+            await application.bot.shutdown()
+            raise
         except InvalidToken:
             await application.bot.shutdown()  # closes the HTTP sessions a failed start opened
             raise Fatal("Telegram 拒绝了机器人令牌（HUIFANG_TELEGRAM_TOKEN），请检查") from None
@@ -102,7 +108,11 @@ async def _reach_telegram(application: Any, patience: float) -> None:
                     f"无法连接 Telegram Bot API（{exc.message}）：请检查网络，或设置代理 HUIFANG_TELEGRAM_PROXY"
                 ) from None
             log.warning("Bot API not reachable (%s); trying again in %.0f s", exc.message, delay)
-            await asyncio.sleep(delay)
+            try:
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:
+                await application.bot.shutdown()
+                raise
             delay = min(delay * 2, 30.0)
 
 
