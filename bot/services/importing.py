@@ -131,9 +131,7 @@ def resolve_store(
 
 
 def _store_id(uow: SqlUnitOfWork, options: ImportOptions, clock: Clock) -> int:
-    return resolve_store(
-        uow, options.store_name, options.timezone, options.create_store, clock, options.default_store
-    )
+    return resolve_store(uow, options.store_name, options.timezone, options.create_store, clock, options.default_store)
 
 
 def _check_store(uow_factory: UnitOfWorkFactory, options: ImportOptions, clock: Clock) -> None:
