@@ -118,7 +118,7 @@ async def _send_rate(messages: int) -> tuple[float, int, int, int]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'send.db'}"
         upgrade(make_engine(url))
-        app = build(Settings(database_url=url, link_secret="bench"), clock=FixedClock(NOW))
+        app = build(Settings(database_url=url, link_secret="bench-secret-0123456789"), clock=FixedClock(NOW))
         with app.uow() as uow:
             for i in range(messages):
                 uow.outbox.add(f"invite:{i}", "telegram", str(50_000 + i), {"text": f"邀请 {i}"}, NOW)

@@ -47,13 +47,15 @@ class Container:
         """Raise SchemaNotReady unless the database is migrated to head."""
         ensure_current(self.engine)
 
-    def import_options(self, store: str | None, dry_run: bool) -> ImportOptions:
+    def import_options(self, store: str | None, dry_run: bool, create_store: bool = False) -> ImportOptions:
         return ImportOptions(
             store_name=store or self.settings.store_name,
             timezone=self.settings.timezone,
             region_code=self.settings.default_region_code,
             batch_size=self.settings.import_batch_size,
             dry_run=dry_run,
+            create_store=create_store,
+            default_store=self.settings.store_name,
         )
 
     def survey_kit(self) -> SurveyKit:

@@ -64,7 +64,10 @@ def run(ctx: click.Context) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
         secrets = (app.settings.webhook_secret, app.settings.link_secret)
         redaction.install([token, *(s.get_secret_value() for s in secrets if s is not None)])
-        asyncio.run(_serve(app, services, token))
+        try:
+            asyncio.run(_serve(app, services, token))
+        except KeyboardInterrupt:  # only before start-up finished; afterwards Ctrl-C stops the bot cleanly
+            raise Fatal("启动被中断（Ctrl-C）：机器人没有启动") from None
 
 
 def _check_webhook(app: Container) -> None:
@@ -92,6 +95,9 @@ async def _reach_telegram(application: Any, patience: float) -> None:
         try:
             await application.initialize()
             return
+        except asyncio.CancelledError:  # Ctrl-C while still trying: close the HTTP sessions, then stop
+            await application.bot.shutdown()
+            raise
         except InvalidToken:
             await application.bot.shutdown()  # closes the HTTP sessions a failed start opened
             raise Fatal("Telegram 拒绝了机器人令牌（HUIFANG_TELEGRAM_TOKEN），请检查") from None
@@ -102,7 +108,11 @@ async def _reach_telegram(application: Any, patience: float) -> None:
                     f"无法连接 Telegram Bot API（{exc.message}）：请检查网络，或设置代理 HUIFANG_TELEGRAM_PROXY"
                 ) from None
             log.warning("Bot API not reachable (%s); trying again in %.0f s", exc.message, delay)
-            await asyncio.sleep(delay)
+            try:
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:
+                await application.bot.shutdown()
+                raise
             delay = min(delay * 2, 30.0)
 
 
@@ -218,10 +228,12 @@ def staff() -> None:
 @click.option("--name", required=True, help="员工姓名")
 @click.option("--role", required=True, help="销售顾问 / 服务顾问 / 客服专员 / 经理")
 @click.option("--store", help="门店名称（默认取 HUIFANG_STORE_NAME）")
+@click.option("--create-store", is_flag=True, help="门店不存在时新建（否则拒绝，以免打错店名建出第二家店）")
 @click.pass_context
-def staff_invite(ctx: click.Context, name: str, role: str, store: str | None) -> None:
+def staff_invite(ctx: click.Context, name: str, role: str, store: str | None, create_store: bool) -> None:
     """打印一次性链接，员工用它把自己的 Telegram 账号绑定到系统。"""
     from bot.domain.people import ROLE_BY_LABEL
+    from bot.services.importing import UnknownStore, resolve_store
     from bot.services.staff_desk import invite_staff
 
     found_role = ROLE_BY_LABEL.get(role)
@@ -230,10 +242,13 @@ def staff_invite(ctx: click.Context, name: str, role: str, store: str | None) ->
     with container(ctx) as app:
         issuer = _issuer(app)
         with app.uow() as uow:
-            store_name = store or app.settings.store_name
-            store_id = uow.stores.id_by_name(store_name) or uow.stores.add(
-                store_name, app.settings.timezone, app.clock.now()
-            )
+            settings = app.settings
+            try:
+                store_id = resolve_store(
+                    uow, store or settings.store_name, settings.timezone, create_store, app.clock, settings.store_name
+                )
+            except UnknownStore as exc:
+                raise Fatal(str(exc)) from None
             url, created = invite_staff(uow, issuer, store_id, name, found_role, app.clock)
             uow.commit()
     if created:

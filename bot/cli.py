@@ -15,7 +15,49 @@ import click
 from bot.cli_support import Fatal, container
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _expected_error(exc: BaseException) -> str | None:
+    """The line to show for an error a command may meet through no bug of ours (a database or the Bot API that
+    cannot be reached, a missing setting, Ctrl-C), or None for a real bug, which must surface as a traceback."""
+    import aiohttp
+    import httpx
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import MissingSetting
+    from bot.cli_support import first_line
+
+    if isinstance(exc, KeyboardInterrupt):
+        return "已中断（Ctrl-C），命令没有完成"
+    if isinstance(exc, MissingSetting):
+        return str(exc)
+    if isinstance(exc, OperationalError | InterfaceError):
+        cause = first_line(exc.orig if exc.orig is not None else exc)
+        return f"数据库操作失败（{cause}）：请检查数据库是否可以访问，稍后重试"
+    if isinstance(exc, InvalidToken):
+        return "Telegram 拒绝了机器人令牌（HUIFANG_TELEGRAM_TOKEN），请检查"
+    if isinstance(exc, NetworkError):  # our transport's messages name no token or URL path
+        return f"无法连接 Telegram Bot API（{first_line(exc)}）：请检查网络，或设置代理 HUIFANG_TELEGRAM_PROXY"
+    if isinstance(exc, httpx.HTTPError | aiohttp.ClientError):  # their text may hold the URL, token and all
+        return f"无法连接 Telegram Bot API（{type(exc).__name__}）：请检查网络，或设置代理 HUIFANG_TELEGRAM_PROXY"
+    return None
+
+
+class _Commands(click.Group):
+    """The command group, with a last-resort handler: an expected error is one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            line = _expected_error(exc)
+            if line is None:
+                raise
+            raise Fatal(line) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--database-url", envvar=None, help="覆盖 HUIFANG_DATABASE_URL")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
@@ -35,7 +77,7 @@ def db_upgrade(ctx: click.Context) -> None:
     """把数据库迁移到最新版本（新库会自动建表）。"""
     from storage.schema import current_revision, head_revision, upgrade
 
-    with container(ctx, need_schema=False) as app:
+    with container(ctx, need_schema=False, create_database=True) as app:
         before = current_revision(app.engine)
         upgrade(app.engine)
         if before == head_revision():
@@ -87,16 +129,20 @@ class _ProgressBar:
 @import_group.command("customers")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--store", help="门店名称（默认取 HUIFANG_STORE_NAME）")
+@click.option("--create-store", is_flag=True, help="门店不存在时新建（否则拒绝，以免打错店名建出第二家店）")
 @click.option("--dry-run", is_flag=True, help="只检查并报告，不写入数据库")
 @click.pass_context
-def import_customers_command(ctx: click.Context, file: Path, store: str | None, dry_run: bool) -> None:
+def import_customers_command(
+    ctx: click.Context, file: Path, store: str | None, create_store: bool, dry_run: bool
+) -> None:
     """导入客户名单：按手机号（门店内）更新客户，按车架号更新车辆。"""
     from bot.services.importing import ImportFailed, import_customers
 
     with container(ctx) as app:
         bar = _ProgressBar("导入中")
         try:
-            summary = import_customers(app.uow, file, app.import_options(store, dry_run), app.clock, bar)
+            options = app.import_options(store, dry_run, create_store)
+            summary = import_customers(app.uow, file, options, app.clock, bar)
         except ImportFailed as exc:
             raise Fatal(str(exc)) from None
         finally:
@@ -116,15 +162,16 @@ def import_customers_command(ctx: click.Context, file: Path, store: str | None, 
 @import_group.command("staff")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--store", help="门店名称（默认取 HUIFANG_STORE_NAME）")
+@click.option("--create-store", is_flag=True, help="门店不存在时新建（否则拒绝，以免打错店名建出第二家店）")
 @click.option("--dry-run", is_flag=True, help="只检查并报告，不写入数据库")
 @click.pass_context
-def import_staff_command(ctx: click.Context, file: Path, store: str | None, dry_run: bool) -> None:
+def import_staff_command(ctx: click.Context, file: Path, store: str | None, create_store: bool, dry_run: bool) -> None:
     """导入员工名单：姓名、岗位（销售顾问/服务顾问/客服专员/经理）、手机、在职。"""
     from bot.services.importing import ImportFailed, import_staff
 
     with container(ctx) as app:
         try:
-            summary = import_staff(app.uow, file, app.import_options(store, dry_run), app.clock)
+            summary = import_staff(app.uow, file, app.import_options(store, dry_run, create_store), app.clock)
         except ImportFailed as exc:
             raise Fatal(str(exc)) from None
     total = summary.created + summary.updated + summary.unchanged + summary.rejected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -21,19 +22,100 @@ class Fatal(click.ClickException):
         click.echo(f"错误：{self.message}", err=True)
 
 
-@contextmanager
-def container(ctx: click.Context, need_schema: bool = True) -> Iterator[Container]:
-    """Build the product from settings for one command; refuse an unmigrated database."""
+def first_line(error: BaseException) -> str:
+    """The first line of an error's text (a driver's message can run to several lines)."""
+    text = str(error).strip()
+    return text.splitlines()[0].strip() if text else type(error).__name__
+
+
+def load_settings(overrides: dict[str, Any]) -> Settings:
+    """Settings from the environment and huifang.toml, or Fatal naming the setting that is wrong."""
+    import tomllib
+
     from pydantic import ValidationError
 
-    from storage.schema import SchemaNotReady
-
     try:
-        settings = Settings(**ctx.obj.get("overrides", {}))
+        return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise Fatal(f"配置有误：{'.'.join(str(p) for p in first['loc'])}：{first['msg']}") from None
-    built = build(settings)
+        field = ".".join(str(p) for p in first["loc"])
+        name = f"HUIFANG_{field.upper()}" if field else "设置"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise Fatal(f"配置有误：{name}：{message}") from None
+    except tomllib.TOMLDecodeError as exc:
+        example = 'timezone = "Asia/Shanghai"'
+        raise Fatal(f"配置文件 {_config_path()} 格式有误（{exc}）：请按 TOML 格式修改，例如 {example}") from None
+
+
+def _config_path() -> str:
+    import os
+
+    return os.environ.get("HUIFANG_CONFIG", "huifang.toml")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (None for other databases and in-memory SQLite)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or parsed.query.get("mode") == "memory":
+        return None
+    return Path(database)
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_database(settings: Settings, create: bool = False) -> Container:
+    """Build the product and make sure its database can be reached, or Fatal with what to do.
+
+    A SQLite file that does not exist is created only when ``create`` is true (``db upgrade``): any other
+    command refuses, leaving nothing behind, instead of creating an empty database it would then refuse.
+    """
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+    url = settings.database_url
+    try:
+        path = _sqlite_file(url)
+    except ArgumentError:
+        raise Fatal(
+            "HUIFANG_DATABASE_URL 格式不对：应为 sqlite:///文件路径 或 postgresql://用户@主机/数据库名"
+        ) from None
+    if path is not None and not path.parent.is_dir():
+        raise Fatal(f"数据库文件所在的目录 {path.parent} 不存在：请先创建该目录，或修改 HUIFANG_DATABASE_URL")
+    if path is not None and not create and not path.exists():
+        raise Fatal(f"数据库文件 {path} 不存在：请先运行 huifang db upgrade（或检查 HUIFANG_DATABASE_URL）")
+    try:
+        built = build(settings)
+    except (ArgumentError, NoSuchModuleError, ImportError):
+        raise Fatal(
+            f"HUIFANG_DATABASE_URL 不可用（{_shown(url)}）：应为 sqlite:///文件路径 或 postgresql://用户@主机/数据库名"
+        ) from None
+    try:
+        with built.engine.connect():
+            pass
+    except DBAPIError as exc:
+        built.close()
+        cause = first_line(exc.orig if exc.orig is not None else exc)
+        raise Fatal(
+            f"无法连接数据库 {_shown(url)}（{cause}）：请检查 HUIFANG_DATABASE_URL，并确认数据库已启动、可以访问"
+        ) from None
+    return built
+
+
+@contextmanager
+def container(ctx: click.Context, need_schema: bool = True, create_database: bool = False) -> Iterator[Container]:
+    """Build the product from settings for one command; refuse an unmigrated or unreachable database."""
+    from storage.schema import SchemaNotReady
+
+    settings = load_settings(ctx.obj.get("overrides", {}))
+    built = open_database(settings, create=create_database)
     try:
         if need_schema:
             try:

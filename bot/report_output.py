@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.domain.statistics import percent_text, pp_text, round_half_up
 from bot.services.reports import Column, Report, Table
+from bot.tabular import append_row, csv_row
 
 FORMATS = ("table", "json", "csv", "xlsx", "png")
 BINARY_FORMATS = ("xlsx", "png")
@@ -172,20 +173,26 @@ def render_json(report: Report) -> str:
 def render_csv(report: Report) -> str:
     """Every table in one CSV: a title row, the Chinese header row, the rows, a blank line."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180 line ends: the csv module then quotes a cell holding a bare CR (a customer's text), which a
+    # "\n"-terminated file would leave unquoted and every reader would split into two rows.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     for line in _heading(report):
-        writer.writerow([line])
+        _writerow(writer, [line])
     if report.empty:
-        writer.writerow([EMPTY_REPORT])
+        _writerow(writer, [EMPTY_REPORT])
     for t in report.tables:
-        writer.writerow([])
-        writer.writerow([t.title])
-        writer.writerow([c.header for c in t.columns])
+        _writerow(writer, [])
+        _writerow(writer, [t.title])
+        _writerow(writer, [c.header for c in t.columns])
         if t.empty:
-            writer.writerow([t.empty_text])
+            _writerow(writer, [t.empty_text])
         for row in t.rows:
-            writer.writerow([format_cell(row.get(c.key), c, report.percent_decimals) for c in t.columns])
+            _writerow(writer, [format_cell(row.get(c.key), c, report.percent_decimals) for c in t.columns])
     return buffer.getvalue()
+
+
+def _writerow(writer: Any, cells: list[Any]) -> None:
+    writer.writerow(csv_row(cells))  # free text (a customer's reason) must not become a live formula
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -217,22 +224,22 @@ def render_xlsx(report: Report) -> bytes:
     summary = workbook.active
     summary.title = "概要"
     for line in _heading(report):
-        summary.append([line])
+        append_row(summary, [line])
     if report.empty:
-        summary.append([EMPTY_REPORT])
-    summary.append([])
-    summary.append(["表", "行数", "说明"])
+        append_row(summary, [EMPTY_REPORT])
+    append_row(summary, [])
+    append_row(summary, ["表", "行数", "说明"])
     names = sheet_names(t.title for t in report.tables)
     percent_format = "0." + "0" * report.percent_decimals + "%" if report.percent_decimals else "0%"
     number_format = "0." + "0" * report.percent_decimals if report.percent_decimals else "0"
     for table, name in zip(report.tables, names, strict=True):
-        summary.append([name, len(table.rows), table.note or ("本期无数据" if table.empty else "")])
+        append_row(summary, [name, len(table.rows), table.note or ("本期无数据" if table.empty else "")])
         sheet = workbook.create_sheet(name)
-        sheet.append([c.header for c in table.columns])
+        append_row(sheet, [c.header for c in table.columns])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append([_xlsx_value(row.get(c.key), c) for c in table.columns])
+            append_row(sheet, [_xlsx_value(row.get(c.key), c) for c in table.columns])
         for col_index, column in enumerate(table.columns, start=1):
             fmt = {"share": percent_format, "pp": number_format, "number": number_format}.get(column.kind)
             if fmt:
@@ -245,7 +252,7 @@ def render_xlsx(report: Report) -> bytes:
             )
             sheet.column_dimensions[letter].width = min(widest + 2, 60)
         if table.empty:
-            sheet.append([table.empty_text])
+            append_row(sheet, [table.empty_text])
         sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -381,5 +388,8 @@ def write(report: Report, fmt: str, out: Path | None) -> str | None:
         out.write_bytes(data)
     else:
         # Excel opens a CSV as UTF-8 only with a byte-order mark.
-        out.write_text(data, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        if fmt == "csv":
+            out.write_text(data, encoding="utf-8-sig", newline="")  # line ends exactly as the csv module wrote them
+        else:
+            out.write_text(data, encoding="utf-8")
     return None

@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+LINK_SECRET_MIN = 16
+
 
 class Settings(BaseSettings):
     """Everything huifang can be configured with."""
@@ -60,7 +62,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
-    link_secret: SecretStr | None = Field(default=None, description="HMAC key for deep links (32+ random bytes)")
+    link_secret: SecretStr | None = Field(
+        default=None, description="HMAC key for deep links (at least 16 characters; 32+ random bytes advised)"
+    )
     link_valid_days: int = Field(default=30, ge=1, le=365)
 
     # Contact policy and calling hours (store-local times).
@@ -88,7 +92,33 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        ZoneInfo(value)  # raises for an unknown zone, so a typo fails at start-up, not at 09:00
+        # An unknown zone fails at start-up, not at 09:00. ZoneInfo raises KeyError (not ValueError) for a
+        # missing zone, which pydantic would let through as a traceback.
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError, OSError):
+            raise ValueError(f"未知时区“{value}”：请使用 IANA 时区名，例如 Asia/Shanghai（北京时间）") from None
+        return value
+
+    @field_validator("link_secret")
+    @classmethod
+    def _long_link_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < LINK_SECRET_MIN:
+            raise ValueError(f"太短：至少 {LINK_SECRET_MIN} 个字符（建议 32 个以上的随机字符）")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"“{value}”不是有效地址：应为 http(s):// 开头，例如 https://api.telegram.org/bot")
         return value
 
     @property

@@ -2,12 +2,18 @@
 
 Readers yield ``(row_number, cells)`` with the row number as Excel shows it (the header is row 1), so
 staff can find a rejected row. Writers produce a file of the same kind for rejects and exports.
+
+Every cell we write may hold text from outside (a customer's free-text answer, a name in an imported list), so
+this module owns keeping it inert in Excel and WPS: ``csv_cell`` quotes text a spreadsheet would read as a
+formula (OWASP's rule), ``append_row`` writes an xlsx row whose text cells are strings, never formulas. Every
+CSV and xlsx writer in the product goes through these two.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +21,51 @@ from pathlib import Path
 from typing import Any, Protocol
 
 _SNIFF_BYTES = 256 * 1024
+
+# A cell starting with one of these is a formula (or the start of one) to Excel, WPS or LibreOffice.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# ...except a plain number, which the reports themselves write: -3, +3.2, -12.5%.
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?%?$")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value for a CSV cell that no spreadsheet will run: text that would start a formula gets a leading '."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def csv_row(cells: list[Any]) -> list[Any]:
+    """``csv_cell`` for every cell of a row."""
+    return [csv_cell(c) for c in cells]
+
+
+def _unquote(cell: str) -> str:
+    """Undo ``csv_cell`` when reading a file we wrote (a rejects file sent back after fixing)."""
+    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
+        return cell[1:]
+    return cell
+
+
+def append_row(sheet: Any, cells: list[Any]) -> None:
+    """Append a row to an openpyxl sheet (normal or write-only) with every text cell stored as text.
+
+    openpyxl turns a str starting with ``=`` into a formula; forcing the cell's type to string keeps what a
+    customer typed as the text they typed.
+    """
+    from openpyxl.cell import WriteOnlyCell
+
+    row: list[Any] = []
+    for value in cells:
+        if isinstance(value, str) and value.startswith("="):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            row.append(cell)
+        else:
+            row.append(value)
+    sheet.append(row)
 
 
 class NotATable(ValueError):
@@ -95,7 +146,7 @@ def _open_csv(path: Path) -> TableReader:
         try:
             for cells in reader:
                 if any(c.strip() for c in cells):
-                    yield reader.line_num, list(cells)
+                    yield reader.line_num, [_unquote(c) for c in cells]
         except UnicodeDecodeError:
             raise NotATable(f"第{reader.line_num + 1}行附近有无法识别的字符（编码不是 {encoding}）") from None
         finally:
@@ -155,10 +206,10 @@ class _CsvWriter:
     def __init__(self, path: Path, headers: list[str], encoding: str) -> None:
         self._file = path.open("w", encoding=encoding, newline="")
         self._writer = csv.writer(self._file)
-        self._writer.writerow(headers)
+        self._writer.writerow(csv_row(headers))
 
     def write(self, cells: list[Any]) -> None:
-        self._writer.writerow(["" if c is None else c for c in cells])
+        self._writer.writerow(csv_row(cells))
 
     def close(self) -> None:
         self._file.close()
@@ -171,10 +222,10 @@ class _XlsxWriter:
         self._path = path
         self._book = Workbook(write_only=True)
         self._sheet = self._book.create_sheet()
-        self._sheet.append(headers)
+        append_row(self._sheet, headers)
 
     def write(self, cells: list[Any]) -> None:
-        self._sheet.append(cells)
+        append_row(self._sheet, cells)
 
     def close(self) -> None:
         self._book.save(self._path)

@@ -64,6 +64,10 @@ class StoreRepository:
         """The store's id, or None if there is no such store."""
         return self._session.scalar(select(Store.id).where(Store.name == name))
 
+    def names(self) -> list[str]:
+        """Every store's name, oldest first."""
+        return list(self._session.scalars(select(Store.name).order_by(Store.id)))
+
     def add(self, name: str, timezone: str, now: datetime) -> int:
         """Create a store and return its id."""
         store = Store(name=name, timezone=timezone, created_at=now)

@@ -158,6 +158,30 @@ class CustomerRow:
         return None
 
 
+@dataclass(frozen=True)
+class FirstUse:
+    """The earlier accepted row of the same file that used a phone (``holder``: its name) or a VIN
+    (``holder``: its phone), with its row number as the user sees it in the file."""
+
+    row_number: int
+    holder: str
+
+
+def file_duplicate(row: CustomerRow, phone_first: FirstUse | None, vin_first: FirstUse | None) -> Problem | None:
+    """Why ``row`` collides with an earlier row of the same file, or None.
+
+    The same phone under another name is two people (or a typo): merging them would overwrite the first person
+    with the second, so the later row is refused. The same phone under the same name is the same customer on a
+    second row (one row per car) and merges. The same VIN under another phone would move the car from the first
+    row's customer to the second's within one file, so it is refused too.
+    """
+    if phone_first is not None and phone_first.holder != row.name:
+        return Problem(_CUSTOMER_LABELS["phone"], f"与第{phone_first.row_number}行手机号重复")
+    if row.vin and vin_first is not None and vin_first.holder != row.phone:
+        return Problem(_CUSTOMER_LABELS["vin"], f"与第{vin_first.row_number}行车架号重复")
+    return None
+
+
 def _cell_text(value: Any) -> str | None:
     if value is None:
         return None

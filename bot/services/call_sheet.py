@@ -32,7 +32,7 @@ from bot.domain.questionnaire import NodeKind, Questionnaire
 from bot.services.calls import PHONE, book_callback, end_call, phone_answer, record_dial
 from bot.services.importing import _Rejects
 from bot.services.surveys import QUESTION_KINDS, Accepted, Position, SurveyKit, questionnaire_of
-from bot.tabular import NotATable, create_table, open_table
+from bot.tabular import NotATable, append_row, create_table, open_table
 from storage.models import ContactAttempt, Customer, Staff, Survey
 from storage.repositories import ACTIVE_SURVEY_STATUSES, ClaimConflict
 from storage.unit_of_work import SqlUnitOfWork
@@ -322,9 +322,9 @@ def _write_xlsx(path: Path, headers: list[str], rows: list[list[Any]], guide: li
     sheet = book.active
     assert sheet is not None
     sheet.title = "拨打名单"
-    sheet.append(headers)
+    append_row(sheet, headers)
     for row in rows:
-        sheet.append(row)
+        append_row(sheet, row)
     sheet.freeze_panes = "C2"
     for index, header in enumerate(headers, start=1):
         letter = get_column_letter(index)
@@ -341,9 +341,9 @@ def _write_xlsx(path: Path, headers: list[str], rows: list[list[Any]], guide: li
     results.add(f"{result_letter}2:{result_letter}{last}")
     sheet.add_data_validation(results)
     notes = book.create_sheet(GUIDE_SHEET)
-    notes.append(["列", "可填的值", "说明"])
+    append_row(notes, ["列", "可填的值", "说明"])
     for row in guide:
-        notes.append(row)
+        append_row(notes, row)
     for letter, width in (("A", 28), ("B", 60), ("C", 70)):
         notes.column_dimensions[letter].width = width
     book.save(path)

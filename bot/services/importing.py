@@ -7,7 +7,9 @@ input with its row number and the reason in Chinese.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,11 +21,13 @@ from bot.domain.customer_import import (
     STAFF_COLUMNS,
     CustomerFacts,
     CustomerRow,
+    FirstUse,
     HeaderMap,
     ImportSummary,
     LeadEventFacts,
     Problem,
     VehicleFacts,
+    file_duplicate,
     lead_events_of,
     map_headers,
     match_vehicle_without_vin,
@@ -44,7 +48,7 @@ Progress = Callable[[int, int], None]  # (done, total) in bytes or rows
 
 
 class ImportFailed(Exception):
-    """The whole file cannot be imported (not a table, no required columns); message in Chinese."""
+    """The whole file cannot be imported (not a table, no required columns, unknown store); message in Chinese."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,12 @@ class ImportOptions:
     region_code: str = "CN"
     batch_size: int = 2000
     dry_run: bool = False
+    # Whether a store of this name may be created if there is none. A typo in --store must not quietly
+    # create a second store with a second copy of every customer.
+    create_store: bool = False
+    # The settings' store name (HUIFANG_STORE_NAME): created without asking while the database has no store
+    # at all, so a fresh install's first import works as the README's quick start shows.
+    default_store: str | None = None
 
 
 class _Rejects:
@@ -101,11 +111,102 @@ def _batches(rows: Iterator[tuple[int, list[Any]]], size: int) -> Iterator[list[
         yield batch
 
 
+class UnknownStore(ImportFailed):
+    """No store has this name and creating one was not asked for; the message names the known stores."""
+
+
+def resolve_store(
+    uow: SqlUnitOfWork, name: str, timezone: str, create: bool, clock: Clock, default: str | None = None
+) -> int:
+    """The id of the store called ``name``. A missing store is created when ``create`` is true, or when it is
+    the ``default`` store and the database has no store yet; otherwise UnknownStore names the known ones."""
+    store_id = uow.stores.id_by_name(name)
+    if store_id is not None:
+        return store_id
+    known = uow.stores.names()
+    if not create and not (name == default and not known):
+        listed = f"已有门店：{'、'.join(known)}" if known else "系统中还没有门店"
+        raise UnknownStore(f"找不到门店“{name}”（{listed}）；如确要新建该门店，请加 --create-store")
+    return uow.stores.add(name, timezone, clock.now())
+
+
 def _store_id(uow: SqlUnitOfWork, options: ImportOptions, clock: Clock) -> int:
-    store_id = uow.stores.id_by_name(options.store_name)
-    if store_id is None:
-        store_id = uow.stores.add(options.store_name, options.timezone, clock.now())
-    return store_id
+    return resolve_store(uow, options.store_name, options.timezone, options.create_store, clock, options.default_store)
+
+
+def _check_store(uow_factory: UnitOfWorkFactory, options: ImportOptions, clock: Clock) -> None:
+    """Refuse an unknown store before reading a row, so nothing (not even a rejects file) is written."""
+    with uow_factory() as uow:
+        _store_id(uow, options, clock)  # rolled back: the batch that writes creates it
+
+
+class _FirstUses:
+    """Which accepted row of the file first used each phone and each VIN.
+
+    Kept in a scratch SQLite file (deleted on close), not in a dict, so a 100,000-row file is checked against
+    all its earlier rows, across batches, in flat memory; the primary keys make "first" a database fact.
+    """
+
+    _CHUNK = 500
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="huifang-import-")
+        self._db = sqlite3.connect(f"{self._dir.name}/first_uses.db", isolation_level=None)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-4096", "temp_store=FILE"):
+            self._db.execute(f"PRAGMA {pragma}")
+        for table in ("phone", "vin"):
+            self._db.execute(
+                f"CREATE TABLE {table} (key TEXT PRIMARY KEY, row_number INTEGER NOT NULL, holder TEXT NOT NULL)"
+                " WITHOUT ROWID"
+            )
+
+    def find(self, table: str, keys: Iterable[str]) -> dict[str, FirstUse]:
+        wanted = sorted(set(keys))
+        found: dict[str, FirstUse] = {}
+        for start in range(0, len(wanted), self._CHUNK):
+            part = wanted[start : start + self._CHUNK]
+            marks = ",".join("?" * len(part))
+            query = f"SELECT key, row_number, holder FROM {table} WHERE key IN ({marks})"
+            for key, row_number, holder in self._db.execute(query, part):
+                found[key] = FirstUse(row_number, holder)
+        return found
+
+    def record(self, table: str, uses: dict[str, FirstUse]) -> None:
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            f"INSERT OR IGNORE INTO {table} (key, row_number, holder) VALUES (?, ?, ?)",
+            ((key, use.row_number, use.holder) for key, use in uses.items()),
+        )
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+        self._dir.cleanup()
+
+
+def _drop_file_duplicates(
+    rows: list[tuple[int, CustomerRow, list[Any]]], first: _FirstUses, rejects: _Rejects
+) -> list[tuple[int, CustomerRow]]:
+    """The batch's valid rows minus those that collide with an earlier row of the file (those go to rejects)."""
+    phones = first.find("phone", (r.phone for _, r, _ in rows))
+    vins = first.find("vin", (r.vin for _, r, _ in rows if r.vin))
+    new_phones: dict[str, FirstUse] = {}
+    new_vins: dict[str, FirstUse] = {}
+    kept: list[tuple[int, CustomerRow]] = []
+    for row_number, row, cells in rows:
+        vin_first = vins.get(row.vin) if row.vin else None
+        problem = file_duplicate(row, phones.get(row.phone), vin_first)
+        if problem is not None:
+            rejects.add(row_number, cells, [problem])
+            continue
+        kept.append((row_number, row))
+        if row.phone not in phones:
+            phones[row.phone] = new_phones[row.phone] = FirstUse(row_number, row.name)
+        if row.vin and row.vin not in vins:
+            vins[row.vin] = new_vins[row.vin] = FirstUse(row_number, row.phone)
+    first.record("phone", new_phones)
+    first.record("vin", new_vins)
+    return kept
 
 
 def import_customers(
@@ -118,21 +219,24 @@ def import_customers(
     """Upsert customers (by phone within the store), vehicles (by VIN) and lead events from a file."""
     from zoneinfo import ZoneInfo
 
+    _check_store(uow_factory, options, clock)
     table, headers = _open(path, CUSTOMER_COLUMNS)
     today = clock.now().astimezone(ZoneInfo(options.timezone)).date()
     summary = ImportSummary(unknown_columns=headers.unknown, dry_run=options.dry_run)
     rejects = _Rejects(path, table.headers, table.encoding)
+    first = _FirstUses()
     staff_ids: dict[str, int] = {}
     analysed = 0
     try:
         for batch in _batches(table.rows, options.batch_size):
-            valid: list[tuple[int, CustomerRow]] = []
+            parsed_rows: list[tuple[int, CustomerRow, list[Any]]] = []
             for row_number, cells in batch:
                 parsed = parse_customer_row(cells, headers, today, options.region_code)
                 if isinstance(parsed, list):
                     rejects.add(row_number, cells, parsed)
                 else:
-                    valid.append((row_number, parsed))
+                    parsed_rows.append((row_number, parsed, cells))
+            valid = _drop_file_duplicates(parsed_rows, first, rejects)
             with uow_factory() as uow:
                 store_id = _store_id(uow, options, clock)
                 _resolve_consultants(uow, store_id, valid, staff_ids, summary, clock)
@@ -151,6 +255,7 @@ def import_customers(
         raise ImportFailed(str(exc)) from None
     finally:
         rejects.close()
+        first.close()
     summary.rejected = rejects.count
     summary.rejects_path = str(rejects.path) if rejects.count else None
     return summary
@@ -347,6 +452,7 @@ def import_staff(
     uow_factory: UnitOfWorkFactory, path: Path, options: ImportOptions, clock: Clock
 ) -> StaffImportSummary:
     """Upsert staff members by name within the store."""
+    _check_store(uow_factory, options, clock)
     table, headers = _open(path, STAFF_COLUMNS)
     summary = StaffImportSummary(unknown_columns=headers.unknown, dry_run=options.dry_run)
     rejects = _Rejects(path, table.headers, table.encoding)

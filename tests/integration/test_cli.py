@@ -45,6 +45,7 @@ def test_dry_run_says_nothing_was_written(database_url: str, tmp_path: Path) -> 
 
 
 def test_commands_refuse_an_unmigrated_database_and_say_what_to_run(tmp_path: Path) -> None:
+    (tmp_path / "new.db").touch()  # a database that exists but was never migrated (a missing one: test_cli_mistakes)
     empty = f"sqlite:///{tmp_path / 'new.db'}"
     path = write_csv(tmp_path / "客户.csv", [WANG])
 

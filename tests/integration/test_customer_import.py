@@ -249,3 +249,102 @@ def test_a_large_file_is_written_in_batches_and_every_row_is_counted(app: Contai
     assert summary.created == 2500
     assert len(seen) == 3 and seen[-1] == path.stat().st_size
     assert len(_customers(app)) == 2500
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Rows of one file that collide, and the store they go to
+
+
+def _rejects(summary) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    return read_csv(Path(summary.rejects_path or ""))
+
+
+def test_two_people_whose_phones_normalise_to_the_same_number_are_not_merged(app: Container, tmp_path: Path) -> None:
+    rows = [["张三", "138 0013 8000", "2026-11-01"], ["李四", "+86-138-0013-8000", ""]]
+    path = write_csv(tmp_path / "a.csv", rows, headers=["姓名", "手机", "试驾日期"])
+
+    summary = _import(app, path)
+
+    assert (summary.created, summary.updated, summary.rejected) == (1, 0, 1)
+    (reject,) = _rejects(summary)
+    assert (reject["姓名"], reject["行号"], reject["拒绝原因"]) == ("李四", "3", "手机：与第2行手机号重复")
+    (zhang,) = _customers(app)
+    assert zhang.name == "张三"
+    with app.uow() as uow:
+        drive = uow.session.scalars(select(LeadEvent)).one()
+        assert (drive.customer_id, drive.kind) == (zhang.id, "test_drive")
+
+
+def test_a_phone_repeated_under_another_name_is_caught_across_batches(app: Container, tmp_path: Path) -> None:
+    rows = [["张三", "13800138000"], *[[f"客户{i}", f"1390000{i:04d}"] for i in range(7)], ["李四", "+8613800138000"]]
+    path = write_csv(tmp_path / "a.csv", rows, headers=["姓名", "手机"])
+    options = app.import_options(None, False)
+    options = type(options)(**{**options.__dict__, "batch_size": 3})
+
+    summary = import_customers(app.uow, path, options, app.clock)
+
+    assert (summary.created, summary.rejected) == (8, 1)
+    assert [(r["行号"], r["拒绝原因"]) for r in _rejects(summary)] == [("10", "手机：与第2行手机号重复")]
+    assert "李四" not in {c.name for c in _customers(app)}
+
+
+def test_a_vin_under_two_phones_in_one_file_keeps_the_car_with_the_first_row(app: Container, tmp_path: Path) -> None:
+    other = [*ZHAO]
+    other[7] = WANG[7]  # 赵丽's row carries 王建国's VIN
+    path = write_csv(tmp_path / "a.csv", [WANG, other])
+
+    summary = _import(app, path)
+
+    assert (summary.created, summary.rejected, summary.vehicles_created) == (1, 1, 1)
+    assert _rejects(summary)[0]["拒绝原因"] == "车架号：与第2行车架号重复"
+    with app.uow() as uow:
+        vehicle = uow.session.scalars(select(Vehicle)).one()
+        owner = uow.session.get(Customer, vehicle.customer_id)
+        assert owner is not None and owner.name == "王建国"
+
+
+def test_a_rejected_row_does_not_count_as_the_first_use_of_its_phone(app: Container, tmp_path: Path) -> None:
+    rows = [["张三", "13800138000", "2099-01-01"], ["李四", "13800138000", ""]]  # 张三's date is in the future
+    path = write_csv(tmp_path / "a.csv", rows, headers=["姓名", "手机", "试驾日期"])
+
+    summary = _import(app, path)
+
+    assert (summary.created, summary.rejected) == (1, 1)
+    assert [c.name for c in _customers(app)] == ["李四"]
+
+
+def test_a_mistyped_store_is_refused_naming_the_known_stores_and_nothing_is_written(
+    app: Container, tmp_path: Path
+) -> None:
+    _import(app, write_csv(tmp_path / "a.csv", [WANG]))
+    path = write_csv(tmp_path / "b.csv", [ZHAO, BAD_PHONE])
+
+    with pytest.raises(ImportFailed) as refused:
+        import_customers(app.uow, path, app.import_options("惠州江铃4S点", False), app.clock)
+
+    assert str(refused.value) == (
+        "找不到门店“惠州江铃4S点”（已有门店：惠州江铃4S店）；如确要新建该门店，请加 --create-store"
+    )
+    assert [c.name for c in _customers(app)] == ["王建国"]
+    assert not (tmp_path / "b.rejects.csv").exists()
+    with app.uow() as uow:
+        assert uow.stores.names() == ["惠州江铃4S店"]
+
+
+def test_a_second_store_is_created_only_when_asked(app: Container, tmp_path: Path) -> None:
+    _import(app, write_csv(tmp_path / "a.csv", [WANG]))
+
+    summary = import_customers(
+        app.uow, write_csv(tmp_path / "b.csv", [WANG]), app.import_options("惠阳店", False, True), app.clock
+    )
+
+    assert summary.created == 1
+    with app.uow() as uow:
+        assert uow.stores.names() == ["惠州江铃4S店", "惠阳店"]
+
+
+def test_a_fresh_database_takes_its_first_import_only_into_the_default_store(app: Container, tmp_path: Path) -> None:
+    with pytest.raises(ImportFailed, match="找不到门店“惠阳店”（系统中还没有门店）"):
+        import_customers(app.uow, write_csv(tmp_path / "a.csv", [WANG]), app.import_options("惠阳店", False), app.clock)
+
+    assert _import(app, write_csv(tmp_path / "b.csv", [WANG])).created == 1
