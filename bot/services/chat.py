@@ -63,8 +63,10 @@ class Refused:
 
 def open_link(
     uow: SqlUnitOfWork, kit: SurveyKit, secret: bytes, token: str, user_id: int, chat_id: int
-) -> Bound | Refused:
-    """Redeem a /start token: bind the customer's chat or the staff member's account."""
+) -> Bound | Refused | Position:
+    """Redeem a /start token: bind the customer's chat or the staff member's account.
+
+    A customer who opens their link again while their chat survey runs gets the question it waits on."""
     try:
         claim, link = check_link(uow, secret, token, user_id, kit.clock)
     except InvalidLink as exc:
@@ -93,7 +95,7 @@ def open_link(
         uow.flush()
     customer.telegram_chat_id = chat_id
     customer.chat_unreachable_at = None
-    return _bound_customer(uow, customer)
+    return _welcome(uow, kit, customer)
 
 
 def _bound_customer(uow: SqlUnitOfWork, customer: Customer, survey: Survey | None = None) -> Bound:
@@ -114,8 +116,11 @@ def greet_again(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> Bound | Pos
     """/start without a token from a bound customer: the question their chat survey waits on, if one runs,
     else the consent screen again (None if unknown)."""
     customer = uow.people.by_chat(chat_id)
-    if customer is None:
-        return None
+    return _welcome(uow, kit, customer) if customer else None
+
+
+def _welcome(uow: SqlUnitOfWork, kit: SurveyKit, customer: Customer) -> Bound | Position:
+    """A customer back in the chat: the question their chat survey waits on, or else the consent screen."""
     survey = uow.surveys.active_for_customer(customer.id)
     if survey is not None and survey.status == "in_progress" and survey.state and survey.channel == CHAT:
         return position_of(uow, kit, survey)

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.sandbox.fake_telegram import SentMessage
-from storage.models import LinkToken, Store, Survey, Task
+from storage.models import Customer, LinkToken, Store, Survey, Task
 from tests.e2e.harness import Harness
 
 
@@ -262,3 +262,35 @@ async def test_a_customer_types_the_callback_time_as_they_would_say_it(bot: Harn
     with bot.app.uow() as uow:
         survey = uow.session.get(Survey, survey_id)
         assert survey is not None and survey.callback_at == datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+
+
+async def test_a_link_opened_by_two_accounts_at_once_binds_one_and_records_only_that_one(bot: Harness) -> None:
+    store = bot.store_with_staff()
+    links = [bot.customer_with_survey(store, f"客户{n}", f"+86137{n:08d}")[2] for n in range(12)]
+    for n, token in enumerate(links):  # both updates arrive together and are handled concurrently
+        bot.telegram.open_link(bot.user(6200 + 2 * n), token)
+        bot.telegram.open_link(bot.user(6201 + 2 * n), token)
+    for user_id in range(6200, 6200 + 2 * len(links)):
+        await bot.reply_to(user_id, 1)
+
+    with bot.app.uow() as uow:
+        bound = dict(uow.session.execute(select(Customer.id, Customer.telegram_chat_id)).all())
+        used_by = uow.session.scalars(select(LinkToken.used_by).order_by(LinkToken.id)).all()
+        customer_ids = uow.session.scalars(select(LinkToken.subject_id).order_by(LinkToken.id)).all()
+    welcomed = [u for u in range(6200, 6200 + 2 * len(links)) if bot.telegram.chat(u)[0].button_labels]
+    assert len(welcomed) == len(links)  # one of each pair, the other is told the link is used
+    assert used_by == [bound[c] for c in customer_ids]
+    assert sorted(used_by) == sorted(welcomed)
+
+
+async def test_opening_ones_own_link_again_mid_survey_shows_the_question_it_waits_on(bot: Harness) -> None:
+    store = bot.store_with_staff()
+    _, survey_id, token = bot.customer_with_survey(store, "郑和", "+8613600136614")
+    bot.telegram.open_link(bot.user(614), token)
+    consent = await bot.reply_to(614, 1)
+    opening = await bot.tap(614, consent, "开始")
+
+    again = await bot.say(614, f"/start {token}")
+
+    assert again.text == opening.text and again.button_labels == ["拒绝回访", "时间不便", "配合回访"]
+    assert bot.survey(survey_id).attempt_count == 1

@@ -309,4 +309,6 @@ def test_thousands_of_fuzzed_updates_log_no_error_and_a_customer_still_completes
     tracebacks = output.count("Traceback (most recent call last)")
     errors = [line for line in output.splitlines() if " ERROR " in line]
     assert (tracebacks, errors[:5]) == (0, [])
+    assert "138001" not in output and "136001" not in output and "139001" not in output  # no phone numbers
+    assert server.token.split(":")[1] not in output
     assert harness.survey(last_survey).status == "completed"
