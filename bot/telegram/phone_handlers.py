@@ -212,6 +212,8 @@ async def answer_tap(update: Update, context: HuifangContext) -> None:
     result = await services.once(update.update_id, record)
     if isinstance(result, Seen) or await _refused_as_not_staff(update, context, result):
         return
+    if context.chat_data is not None:  # the call went on after 预约回访: typed text answers the script again
+        context.chat_data.pop(_BOOKING, None)
     await _after_phone_answer(update, context, result)  # type: ignore[arg-type]
 
 

@@ -294,3 +294,17 @@ async def test_opening_ones_own_link_again_mid_survey_shows_the_question_it_wait
 
     assert again.text == opening.text and again.button_labels == ["拒绝回访", "时间不便", "配合回访"]
     assert bot.survey(survey_id).attempt_count == 1
+
+
+async def test_after_booking_is_offered_a_tap_on_the_script_goes_on_with_the_call(bot: Harness) -> None:
+    survey_id, times = await _specialist_at_the_times(bot, 615, "林峰", "+8613700137615")
+    script = bot.telegram.chat(615)[-2]  # the customer agrees after all
+
+    q1 = await bot.tap(615, script, "配合回访")
+    brand = await bot.tap(615, q1, "其他品牌")
+    after = await bot.say(615, "比亚迪 宋PLUS")
+
+    assert times.text.startswith("请选择回访时间") and "品牌" in brand.text
+    assert after.button_labels  # the script moves on to the next question
+    assert bot.answers(survey_id)[-1] == ("q1_brand", "", None, "比亚迪 宋PLUS")
+    assert bot.survey(survey_id).status == "in_progress"

@@ -87,6 +87,8 @@ class Fuzzer:
         if roll < 0.55:
             command = rng.choice(_COMMANDS)
             args = " ".join(self.token() for _ in range(rng.randint(0, 3)))
+            if rng.random() < 0.05:
+                args = "".join(rng.choice(_ODD_CHARS + string.ascii_letters) for _ in range(5000))
             return f"/{command} {args}".rstrip()
         alphabet = _ODD_CHARS + string.printable
         return "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) or "?"
