@@ -27,6 +27,7 @@ from bot.domain.presentation import (
     parse_slot,
     text_input,
 )
+from bot.domain.questionnaire import NodeKind
 from bot.services import calls, staff_desk
 from bot.services.calls import CallCard, NotYourCase, OutsideHours
 from bot.services.surveys import Accepted, Position, position_of, questionnaire_of, survey_id_of
@@ -356,7 +357,8 @@ async def _send_booked(context: HuifangContext, chat_id: int, booked: object) ->
 async def staff_text(update: Update, context: HuifangContext) -> bool:
     """Typed text from a specialist during a call (free-text answers, typed times); False if it is not that.
 
-    After 预约回访 the next text is read as the callback time (``callback_time.parse_callback_time``).
+    After 预约回访 the next text is read as the callback time (``callback_time.parse_callback_time``), and so
+    is a time typed while a choice or rating is on screen (also after a restart, which forgets the 预约回访 tap).
     """
     services = context.services
     message = update.effective_message
@@ -374,12 +376,13 @@ async def staff_text(update: Update, context: HuifangContext) -> bool:
             return None
         if not services.first_time(uow, update_id):
             return SEEN
-        if booking == survey.id:  # 预约回访 was tapped: this text is the time
-            at = parse_callback_time(text, services.kit.local_now().date())
+        position = position_of(uow, services.kit, survey)
+        at = parse_callback_time(text, services.kit.local_now().date())
+        # After 预约回访 the text is the time; so is a time typed while a choice is on screen (no option is one).
+        if booking == survey.id or (at is not None and position.step.kind in _CHOICES):
             result = calls.book_chosen_callback(uow, services.kit, staff, survey.id, at) if at else _UNREAD_TIME
             uow.commit()
             return result
-        position = position_of(uow, services.kit, survey)
         given = text_input(position.step, text, services.kit.local_now())
         result = calls.phone_answer(uow, services.kit, staff, survey.id, given) if given is not None else _UNREAD
         uow.commit()
@@ -410,6 +413,7 @@ NOT_STAFF = _NotStaff()
 _OFFER = object()  # 预约回访 on the specialist's own claimed call: show the times
 _BOOKING = "booking_survey"  # chat_data key: the survey whose callback time the specialist is choosing
 _UNREAD_TIME = object()  # a typed callback time that could not be read
+_CHOICES = (NodeKind.SINGLE, NodeKind.MULTI, NodeKind.RATING)
 
 
 def _fields(data: str, count: int) -> list[str] | None:

@@ -308,3 +308,16 @@ async def test_after_booking_is_offered_a_tap_on_the_script_goes_on_with_the_cal
     assert after.button_labels  # the script moves on to the next question
     assert bot.answers(survey_id)[-1] == ("q1_brand", "", None, "比亚迪 宋PLUS")
     assert bot.survey(survey_id).status == "in_progress"
+
+
+async def test_a_time_typed_while_a_choice_is_on_the_call_screen_books_the_callback(bot: Harness) -> None:
+    store = bot.store_with_staff()
+    _, survey_id, _ = bot.customer_with_survey(store, "周强", "+8613700137616", channel="phone")
+    await bot.say(616, "/start " + bot.staff_link(store, "周芳"))
+    card = await bot.say(616, "/call")
+    await bot.tap(616, card, "接通")  # the opening question, a choice, is on screen
+
+    booked = await bot.say(616, "明天下午三点")
+
+    assert booked.text == "已预约：周先生 将于 11-26 15:00 回访，届时会优先出现在您的队列中。"
+    assert bot.survey(survey_id).status == "appointment"
