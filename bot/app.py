@@ -61,11 +61,14 @@ class Container:
     def survey_kit(self) -> SurveyKit:
         """Questionnaires, renderer, clock and zone: what every survey use case needs (loaded once)."""
         if self._kit is None:
+            from bot.domain.calling import CallingHours
             from bot.questionnaires import load_catalog
             from bot.rendering import TemplateRenderer
             from bot.services.surveys import SurveyKit
 
-            self._kit = SurveyKit(load_catalog(), TemplateRenderer(), self.clock, self.settings.tz)
+            daily = self.calling_hours()  # a callback the customer names: any day, within the daily window
+            hours = CallingHours(daily.start, daily.end)
+            self._kit = SurveyKit(load_catalog(), TemplateRenderer(), self.clock, self.settings.tz, hours)
         return self._kit
 
     def link_secret(self) -> bytes:

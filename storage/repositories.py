@@ -558,8 +558,10 @@ class LinkRepository:
     def add(self, token: LinkToken) -> None:
         self._session.add(token)
 
-    def by_nonce(self, nonce: str) -> LinkToken | None:
-        return self._session.scalars(select(LinkToken).where(LinkToken.nonce == nonce)).first()
+    def by_nonce(self, nonce: str, *, for_update: bool = False) -> LinkToken | None:
+        """The issued link; ``for_update`` locks its row so two accounts cannot redeem it at once."""
+        query = select(LinkToken).where(LinkToken.nonce == nonce)
+        return self._session.scalars(query.with_for_update() if for_update else query).first()
 
 
 def _answer_row(answer: Answer) -> dict[str, object]:

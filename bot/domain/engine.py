@@ -139,6 +139,8 @@ class RejectReason(StrEnum):
     RATING_OUT_OF_RANGE = "rating_out_of_range"
     BAD_TIME = "bad_time"
     PAST_TIME = "past_time"
+    TOO_FAR_AHEAD = "too_far_ahead"  # a callback more than callback_time.HORIZON ahead
+    OUTSIDE_HOURS = "outside_hours"  # a callback outside calling hours
     WRONG_INPUT = "wrong_input"
     STALE_QUESTION = "stale_question"
     FINISHED = "finished"

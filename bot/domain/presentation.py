@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.dates import parse_callback_time
+from bot.domain.callback_time import parse_callback_time
 from bot.domain.engine import (
     BookCallback,
     Choose,
@@ -51,6 +51,8 @@ CONFIRM_LABEL = "确认"
 SELECTED_MARK = "✅ "
 _SLOT_FORMAT = "%Y%m%d%H%M"
 _DIGITS = "123456789"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not storable (NUL on PostgreSQL) nor printable
+_WIDE_DIGITS = str.maketrans("０１２３４５６７８９－", "0123456789-")
 
 # What to tell a customer in chat when an input is refused.
 REJECTION_TEXT_ZH: dict[RejectReason, str] = {
@@ -63,6 +65,8 @@ REJECTION_TEXT_ZH: dict[RejectReason, str] = {
     RejectReason.RATING_OUT_OF_RANGE: "请在给出的分数范围内打分。",
     RejectReason.BAD_TIME: "请选择一个回访时间。",
     RejectReason.PAST_TIME: "这个时间已经过去了，请选择或输入一个以后的时间。",
+    RejectReason.TOO_FAR_AHEAD: "这个时间太远了，请选择60天以内的时间。",
+    RejectReason.OUTSIDE_HOURS: "这个时间不在回访时段内，请换一个白天的时间。",
     RejectReason.WRONG_INPUT: "请按当前问题的提示作答。",
     RejectReason.STALE_QUESTION: "这个问题已经回答过了，请回答最新的问题。",
     RejectReason.FINISHED: "本次回访已经结束，感谢您的配合！",
@@ -134,11 +138,23 @@ def encode_callback(action: str, survey_ref: str, node_index: int, value: str | 
 def parse_callback(data: str) -> CallbackData | None:
     """Decode callback data made by encode_callback; None if it is not ours or malformed."""
     parts = data.split(":")
-    if len(parts) not in (3, 4) or parts[0] not in ("a", "t", "c", "r", "b") or not parts[2].isdigit():
+    if len(parts) not in (3, 4) or parts[0] not in ("a", "t", "c", "r", "b"):
+        return None
+    if not re.fullmatch(r"[0-9]{1,4}", parts[2]):  # ASCII only: "²".isdigit() is True, int("²") fails
         return None
     if (parts[0] == "c") != (len(parts) == 3) or not _SURVEY_REF_RE.match(parts[1]):
         return None
     return CallbackData(parts[0], parts[1], int(parts[2]), parts[3] if len(parts) == 4 else None)
+
+
+def parse_slot(value: str) -> datetime | None:
+    """A time slot of callback data (``YYYYMMDDHHMM``, ASCII digits only); None if malformed."""
+    if not re.fullmatch(r"[0-9]{12}", value):
+        return None
+    try:
+        return datetime.strptime(value, _SLOT_FORMAT)
+    except ValueError:
+        return None
 
 
 def callback_input(questionnaire: Questionnaire, data: CallbackData) -> Input | None:
@@ -150,11 +166,9 @@ def callback_input(questionnaire: Questionnaire, data: CallbackData) -> Input | 
         return Confirm(node.id)
     value = data.value or ""
     if data.action == "b":
-        try:
-            return BookCallback(datetime.strptime(value, _SLOT_FORMAT), node.id)
-        except ValueError:
-            return None
-    if not re.fullmatch(r"-?\d{1,3}", value):
+        at = parse_slot(value)
+        return BookCallback(at, node.id) if at is not None else None
+    if not re.fullmatch(r"-?[0-9]{1,3}", value):
         return None
     number = int(value)
     if data.action == "r":
@@ -275,20 +289,21 @@ def text_input(step: Step, text: str, now: datetime | None = None) -> Input | No
     without it only full ISO times are read. Returns None when the text cannot be read for this step.
     """
     raw = text.strip()
+    digits = raw.translate(_WIDE_DIGITS)  # full-width digits, as Chinese IMEs type them, are read as digits
     if step.kind is NodeKind.SINGLE:
         for o in step.options:
-            if raw == str(o.index + 1) or raw == o.label or raw == o.code:
+            if digits == str(o.index + 1) or raw == o.label or raw == o.code:
                 return Choose(o.code, step.node_id)
         return None
     if step.kind is NodeKind.MULTI:
-        parts = [p for p in re.split(r"[\s,，、]+", raw) if p]
-        if not parts or not all(p.isdigit() and 1 <= int(p) <= len(step.options) for p in parts):
+        parts = [p for p in re.split(r"[\s,，、;；]+", digits) if p]
+        if not parts or not all(re.fullmatch(r"[0-9]{1,3}", p) and 1 <= int(p) <= len(step.options) for p in parts):
             return None
         return ChooseMany(tuple(step.options[int(p) - 1].code for p in parts), step.node_id)
     if step.kind is NodeKind.RATING:
-        return Rate(int(raw), step.node_id) if re.fullmatch(r"-?\d{1,3}", raw) else None
+        return Rate(int(digits), step.node_id) if re.fullmatch(r"-?[0-9]{1,3}", digits) else None
     if step.kind is NodeKind.TEXT:
-        return FreeText(text, step.node_id)
+        return FreeText(_CONTROL.sub("", text), step.node_id)
     if step.kind is NodeKind.CALLBACK:
         if now is not None:
             at = parse_callback_time(raw, now.date())

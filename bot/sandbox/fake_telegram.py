@@ -193,6 +193,11 @@ class FakeTelegram:
     def chat(self, chat_id: int) -> list[SentMessage]:
         return self.messages[chat_id]
 
+    @property
+    def undelivered(self) -> int:
+        """Updates the bot has not yet confirmed (by polling with a later offset, or answering its webhook)."""
+        return len(self._updates) + len(self._redeliveries)
+
     def last(self, chat_id: int) -> SentMessage:
         return self.messages[chat_id][-1]
 

@@ -693,6 +693,8 @@ _REJECTION_ZH = {
     RejectReason.RATING_OUT_OF_RANGE: "分数不在范围内",
     RejectReason.BAD_TIME: "不是有效的时间",
     RejectReason.PAST_TIME: "时间已经过去",
+    RejectReason.TOO_FAR_AHEAD: "时间太远（须在60天以内）",
+    RejectReason.OUTSIDE_HOURS: "不在拨打时间内",
 }
 
 

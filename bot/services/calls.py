@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.domain.callback_time import callback_time_problem
 from bot.domain.calling import Decision, Next, PhoneSettings, decide
 from bot.domain.dispositions import disposition as disposition_info
-from bot.domain.engine import Input, Rejection, State
+from bot.domain.engine import Input, Rejection, RejectReason, State
 from bot.domain.people import Honorific, title
 from bot.domain.phone import national
 from bot.services.surveys import Accepted, Position, SurveyKit, begin_survey, position_of, submit_answer, survey_ref
@@ -253,6 +254,18 @@ def end_call(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, h
         customer.opted_out_at = now
         uow.surveys.cancel_active(customer.id, "opted_out", now)
     return _title(uow, survey)
+
+
+def book_chosen_callback(
+    uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, at_local: datetime
+) -> tuple[datetime, str] | RejectReason:
+    """预约回访 during a call: as ``book_callback``, for a time that can still be booked (not past, within
+    ``callback_time.HORIZON``, inside the daily calling hours); otherwise why not, and nothing is booked."""
+    problem = callback_time_problem(at_local, kit.local_now(), kit.hours)
+    if problem is not None:
+        _claimed(uow, kit, staff, survey_id)  # NotYourCase still comes first
+        return problem
+    return book_callback(uow, kit, staff, survey_id, at_local)
 
 
 def book_callback(

@@ -13,7 +13,7 @@ from enum import StrEnum
 from bot.domain.engine import BookCallback, Input, Rejection, RejectReason, State
 from bot.domain.links import InvalidLink, LinkProblem, LinkSubject
 from bot.domain.presentation import callback_input, parse_callback, text_input
-from bot.services.links import redeem
+from bot.services.links import check_link, mark_used
 from bot.services.surveys import (
     Accepted,
     Position,
@@ -63,16 +63,20 @@ class Refused:
 
 def open_link(
     uow: SqlUnitOfWork, kit: SurveyKit, secret: bytes, token: str, user_id: int, chat_id: int
-) -> Bound | Refused:
-    """Redeem a /start token: bind the customer's chat or the staff member's account."""
+) -> Bound | Refused | Position:
+    """Redeem a /start token: bind the customer's chat or the staff member's account.
+
+    A customer who opens their link again while their chat survey runs gets the question it waits on."""
     try:
-        claim = redeem(uow, secret, token, user_id, kit.clock)
+        claim, link = check_link(uow, secret, token, user_id, kit.clock)
     except InvalidLink as exc:
         return Refused(exc.problem)
+    # Every refusal below returns before anything is written: a refused account is never the link's user.
     if claim.subject is LinkSubject.STAFF:
         staff = uow.colleagues.get(claim.subject_id)
         if staff is None or not staff.active:
             return Refused(LinkProblem.FORGED)
+        mark_used(link, user_id, kit.clock)
         other = uow.colleagues.by_telegram(user_id)
         if other is not None and other.id != staff.id:
             other.telegram_user_id = None
@@ -84,13 +88,14 @@ def open_link(
         return Refused(LinkProblem.FORGED)
     if customer.telegram_chat_id not in (None, chat_id):
         return Refused(LinkProblem.USED)
+    mark_used(link, user_id, kit.clock)
     previous = uow.people.by_chat(chat_id)
     if previous is not None and previous.id != customer.id:
         previous.telegram_chat_id = None  # one Telegram account, one customer record
         uow.flush()
     customer.telegram_chat_id = chat_id
     customer.chat_unreachable_at = None
-    return _bound_customer(uow, customer)
+    return _welcome(uow, kit, customer)
 
 
 def _bound_customer(uow: SqlUnitOfWork, customer: Customer, survey: Survey | None = None) -> Bound:
@@ -107,10 +112,19 @@ def _bound_customer(uow: SqlUnitOfWork, customer: Customer, survey: Survey | Non
     )
 
 
-def greet_again(uow: SqlUnitOfWork, chat_id: int) -> Bound | None:
-    """/start without a token from a bound customer: the consent screen again (None if unknown)."""
+def greet_again(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> Bound | Position | None:
+    """/start without a token from a bound customer: the question their chat survey waits on, if one runs,
+    else the consent screen again (None if unknown)."""
     customer = uow.people.by_chat(chat_id)
-    return _bound_customer(uow, customer) if customer else None
+    return _welcome(uow, kit, customer) if customer else None
+
+
+def _welcome(uow: SqlUnitOfWork, kit: SurveyKit, customer: Customer) -> Bound | Position:
+    """A customer back in the chat: the question their chat survey waits on, or else the consent screen."""
+    survey = uow.surveys.active_for_customer(customer.id)
+    if survey is not None and survey.status == "in_progress" and survey.state and survey.channel == CHAT:
+        return position_of(uow, kit, survey)
+    return _bound_customer(uow, customer, survey)
 
 
 @dataclass(frozen=True)
@@ -118,8 +132,21 @@ class NothingToAnswer:
     """The customer consented but no survey is waiting."""
 
 
-def consent(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, specialist_name: str) -> Position | NothingToAnswer:
-    """开始: store consent (lifting an earlier opt-out) and begin or resume the waiting survey."""
+@dataclass(frozen=True)
+class AlreadyStarted:
+    """开始 again (a second tap, an old consent message): the survey runs in chat already; nothing is sent."""
+
+    position: Position
+
+
+def consent(
+    uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, specialist_name: str
+) -> Position | AlreadyStarted | NothingToAnswer:
+    """开始: store consent (lifting an earlier opt-out) and begin the waiting survey.
+
+    The survey row is locked first, so of two 开始 taps at once one begins the survey and the other
+    finds it ``AlreadyStarted``: question 1 is sent once.
+    """
     customer = uow.people.by_chat(chat_id)
     if customer is None:
         return NothingToAnswer()
@@ -127,11 +154,11 @@ def consent(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, specialist_name: s
     customer.consent_at = now
     customer.opted_out_at = None
     customer.updated_at = now
-    survey = uow.surveys.active_for_customer(customer.id)
+    survey = uow.surveys.active_for_customer(customer.id, for_update=True)
     if survey is None:
         return NothingToAnswer()
     if survey.status == "in_progress" and survey.state and survey.channel == CHAT:
-        return position_of(uow, kit, survey)
+        return AlreadyStarted(position_of(uow, kit, survey))
     position = begin_survey(uow, kit, survey, CHAT, specialist_name)
     survey.attempt_count += 1
     return position

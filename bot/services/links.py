@@ -42,16 +42,33 @@ def redeem(uow: SqlUnitOfWork, secret: bytes, token: str, telegram_user_id: int,
 
     Opening one's own link again is fine (Telegram users tap links twice); another account is refused.
     """
+    claim, row = check_link(uow, secret, token, telegram_user_id, clock)
+    mark_used(row, telegram_user_id, clock)
+    return claim
+
+
+def check_link(
+    uow: SqlUnitOfWork, secret: bytes, token: str, telegram_user_id: int, clock: Clock
+) -> tuple[LinkClaim, LinkToken]:
+    """Check a token for this account without writing anything; InvalidLink if forged, expired or used.
+
+    The link's row is locked until the transaction ends: a second account opening the same link at the
+    same moment waits, then finds it used.
+    """
     claim = verify(secret, token, clock.now())
-    row = uow.links.by_nonce(claim.nonce)
+    row = uow.links.by_nonce(claim.nonce, for_update=True)
     if row is None:
         raise InvalidLink(LinkProblem.FORGED)  # signed by us but never issued: a leaked secret
     if row.used_at is not None and row.used_by != telegram_user_id:
         raise InvalidLink(LinkProblem.USED)
+    return claim, row
+
+
+def mark_used(row: LinkToken, telegram_user_id: int, clock: Clock) -> None:
+    """Record the link as used by this account (the first time only)."""
     if row.used_at is None:
         row.used_at = clock.now()
         row.used_by = telegram_user_id
-    return claim
 
 
 def export_links(uow: SqlUnitOfWork, issuer: LinkIssuer, path: Path, clock: Clock) -> int:

@@ -6,15 +6,18 @@ transaction as its answers, so a restart resumes at the same question and nothin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain.callback_time import callback_time_problem
+from bot.domain.calling import CallingHours
 from bot.domain.clock import Clock
 from bot.domain.dispositions import OUTCOME_DISPOSITION
-from bot.domain.engine import Input, Rejection, State, Step, answer, current_step, start
+from bot.domain.engine import BookCallback, Input, Rejection, State, Step, answer, current_step, start
 from bot.domain.people import Honorific, title
 from bot.domain.questionnaire import ActionKind, NodeKind, Questionnaire, successors
 from bot.questionnaires import Catalog, load_text
@@ -34,6 +37,7 @@ class SurveyKit:
     renderer: TemplateRenderer
     clock: Clock
     tz: ZoneInfo
+    hours: CallingHours = field(default_factory=CallingHours)  # when a callback may be booked (daily window)
 
     def local_now(self) -> datetime:
         """Now in the store's zone, without the zone: how typed and offered callback times are written."""
@@ -71,11 +75,15 @@ def survey_ref(survey_id: int) -> str:
     return _base36(survey_id)
 
 
+SURVEY_ID_MAX = 2**31 - 1  # the survey id column is a 32-bit integer on both databases
+
+
 def survey_id_of(ref: str) -> int | None:
-    try:
-        return int(ref, 36)
-    except ValueError:
+    """The survey id a ref stands for; None if the ref is not one of ours (forged data never reaches SQL)."""
+    if not re.fullmatch(r"[0-9a-z]{1,7}", ref):
         return None
+    number = int(ref, 36)
+    return number if 0 < number <= SURVEY_ID_MAX else None
 
 
 def _base36(number: int) -> str:
@@ -189,6 +197,10 @@ def submit_answer(
     """Give the survey one input. On success answers, state and actions are written in this unit of work."""
     questionnaire = questionnaire_of(uow, kit, survey)
     state = State.from_dict(survey.state or {})
+    if isinstance(given, BookCallback) and isinstance(given.at, datetime) and given.earliest is not None:
+        problem = callback_time_problem(given.at, given.earliest, kit.hours)
+        if problem is not None:
+            return Rejection(problem, f"callback time {given.at:%Y-%m-%d %H:%M} refused", state)
     outcome = answer(questionnaire, state, given, kit.renderer)
     if isinstance(outcome, Rejection):
         return outcome

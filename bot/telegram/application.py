@@ -82,7 +82,7 @@ def register(application: HuifangApplication) -> None:
     application.add_handler(CommandHandler("today", handlers.today_command, filters=private))
     application.add_handler(CommandHandler("stats", handlers.stats_command, filters=private))
     application.add_handler(CallbackQueryHandler(handlers.consent_choice, pattern=r"^k:"))
-    application.add_handler(CallbackQueryHandler(handlers.task_tap, pattern=r"^task:(done|later):\d+$"))
+    application.add_handler(CallbackQueryHandler(handlers.task_tap, pattern=r"^task:(done|later):[0-9]{1,9}$"))
     application.add_handler(CallbackQueryHandler(handlers.survey_tap, pattern=r"^[atcrb]:"))
     application.add_handler(CommandHandler("call", phone_handlers.call_command, filters=private))
     application.add_handler(CallbackQueryHandler(phone_handlers.call_command, pattern=r"^call:next$"))

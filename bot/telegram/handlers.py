@@ -18,7 +18,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.domain.engine import Rejection, RejectReason
 from bot.domain.presentation import REJECTION_TEXT_ZH
 from bot.services import chat, staff_desk, weekly
-from bot.services.chat import Bound, NoSurvey, NothingToAnswer, NotTaken, Refused
+from bot.services.chat import AlreadyStarted, Bound, NoSurvey, NothingToAnswer, NotTaken, Refused
 from bot.services.surveys import Accepted, Position
 from bot.telegram.context import HuifangContext, Seen
 from bot.telegram.views import (
@@ -51,8 +51,8 @@ async def start(update: Update, context: HuifangContext) -> None:
     assert message is not None
     token = context.args[0] if context.args else None
 
-    def bind(uow: SqlUnitOfWork) -> tuple[Bound | Refused, bool]:
-        result: Bound | Refused
+    def bind(uow: SqlUnitOfWork) -> tuple[Bound | Refused | Position, bool]:
+        result: Bound | Refused | Position
         if token:
             result = chat.open_link(uow, services.kit, services.link_secret, token, user_id, chat_id)
         else:
@@ -60,7 +60,7 @@ async def start(update: Update, context: HuifangContext) -> None:
             if staff is not None:
                 result = Bound(chat.LinkResult.STAFF, staff.name, uow.people.store_name(staff.store_id))
             else:
-                result = chat.greet_again(uow, chat_id) or Refused(chat.LinkProblem.MALFORMED)
+                result = chat.greet_again(uow, services.kit, chat_id) or Refused(chat.LinkProblem.MALFORMED)
         manager = False
         if isinstance(result, Bound) and result.kind is chat.LinkResult.STAFF:
             staff = staff_desk.staff_member(uow, user_id)
@@ -71,7 +71,9 @@ async def start(update: Update, context: HuifangContext) -> None:
     if isinstance(outcome, Seen):
         return
     result, manager = outcome
-    if isinstance(result, Refused):
+    if isinstance(result, Position):  # a survey runs in this chat: its current question again
+        await _show(context, chat_id, result)
+    elif isinstance(result, Refused):
         name = "link_refused" if token else "unknown_user"
         await message.reply_text(texts.message(name, problem=result.problem.value))
     elif result.kind is chat.LinkResult.STAFF:
@@ -116,8 +118,11 @@ async def consent_choice(update: Update, context: HuifangContext) -> None:
     result = await services.once(update.update_id, choose)
     if isinstance(result, Seen):
         return
-    await query.answer()
     texts = services.texts
+    if isinstance(result, AlreadyStarted):
+        await asyncio.gather(query.answer(texts.message("survey_already_started")), _remove_keyboard(query.message))
+        return
+    await query.answer()
     if query.data == CONSENT_STOP:
         await _edit(query.message, texts.message("opted_out"))
     elif query.data == CONSENT_LATER:

@@ -7,14 +7,27 @@ book a callback time. All of it is checked against the claim held in the databas
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 
+from bot.domain.callback_time import parse_callback_time
 from bot.domain.calling import Next, PhoneSettings
 from bot.domain.dispositions import disposition as disposition_info
-from bot.domain.engine import Rejection, RejectReason
-from bot.domain.presentation import REJECTION_TEXT_ZH, callback_input, for_chat, for_phone, parse_callback, text_input
+from bot.domain.engine import BookCallback, Rejection, RejectReason
+from bot.domain.presentation import (
+    REJECTION_TEXT_ZH,
+    callback_input,
+    for_chat,
+    for_phone,
+    parse_callback,
+    parse_slot,
+    text_input,
+)
+from bot.domain.questionnaire import NodeKind
 from bot.services import calls, staff_desk
 from bot.services.calls import CallCard, NotYourCase, OutsideHours
 from bot.services.surveys import Accepted, Position, position_of, questionnaire_of, survey_id_of
@@ -27,6 +40,7 @@ DIAL_OUTCOMES = (
     "wrong_number", "unreachable", "forwarded", "away", "rejected_call", "other",
 )  # fmt: skip
 END_KINDS = ("refused", "partial", "do_not_call")
+log = logging.getLogger(__name__)
 
 
 def _fmt(moment: datetime, context: HuifangContext) -> str:
@@ -131,13 +145,15 @@ async def dial_tap(update: Update, context: HuifangContext) -> None:
     services = context.services
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
-    _, ref, code = query.data.split(":")
-    survey_id = survey_id_of(ref) or 0
+    _, ref, code = _fields(query.data, 3) or ("", "", "")
+    survey_id = survey_id_of(ref)
     user_id = update.effective_user.id
 
-    def dial(uow: SqlUnitOfWork) -> calls.Dialled | None:
+    def dial(uow: SqlUnitOfWork) -> calls.Dialled | _NotStaff | None:
         staff = staff_desk.staff_member(uow, user_id)
-        if staff is None or code not in DIAL_OUTCOMES:
+        if staff is None:
+            return NOT_STAFF
+        if survey_id is None or code not in DIAL_OUTCOMES:
             return None
         try:
             return calls.record_dial(uow, services.kit, _phone_settings(context), staff, survey_id, code)
@@ -145,16 +161,15 @@ async def dial_tap(update: Update, context: HuifangContext) -> None:
             return None
 
     result = await services.once(update.update_id, dial)
-    if isinstance(result, Seen):
+    if isinstance(result, Seen) or await _refused_as_not_staff(update, context, result):
         return
     await query.answer()
     texts = services.texts
     chat_id = query.message.chat.id if query.message else update.effective_user.id
-    if result is None:
+    if not isinstance(result, calls.Dialled):
         await context.bot.send_message(chat_id, texts.message("call_not_yours"))
         return
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    await _quiet(query.message, reply_markup=None)
     if result.decision.next is Next.CONNECTED and result.position is not None:
         await _show_script(context, chat_id, result.position)
         return
@@ -177,23 +192,30 @@ async def answer_tap(update: Update, context: HuifangContext) -> None:
     decoded = parse_callback(query.data[1:])
     user_id = update.effective_user.id
 
-    def record(uow: SqlUnitOfWork) -> Accepted | Rejection | None:
+    def record(uow: SqlUnitOfWork) -> Accepted | Rejection | _NotStaff | None:
         staff = staff_desk.staff_member(uow, user_id)
-        survey = uow.surveys.get(survey_id_of(decoded.survey_ref) or 0) if decoded else None
-        if staff is None or survey is None or decoded is None:
+        if staff is None:
+            return NOT_STAFF
+        survey_id = survey_id_of(decoded.survey_ref) if decoded else None
+        survey = uow.surveys.get(survey_id) if survey_id is not None else None
+        if survey is None or decoded is None:
             return None
         given = callback_input(questionnaire_of(uow, services.kit, survey), decoded)
         if given is None:
             return None
+        if isinstance(given, BookCallback):  # a slot offered a while ago may have passed since
+            given = replace(given, earliest=services.kit.local_now())
         try:
             return calls.phone_answer(uow, services.kit, staff, survey.id, given)
         except NotYourCase:
             return None
 
     result = await services.once(update.update_id, record)
-    if isinstance(result, Seen):
+    if isinstance(result, Seen) or await _refused_as_not_staff(update, context, result):
         return
-    await _after_phone_answer(update, context, result)
+    if context.chat_data is not None:  # the call went on after 预约回访: typed text answers the script again
+        context.chat_data.pop(_BOOKING, None)
+    await _after_phone_answer(update, context, result)  # type: ignore[arg-type]
 
 
 async def _after_phone_answer(update: Update, context: HuifangContext, result: Accepted | Rejection | None) -> None:
@@ -214,11 +236,12 @@ async def _after_phone_answer(update: Update, context: HuifangContext, result: A
         return
     if query is not None and isinstance(query.message, Message):
         if result.moved:
-            await query.message.edit_text(
-                context.services.texts.message("answered", text=query.message.text or "", label=result.answered_label)
+            answered = context.services.texts.message(
+                "answered", text=query.message.text or "", label=result.answered_label
             )
+            await _quiet(query.message, text=answered)
         else:
-            await query.message.edit_reply_markup(reply_markup=_call_keyboard(context, result.position))
+            await _quiet(query.message, reply_markup=_call_keyboard(context, result.position))
             return
     await _show_script(context, chat_id, result.position)
 
@@ -228,90 +251,121 @@ async def end_tap(update: Update, context: HuifangContext) -> None:
     services = context.services
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
-    _, ref, how = query.data.split(":")
-    if how not in END_KINDS:
-        await query.answer()
-        return
+    _, ref, how = _fields(query.data, 3) or ("", "", "")
+    survey_id = survey_id_of(ref)
     user_id = update.effective_user.id
 
-    def end(uow: SqlUnitOfWork) -> str | None:
+    def end(uow: SqlUnitOfWork) -> str | _NotStaff | None:
         staff = staff_desk.staff_member(uow, user_id)
         if staff is None:
+            return NOT_STAFF
+        if survey_id is None or how not in END_KINDS:
             return None
         try:
-            return calls.end_call(uow, services.kit, staff, survey_id_of(ref) or 0, how)
+            return calls.end_call(uow, services.kit, staff, survey_id, how)
         except NotYourCase:
             return None
 
     ended_title = await services.once(update.update_id, end)
-    if isinstance(ended_title, Seen):
+    if isinstance(ended_title, Seen) or await _refused_as_not_staff(update, context, ended_title):
         return
     await query.answer()
     texts = services.texts
-    assert query.message is not None
-    label = {"refused": "refused_call", "partial": "partial", "do_not_call": "do_not_call"}[how]
+    chat_id = query.message.chat.id if query.message else update.effective_user.id
+    label = {"refused": "refused_call", "partial": "partial", "do_not_call": "do_not_call"}.get(how, "")
     text = (
         texts.message("call_ended", title=ended_title, outcome=texts.label(label))
-        if ended_title is not None
+        if isinstance(ended_title, str)
         else texts.message("call_not_yours")
     )
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-    await context.bot.send_message(query.message.chat.id, text, reply_markup=_next_keyboard(context))
+    await _quiet(query.message, reply_markup=None)
+    await context.bot.send_message(chat_id, text, reply_markup=_next_keyboard(context))
 
 
 async def book_tap(update: Update, context: HuifangContext) -> None:
-    """预约回访: offer times; the chosen slot (``cs:<ref>:<YYYYMMDDHHMM>``) books it."""
+    """预约回访: offer times (or a typed one, see ``staff_text``); a slot ``cs:<ref>:<YYYYMMDDHHMM>`` books it."""
     services = context.services
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
     parts = query.data.split(":")
-    ref = parts[1]
-    if parts[0] == "cb":
-        slots = callback_slots(services.container.clock.now(), services.tz)
-        keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(s.strftime("%m-%d %H:%M"), callback_data=f"cs:{ref}:{s:%Y%m%d%H%M}")] for s in slots]
-        )
-        await query.answer()
-        assert query.message is not None
-        example = (services.container.clock.now().astimezone(services.tz) + timedelta(days=1)).strftime("%m-%d 14:00")
-        await context.bot.send_message(
-            query.message.chat.id, services.texts.message("call_pick_time", example_time=example), reply_markup=keyboard
-        )
-        return
-    at = datetime.strptime(parts[2], "%Y%m%d%H%M")
+    offer = parts[0] == "cb" and len(parts) == 2
+    survey_id = survey_id_of(parts[1]) if len(parts) in (2, 3) else None
+    at = parse_slot(parts[2]) if len(parts) == 3 and parts[0] == "cs" else None
     user_id = update.effective_user.id
 
     def book(uow: SqlUnitOfWork) -> object:
         staff = staff_desk.staff_member(uow, user_id)
         if staff is None:
+            return NOT_STAFF
+        if survey_id is None or (at is None and not offer):
             return None
         try:
-            return calls.book_callback(uow, services.kit, staff, survey_id_of(ref) or 0, at)
+            if offer:
+                claimed = uow.surveys.claimed_by(staff.id)
+                return _OFFER if claimed is not None and claimed.id == survey_id else None
+            assert at is not None
+            return calls.book_chosen_callback(uow, services.kit, staff, survey_id, at)
         except NotYourCase:
             return None
 
     booked = await services.once(update.update_id, book)
-    if isinstance(booked, Seen):
+    if isinstance(booked, Seen) or await _refused_as_not_staff(update, context, booked):
+        return
+    chat_id = query.message.chat.id if query.message else user_id
+    if isinstance(booked, RejectReason):
+        await query.answer(REJECTION_TEXT_ZH[booked])
         return
     await query.answer()
-    assert query.message is not None
-    texts = services.texts
-    text = (
-        texts.message("call_booked", title="", at=at.strftime("%m-%d %H:%M"))
-        if booked
-        else texts.message("call_not_yours")
+    if booked is _OFFER:
+        assert survey_id is not None
+        await _offer_times(context, chat_id, survey_id, parts[1])
+        return
+    await _send_booked(context, chat_id, booked)
+
+
+async def _offer_times(context: HuifangContext, chat_id: int, survey_id: int, ref: str) -> None:
+    """The times to tap; a time typed next in this chat books this survey's callback (``staff_text``)."""
+    services = context.services
+    slots = callback_slots(services.container.clock.now(), services.tz)
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(s.strftime("%m-%d %H:%M"), callback_data=f"cs:{ref}:{s:%Y%m%d%H%M}")] for s in slots]
     )
-    await context.bot.send_message(query.message.chat.id, text, reply_markup=_next_keyboard(context))
+    if context.chat_data is not None:
+        context.chat_data[_BOOKING] = survey_id
+    await context.bot.send_message(
+        chat_id, services.texts.message("call_pick_time", example_time=_example_time(context)), reply_markup=keyboard
+    )
+
+
+def _example_time(context: HuifangContext) -> str:
+    services = context.services
+    return (services.container.clock.now().astimezone(services.tz) + timedelta(days=1)).strftime("%m-%d 14:00")
+
+
+async def _send_booked(context: HuifangContext, chat_id: int, booked: object) -> None:
+    texts = context.services.texts
+    if isinstance(booked, tuple):
+        at, title = booked
+        text = texts.message("call_booked", title=title, at=_fmt(at, context))
+        if context.chat_data is not None:
+            context.chat_data.pop(_BOOKING, None)
+    else:
+        text = texts.message("call_not_yours")
+    await context.bot.send_message(chat_id, text, reply_markup=_next_keyboard(context))
 
 
 async def staff_text(update: Update, context: HuifangContext) -> bool:
-    """Typed text from a specialist during a call (free-text answers); False if it is not that."""
+    """Typed text from a specialist during a call (free-text answers, typed times); False if it is not that.
+
+    After 预约回访 the next text is read as the callback time (``callback_time.parse_callback_time``), and so
+    is a time typed while a choice or rating is on screen (also after a restart, which forgets the 预约回访 tap).
+    """
     services = context.services
     message = update.effective_message
     if message is None or message.text is None or update.effective_user is None:
         return False
     user_id, update_id, text = update.effective_user.id, update.update_id, message.text
+    booking = context.chat_data.get(_BOOKING) if context.chat_data is not None else None
 
     def work(uow: SqlUnitOfWork) -> object:
         staff = staff_desk.staff_member(uow, user_id)
@@ -323,6 +377,12 @@ async def staff_text(update: Update, context: HuifangContext) -> bool:
         if not services.first_time(uow, update_id):
             return SEEN
         position = position_of(uow, services.kit, survey)
+        at = parse_callback_time(text, services.kit.local_now().date())
+        # After 预约回访 the text is the time; so is a time typed while a choice is on screen (no option is one).
+        if booking == survey.id or (at is not None and position.step.kind in _CHOICES):
+            result = calls.book_chosen_callback(uow, services.kit, staff, survey.id, at) if at else _UNREAD_TIME
+            uow.commit()
+            return result
         given = text_input(position.step, text, services.kit.local_now())
         result = calls.phone_answer(uow, services.kit, staff, survey.id, given) if given is not None else _UNREAD
         uow.commit()
@@ -334,9 +394,55 @@ async def staff_text(update: Update, context: HuifangContext) -> bool:
         return False
     if outcome is _UNREAD:
         await message.reply_text(REJECTION_TEXT_ZH[RejectReason.WRONG_INPUT])
+    elif outcome is _UNREAD_TIME:
+        await message.reply_text(services.texts.message("call_time_unread", example_time=_example_time(context)))
+    elif isinstance(outcome, RejectReason):
+        await message.reply_text(REJECTION_TEXT_ZH[outcome])
+    elif isinstance(outcome, tuple):
+        await _send_booked(context, message.chat.id, outcome)
     elif not isinstance(outcome, Seen):
         await _after_phone_answer(update, context, outcome)  # type: ignore[arg-type]
     return True
+
+
+class _NotStaff:
+    """The sender of a staff button is not (or no longer) staff: they get one short line, nothing else."""
+
+
+NOT_STAFF = _NotStaff()
+_OFFER = object()  # 预约回访 on the specialist's own claimed call: show the times
+_BOOKING = "booking_survey"  # chat_data key: the survey whose callback time the specialist is choosing
+_UNREAD_TIME = object()  # a typed callback time that could not be read
+_CHOICES = (NodeKind.SINGLE, NodeKind.MULTI, NodeKind.RATING)
+
+
+def _fields(data: str, count: int) -> list[str] | None:
+    """The ``:``-separated fields of callback data, if there are exactly ``count``."""
+    parts = data.split(":")
+    return parts if len(parts) == count else None
+
+
+async def _refused_as_not_staff(update: Update, context: HuifangContext, result: object) -> bool:
+    """Answer a non-staff sender of a staff button with the staff-only line; True if that was the case."""
+    if not isinstance(result, _NotStaff):
+        return False
+    query = update.callback_query
+    assert query is not None
+    await query.answer(context.services.texts.message("staff_only"))
+    return True
+
+
+async def _quiet(message: object, **edit: object) -> None:
+    """Edit an old message (its text, or else its keyboard); one that is gone or too old is left as it is."""
+    if not isinstance(message, Message):
+        return
+    try:
+        if "text" in edit:
+            await message.edit_text(**edit)  # type: ignore[arg-type]
+        else:
+            await message.edit_reply_markup(**edit)  # type: ignore[arg-type]
+    except BadRequest as exc:
+        log.debug("edit skipped: %s", exc.message)
 
 
 _UNREAD = object()  # the specialist's text could not be read for the question on screen

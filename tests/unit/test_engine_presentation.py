@@ -135,9 +135,59 @@ def test_typed_text_is_read_as_an_option_number_a_label_a_rating_or_free_text() 
     assert text_input(brand.step, "吉利") == FreeText("吉利", "q1_brand")  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("bad", ["", "x", "a:s42:0", "c:s42:0:1", "a:s 42:0:1", "z:s42:0:1", "a:s42:x:1"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "x",
+        "a:s42:0",
+        "c:s42:0:1",
+        "a:s 42:0:1",
+        "z:s42:0:1",
+        "a:s42:x:1",
+        "a:s42:²:1",
+        "a:s42:١:1",
+        "a:s42:99999:1",
+    ],
+)
 def test_malformed_callback_data_is_ignored(bad: str) -> None:
     assert parse_callback(bad) is None
+
+
+@pytest.mark.parametrize("value", ["²", "١", "1²", "９", "-0x1"])
+def test_an_option_or_rating_in_callback_data_must_be_ascii_digits(value: str) -> None:
+    for action in ("a", "t", "r"):
+        decoded = parse_callback(f"{action}:s42:0:{value}")
+        assert decoded is not None and callback_input(DEFEAT, decoded) is None
+
+
+@pytest.mark.parametrize(
+    "slot", ["99991231235", "２０２６１１２６１０００", "202602301000", "2026112610000", "zzzzzzzzzzzz"]
+)
+def test_a_malformed_callback_slot_is_ignored(slot: str) -> None:
+    decoded = parse_callback(f"b:s42:1:{slot}")
+    assert decoded is not None and callback_input(DEFEAT, decoded) is None
+
+
+def test_typed_option_numbers_are_ascii_or_full_width_digits_and_nothing_else() -> None:
+    lapsed = CATALOG.get("lapsed")
+    result = start(lapsed, SAMPLE_CONTEXT, RENDERER)
+    for given in (Choose("agree"), Choose("dissatisfied"), Choose("cost_high"), Choose("willing")):
+        result = answer(lapsed, result.state, given, RENDERER)  # type: ignore[assignment]
+    multi = result.step
+
+    assert text_input(OPENING, "３") == Choose("agree", "opening")
+    assert text_input(multi, "１，３") == ChooseMany(("labour_discount", "appointment_service"), "q3")
+    assert text_input(multi, "1 ²") is None
+    assert text_input(multi, "١") is None  # Arabic-Indic digits: not what a customer here types
+    assert text_input(OPENING, "²") is None
+
+
+def test_typed_free_text_loses_control_characters_that_no_database_or_sheet_can_hold() -> None:
+    moved = answer(DEFEAT, start(DEFEAT, SAMPLE_CONTEXT, RENDERER).state, Choose("agree"), RENDERER)
+    brand = answer(DEFEAT, moved.state, Choose("other_brand"), RENDERER)
+
+    assert text_input(brand.step, "吉利\x00\x1b[31m 星越\n L") == FreeText("吉利[31m 星越\n L", "q1_brand")  # type: ignore[union-attr]
 
 
 def test_callback_data_never_exceeds_64_bytes_and_refs_are_checked() -> None:
@@ -146,3 +196,14 @@ def test_callback_data_never_exceeds_64_bytes_and_refs_are_checked() -> None:
         encode_callback("a", "x" * 25, 0, 0)
     with pytest.raises(ValueError):
         encode_callback("a", "has:colon", 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("ref", "survey_id"),
+    [("1", 1), ("zik0zj", 2147483647), ("zik0zk", None), ("z" * 24, None), ("0", None), ("²", None), (" 1", None)],
+)
+def test_a_survey_ref_stands_for_a_survey_id_the_database_can_hold_or_for_none(ref: str, survey_id: int | None) -> None:
+    from bot.services.surveys import survey_id_of, survey_ref
+
+    assert survey_id_of(ref) == survey_id
+    assert survey_id_of(survey_ref(2147483647)) == 2147483647

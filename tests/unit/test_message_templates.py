@@ -47,6 +47,8 @@ SAMPLES: dict[str, dict[str, object]] = {
     "call_outside_hours": {"opens_at": "11-26 09:00"},
     "call_not_yours": {},
     "call_pick_time": {"example_time": "11-26 14:00"},
+    "call_time_unread": {"example_time": "11-26 14:00"},
+    "survey_already_started": {},
     "reminder": {"title": "王先生"},
     "digest": {"name": "李明", "count": 3, "overdue": 1, "kinds": [("预约回访", 2), ("跟进", 1)]},
     "callback_reminder": {"title": "王先生", "at": "10:00"},
