@@ -67,6 +67,9 @@ def select_due(ctx: JobContext) -> DueReport:
     now = ctx.now
     today = ctx.local(now).date()
     with ctx.uow() as uow:
+        # Two schedulers at once (cron beside `huifang run`): the second waits here for the first's commit and
+        # then finds its surveys and tasks already made. The unique index on active surveys backs this up.
+        uow.serialise("select_due")
         chosen = one_per_customer(survey_candidates(uow.session, now, today, ctx.rules), ctx.rules.purpose_order)
         customers = {
             c.id: c for c in uow.session.query(Customer).filter(Customer.id.in_([x.customer_id for x in chosen]))
@@ -74,10 +77,11 @@ def select_due(ctx: JobContext) -> DueReport:
         for candidate in chosen[: ctx.rules.batch_limit]:
             customer = customers[candidate.customer_id]
             by_chat = customer.telegram_chat_id is not None and customer.chat_unreachable_at is None
-            survey = create_survey(
-                uow, ctx.kit, customer.id, candidate.questionnaire_id, candidate.purpose, "chat" if by_chat else "phone"
-            )
-            survey.due_at = now
+            channel = "chat" if by_chat else "phone"
+            survey = create_survey(uow, ctx.kit, customer.id, candidate.questionnaire_id, candidate.purpose, channel,
+                                   now)  # fmt: skip
+            if survey is None:  # another process created it a moment ago: already done
+                continue
             report.surveys += 1
             report.chat += by_chat
             report.phone += not by_chat
@@ -98,6 +102,7 @@ def send_invitations(ctx: JobContext) -> int:
     now = ctx.now
     queued = 0
     with ctx.uow() as uow:
+        uow.serialise("send_invitations")
         rows = uow.session.query(Survey, Customer).join(Customer, Customer.id == Survey.customer_id).filter(
             Survey.status == "pending", Survey.channel == "chat", Customer.opted_out_at.is_(None),
             Customer.telegram_chat_id.is_not(None), Customer.chat_unreachable_at.is_(None),
@@ -133,6 +138,7 @@ def remind_and_expire(ctx: JobContext) -> tuple[int, int]:
     now = ctx.now
     reminded = expired = 0
     with ctx.uow() as uow:
+        uow.serialise("remind_and_expire")  # else two runs would both record the expiry attempt
         waiting = uow.session.query(Survey, Customer).join(Customer, Customer.id == Survey.customer_id).filter(
             Survey.channel == "chat", Survey.status.in_(("invited", "in_progress")), Survey.expires_at.is_not(None),
         ).limit(5000).all()  # fmt: skip
@@ -176,6 +182,7 @@ def staff_digest(ctx: JobContext) -> int:
     day = ctx.local(now).date()
     queued = 0
     with ctx.uow() as uow:
+        uow.serialise("staff_digest")
         staff = uow.session.query(Staff).filter(Staff.telegram_user_id.is_not(None), Staff.active.is_(True)).all()
         for member in staff:
             tasks = uow.tasks.open_for(member.id)
@@ -206,6 +213,7 @@ def urgent(ctx: JobContext) -> int:
     now = ctx.now
     queued = 0
     with ctx.uow() as uow:
+        uow.serialise("urgent")
         soon = uow.session.query(Task, Staff).join(Staff, Staff.id == Task.staff_id).filter(
             Task.kind == "callback", Task.status == "open", Task.due_at <= now + timedelta(minutes=10),
             Task.due_at > now - timedelta(hours=1), Staff.telegram_user_id.is_not(None),
@@ -270,6 +278,7 @@ def weekly_summary(ctx: JobContext, report_settings: Any) -> int:
     text = summary_text(ctx.texts, report, by_series)
     queued = 0
     with ctx.uow() as uow:
+        uow.serialise("weekly_summary")
         managers = (
             uow.session.query(Staff)
             .filter(Staff.role == "manager", Staff.active.is_(True), Staff.telegram_user_id.is_not(None))

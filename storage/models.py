@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -60,8 +61,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _in(column: str, values: list[str]) -> str:
+def _in(column: str, values: list[str] | tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# A survey in one of these statuses is still waiting or running: a customer has at most one per purpose
+# (the partial unique index ``uq_survey_active_purpose``; a second one is refused by the database).
+ACTIVE_SURVEY_STATUSES = ("pending", "invited", "in_progress", "appointment")
+ACTIVE_SURVEY = _in("status", ACTIVE_SURVEY_STATUSES)
 
 
 class Base(DeclarativeBase):
@@ -190,6 +197,14 @@ class Survey(Base):
         Index("ix_survey_status_next_try", "status", "next_try_at"),
         Index("ix_survey_purpose_created", "questionnaire_id", "created_at"),
         Index("ix_survey_created", "created_at"),  # reports: cases of a period, all questionnaires
+        Index(
+            "uq_survey_active_purpose",
+            "customer_id",
+            "purpose",
+            unique=True,
+            sqlite_where=text(ACTIVE_SURVEY),
+            postgresql_where=text(ACTIVE_SURVEY),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
