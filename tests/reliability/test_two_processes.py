@@ -11,20 +11,30 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select, update
 
 from bot.app import Container
 from bot.domain.people import Role
-from bot.sandbox.fake_telegram import FakeTelegramThread
+from bot.sandbox.fake_telegram import FakeTelegramThread, FakeUser
+from bot.settings import Settings
 from storage.models import Customer, OutboundMessage, Staff, Survey, Task
 from storage.repositories import ACTIVE_SURVEY_STATUSES
+from tests.e2e.harness import Harness
 
 SECRET = "test-secret-0123456789abcdef"
+NEWCOMER_WINDOW = 10  # seconds: a 409 Conflict this soon after a bot started polling means it is the second
 NOW = "2026-11-25T10:00"  # a Wednesday, inside calling hours (Shanghai); the `clock` fixture's moment
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, store_name="惠州江铃4S店", link_secret=SECRET)
 
 
 def _env(database_url: str, **extra: str) -> dict[str, str]:
@@ -168,3 +178,55 @@ def test_two_urgent_and_digest_runs_at_once_queue_each_staff_message_once(app: C
     assert len(open_tasks) == 200
     assert sum(k.startswith("escalate:") for k in keys) == 200
     assert sum(k.startswith("digest:") for k in keys) == 1
+
+
+def test_a_second_bot_on_the_same_token_stops_with_one_line_and_the_first_keeps_serving(
+    app: Container, database_url: str, tmp_path: Path
+) -> None:
+    harness = Harness(app, telegram=None)  # type: ignore[arg-type]
+    store = harness.store_with_staff()
+    _, _, first_token = harness.customer_with_survey(store, "王建国", "+8613800138000")
+    _, _, second_token = harness.customer_with_survey(store, "李四", "+8613800138001")
+    with FakeTelegramThread() as telegram:
+        server = telegram.server
+        assert server is not None
+        env = _env(database_url, HUIFANG_TELEGRAM_TOKEN=server.token, HUIFANG_TELEGRAM_API_URL=server.api_url)
+        log = tmp_path / "first.log"
+        with log.open("w") as sink:
+            first = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=sink, stderr=sink)
+            try:
+                telegram.call(server.open_link, FakeUser(901, "王"), first_token)
+                telegram.call(server.wait_for, 901, None, 30.0)  # the first bot is serving
+                _wait_for_line(log, "is running")
+                time.sleep(NEWCOMER_WINDOW + 1)  # it has been serving for longer than a newcomer's first moments
+
+                second = subprocess.run(
+                    [sys.executable, "-m", "bot", "run"], env=env, capture_output=True, text=True, timeout=40
+                )
+                time.sleep(2)  # long enough for a fight over getUpdates to show in the first one's log
+                telegram.call(server.open_link, FakeUser(902, "李"), second_token)
+                consent = telegram.call(server.wait_for, 902, None, 30.0)
+                still_running = first.poll() is None
+            finally:
+                first.terminate()
+                code = first.wait(30)
+
+    assert second.returncode == 2
+    assert [line for line in second.stderr.splitlines() if line.startswith("错误：")] == [
+        "错误：另一个 huifang run 正在使用这个机器人令牌（Telegram 返回 409 Conflict）；"
+        "同一令牌只能运行一个，请先停止它"
+    ]
+    assert second.stderr.strip().splitlines()[-1].startswith("错误：")
+    assert "Traceback" not in second.stderr + second.stdout and "Unclosed" not in second.stderr
+    assert still_running and consent.text.startswith("李先生您好！")
+    assert code == 0
+    output = log.read_text()
+    assert "Traceback" not in output and "Unclosed" not in output
+    assert "another process polls with this bot token (409 Conflict); this one keeps serving" in output
+
+
+def _wait_for_line(log: Path, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
