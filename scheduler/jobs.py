@@ -1,13 +1,22 @@
 """The scheduled jobs: plain functions over a unit-of-work factory, a clock and (to send) a sender.
 
-The database says what is due; these functions only look and write. Each is safe to run twice or in two
-processes at once: surveys are not created twice (the due queries exclude what exists, in one
-transaction), and every message goes through the outbox under an idempotency key.
+The database says what is due; these functions only look and write. Each is safe to run twice, or in two
+processes at once (cron's `huifang jobs run NAME` beside the scheduler of `huifang run`; tested in
+tests/reliability/test_two_processes.py):
+
+* each job's transaction first takes a lock named after the job (``SqlUnitOfWork.serialise``): a second
+  process waits for the first to commit, then its queries see what the first wrote, so a survey, a task or
+  an expiry is not recorded twice;
+* the database refuses a second active survey for the same customer and purpose (a partial unique index);
+  ``create_survey`` takes that refusal as "already done";
+* every message goes through the outbox under an idempotency key (``INSERT … ON CONFLICT DO NOTHING``),
+  and each message is claimed by one sender before it is sent.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -274,7 +283,11 @@ def weekly_summary(ctx: JobContext, report_settings: Any) -> int:
     report, by_series = week_reports(ctx.uow, report_settings, ctx.kit.clock, period)
     ctx.chart_dir.mkdir(parents=True, exist_ok=True)
     chart = ctx.chart_dir / f"weekly-{period.label}.png"
-    write(report, "png", chart)
+    # Written aside and renamed into place: a second process writing the same chart at the same moment never
+    # leaves a half-written file for a sender to read.
+    partial = chart.with_name(f".{chart.name}.{os.getpid()}.partial")
+    write(report, "png", partial)
+    os.replace(partial, chart)
     text = summary_text(ctx.texts, report, by_series)
     queued = 0
     with ctx.uow() as uow:

@@ -23,7 +23,7 @@ from bot.app import Container
 from bot.domain.people import Role
 from bot.sandbox.fake_telegram import FakeTelegramThread, FakeUser
 from bot.settings import Settings
-from storage.models import Customer, OutboundMessage, Staff, Survey, Task
+from storage.models import ContactAttempt, Customer, OutboundMessage, Staff, Survey, Task
 from storage.repositories import ACTIVE_SURVEY_STATUSES
 from tests.e2e.harness import Harness
 
@@ -144,7 +144,9 @@ def test_two_schedulers_send_each_chat_customer_one_invitation(app: Container, d
     assert all("Traceback" not in r.stderr for r in runs + follow_up), [r.stderr[-2000:] for r in runs]
 
 
-def test_two_urgent_and_digest_runs_at_once_queue_each_staff_message_once(app: Container, database_url: str) -> None:
+def test_two_urgent_digest_and_weekly_runs_at_once_queue_each_staff_message_once(
+    app: Container, database_url: str
+) -> None:
     now = app.clock.now()
     with app.uow() as uow:
         store = uow.stores.add("惠州江铃4S店", "Asia/Shanghai", now)
@@ -170,7 +172,7 @@ def test_two_urgent_and_digest_runs_at_once_queue_each_staff_message_once(app: C
         # Make every task a day and a bit overdue, so `urgent` escalates each one to the manager.
         uow.session.execute(Task.__table__.update().values(due_at=datetime(2026, 11, 23, 20, tzinfo=UTC)))
         uow.commit()
-    _at_once([_job("urgent"), _job("urgent"), _job("staff_digest"), _job("staff_digest")], env)
+    runs = _at_once([_job(name) for name in ("urgent", "staff_digest", "weekly_summary") for _ in (1, 2)], env)
 
     with app.uow() as uow:
         keys = list(uow.session.scalars(select(OutboundMessage.idempotency_key)))
@@ -178,6 +180,8 @@ def test_two_urgent_and_digest_runs_at_once_queue_each_staff_message_once(app: C
     assert len(open_tasks) == 200
     assert sum(k.startswith("escalate:") for k in keys) == 200
     assert sum(k.startswith("digest:") for k in keys) == 1
+    assert sum(k.startswith("weekly:") for k in keys) == 1
+    assert all(r.returncode == 0 for r in runs), [r.stderr[-2000:] for r in runs]
 
 
 def test_a_second_bot_on_the_same_token_stops_with_one_line_and_the_first_keeps_serving(
@@ -230,3 +234,31 @@ def _wait_for_line(log: Path, text: str, timeout: float = 30) -> None:
     while text not in log.read_text():
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.1)
+
+
+def test_two_reminder_runs_at_once_remind_once_and_record_each_expiry_once(app: Container, database_url: str) -> None:
+    _owners(app, 600, chat=True)
+    now = app.clock.now()
+    with app.uow() as uow:
+        customers = list(uow.session.scalars(select(Customer.id).order_by(Customer.id)))
+        rows = [
+            {"customer_id": c, "questionnaire_id": "owner_care", "questionnaire_version": "owner_care@1",
+             "purpose": "owner_care", "channel": "chat", "status": "invited", "attempt_count": 0, "reminders_sent": 0,
+             # the first half was invited 8 days ago (expired), the second half 25 hours ago (due a reminder)
+             "expires_at": now - timedelta(days=1) if i < 300 else now + timedelta(days=6, hours=-1),
+             "created_at": now - timedelta(days=8), "updated_at": now - timedelta(days=8)}
+            for i, c in enumerate(customers)
+        ]  # fmt: skip
+        uow.session.execute(insert(Survey), rows)
+        uow.commit()
+
+    runs = _at_once([_job("remind_and_expire"), _job("remind_and_expire")], _env(database_url))
+
+    with app.uow() as uow:
+        attempts = Counter(uow.session.scalars(select(ContactAttempt.survey_id)))
+        reminders = [k for k in uow.session.scalars(select(OutboundMessage.idempotency_key)) if k.startswith("remind:")]
+        expired = uow.session.scalar(select(func.count()).select_from(Survey).where(Survey.status == "expired"))
+    assert expired == 300
+    assert len(attempts) == 300 and max(attempts.values()) == 1
+    assert len(reminders) == 300
+    assert all(r.returncode == 0 for r in runs), [r.stderr[-2000:] for r in runs]
