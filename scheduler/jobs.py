@@ -7,8 +7,9 @@ tests/reliability/test_two_processes.py):
 * each job's transaction first takes a lock named after the job (``SqlUnitOfWork.serialise``): a second
   process waits for the first to commit, then its queries see what the first wrote, so a survey, a task or
   an expiry is not recorded twice;
-* the database refuses a second active survey for the same customer and purpose (a partial unique index);
-  ``create_survey`` takes that refusal as "already done";
+* the database refuses a second active survey for the same customer and purpose (a partial unique index)
+  and a second copy of a due follow-up task (its unique schedule key); both inserts take that refusal as
+  "already done" (``INSERT … ON CONFLICT DO NOTHING``), so they hold even without the lock;
 * every message goes through the outbox under an idempotency key (``INSERT … ON CONFLICT DO NOTHING``),
   and each message is claimed by one sender before it is sent.
 """
@@ -94,10 +95,8 @@ def select_due(ctx: JobContext) -> DueReport:
             report.surveys += 1
             report.chat += by_chat
             report.phone += not by_chat
-        for customer_id, staff_id, kind, due_at in task_candidates(uow.session, now, today, ctx.rules):
-            uow.tasks.add(Task(staff_id=staff_id, customer_id=customer_id, kind=kind, due_at=due_at, status="open",
-                               created_at=now))  # fmt: skip
-            report.tasks += 1
+        for due in task_candidates(uow.session, now, today, ctx.rules):
+            report.tasks += uow.tasks.add_scheduled(due.staff_id, due.customer_id, due.kind, due.due_at, due.key, now)
         uow.commit()
     log.info("select_due: %s surveys (%s chat, %s phone), %s tasks", report.surveys, report.chat, report.phone,
              report.tasks)  # fmt: skip

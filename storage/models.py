@@ -294,6 +294,10 @@ class Task(Base):
         CheckConstraint(_in("status", ["open", "done", "cancelled"]), name="status"),
         Index("ix_task_staff_status_due", "staff_id", "status", "due_at"),
         Index("ix_task_created", "created_at"),  # reports: tasks created in a period
+        Index("ix_task_customer_kind", "customer_id", "kind"),  # the scheduler: a customer's latest task of a kind
+        # A task the scheduler opens is keyed by what it follows (see storage/queries/due.py), so two
+        # schedulers at once open it once: the database refuses the second.
+        Index("uq_task_schedule_key", "schedule_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -304,6 +308,7 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(10), default="open")
     source_survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(Text)
+    schedule_key: Mapped[str | None] = mapped_column(String(80))
     first_action_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

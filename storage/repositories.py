@@ -565,6 +565,29 @@ class TaskRepository:
         self._session.flush()
         return task
 
+    def add_scheduled(
+        self, staff_id: int | None, customer_id: int, kind: str, due_at: datetime, key: str, now: datetime
+    ) -> bool:
+        """Open a task the scheduler found due, unless one with this schedule key exists; True if opened.
+
+        One statement (``INSERT … ON CONFLICT DO NOTHING`` on the unique schedule key): when two schedulers
+        find the same task due at once, the second takes the first's as already done."""
+        statement = (
+            _insert(self._session, Task)
+            .values(
+                staff_id=staff_id,
+                customer_id=customer_id,
+                kind=kind,
+                due_at=due_at,
+                status="open",
+                schedule_key=key,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["schedule_key"])
+            .returning(Task.id)
+        )
+        return self._session.execute(statement).first() is not None
+
     def get(self, task_id: int) -> Task | None:
         return self._session.get(Task, task_id)
 

@@ -1,4 +1,4 @@
-"""no duplicates: one active survey per customer and purpose
+"""no duplicates: one active survey per customer and purpose, each scheduled task opened once
 
 Revision ID: 0003_no_duplicates
 Revises: 0002_reporting
@@ -12,6 +12,10 @@ Duplicates already in the database are resolved first, the same way every time: 
 surveys for one purpose the one furthest along stays (in progress, then callback booked, then invited, then
 waiting; among equals the oldest) and the others are closed as ``cancelled`` with outcome ``duplicate``
 (their answers and attempts are kept).
+
+Follow-up tasks the scheduler opens get a ``schedule_key`` (kind, customer and the task of that kind they
+follow; unique), so the same due task is opened once however many schedulers find it at the same moment.
+Tasks opened before this revision have none. ``ix_task_customer_kind`` finds the task a new one follows.
 """
 
 from __future__ import annotations
@@ -55,7 +59,15 @@ def upgrade() -> None:
         sqlite_where=sa.text(ACTIVE),
         postgresql_where=sa.text(ACTIVE),
     )
+    with op.batch_alter_table("task", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("schedule_key", sa.String(length=80), nullable=True))
+        batch_op.create_index("ix_task_customer_kind", ["customer_id", "kind"], unique=False)
+        batch_op.create_index("uq_task_schedule_key", ["schedule_key"], unique=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("task", schema=None) as batch_op:
+        batch_op.drop_index("uq_task_schedule_key")
+        batch_op.drop_index("ix_task_customer_kind")
+        batch_op.drop_column("schedule_key")
     op.drop_index("uq_survey_active_purpose", table_name="survey")

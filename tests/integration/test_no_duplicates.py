@@ -1,5 +1,6 @@
-"""One active survey per customer and purpose: the database refuses a second, creating one takes that as done,
-and the migration that brought the rule resolves duplicates already stored the same way every time."""
+"""Nothing the scheduler creates exists twice. One active survey per customer and purpose: the database refuses
+a second, creating one takes that as done, and the migration that brought the rule resolves duplicates already
+stored the same way every time. A due follow-up task is opened once, whoever finds it."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.app import Container
+from bot.domain.due import DueRules
+from bot.domain.people import Role
 from bot.services.surveys import create_survey
-from storage.models import Customer, Survey
+from storage.models import Customer, Survey, Task
+from storage.queries.due import task_candidates
 from storage.schema import alembic_config, upgrade
 
 
@@ -109,3 +113,29 @@ def test_the_migration_keeps_the_survey_furthest_along_and_closes_the_other_dupl
         (5, "cancelled", "duplicate"),
         (6, "completed", None),
     ]
+
+
+def test_a_due_task_two_schedulers_found_at_the_same_moment_is_opened_once(app: Container) -> None:
+    now = app.clock.now()
+    with app.uow() as uow:
+        store = uow.stores.add("惠州江铃4S店", "Asia/Shanghai", now)
+        consultant = uow.staff.add(store, "李明", Role.SALES_CONSULTANT, None, True, now)
+        uow.session.add(Customer(store_id=store, name="张三", phone="+8613800138001", status="prospect",
+                                 intent_level="B", owner_staff_id=consultant, created_at=now - timedelta(days=9),
+                                 updated_at=now))  # fmt: skip
+        uow.commit()
+    rules = DueRules()
+    with app.uow() as uow:  # both schedulers look before either has written
+        found = task_candidates(uow.session, now, app.clock.now().date(), rules)
+
+    opened = []
+    for _scheduler in (1, 2):
+        with app.uow() as uow:
+            opened += [uow.tasks.add_scheduled(t.staff_id, t.customer_id, t.kind, t.due_at, t.key, now) for t in found]
+            uow.commit()
+    with app.uow() as uow:
+        tasks = list(uow.session.scalars(select(Task.kind)))
+
+    assert [t.kind for t in found] == ["follow_up"]
+    assert opened == [True, False]
+    assert tasks == ["follow_up"]
