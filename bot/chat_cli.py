@@ -174,7 +174,7 @@ class _PollingConflicts:
     The process that started polling within the last ``window`` seconds is the newcomer: it stops (the
     caller prints one line and exits 2). The one that was already serving keeps serving and logs one
     warning a minute while the conflict lasts, without a traceback. Two processes started within the same
-    window both stop. Any other polling error is logged as python-telegram-bot logs it.
+    window may both stop. Any other polling error is logged as python-telegram-bot logs it.
     """
 
     def __init__(self, stop: asyncio.Event, window: float = 10.0) -> None:
