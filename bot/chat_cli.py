@@ -146,6 +146,7 @@ async def _serve(app: Container, services: object, token: str) -> None:
     updater = application.updater
     assert updater is not None
     settings = app.settings
+    conflicts = _PollingConflicts(stop)
     try:
         if settings.webhook_url:
             assert settings.webhook_secret is not None  # checked by _check_webhook before starting
@@ -162,7 +163,7 @@ async def _serve(app: Container, services: object, token: str) -> None:
                 where = f"{settings.webhook_listen}:{settings.webhook_port}"
                 raise Fatal(f"无法在 {where} 上接收 webhook（{exc.strerror or exc}）") from None
         else:
-            await updater.start_polling(poll_interval=0, timeout=30)
+            await updater.start_polling(poll_interval=0, timeout=30, error_callback=conflicts.seen)
         log.info("bot @%s is running", application.bot.username)
         await stop.wait()
     finally:
@@ -171,6 +172,43 @@ async def _serve(app: Container, services: object, token: str) -> None:
             await updater.stop()
         await application.stop()
         await application.shutdown()
+    if conflicts.newcomer:
+        raise Fatal(
+            "另一个 huifang run 正在使用这个机器人令牌（Telegram 返回 409 Conflict）；同一令牌只能运行一个，请先停止它"
+        )
+
+
+class _PollingConflicts:
+    """Telegram's answer to two bots polling one token: each new getUpdates ends the other's with 409 Conflict.
+
+    The process that started polling within the last ``window`` seconds is the newcomer: it stops (the
+    caller prints one line and exits 2). The one that was already serving keeps serving and logs one
+    warning a minute while the conflict lasts, without a traceback. Two processes started within the same
+    window may both stop. Any other polling error is logged as python-telegram-bot logs it.
+    """
+
+    def __init__(self, stop: asyncio.Event, window: float = 10.0) -> None:
+        self._stop = stop
+        self._window = window
+        self._loop = asyncio.get_running_loop()
+        self._started = self._loop.time()
+        self._warned_at: float | None = None
+        self.newcomer = False
+
+    def seen(self, error: Exception) -> None:
+        from telegram.error import Conflict
+
+        now = self._loop.time()
+        if not isinstance(error, Conflict):
+            logging.getLogger("telegram.ext.Updater").exception(
+                "Exception happened while polling for updates.", exc_info=error
+            )
+        elif now - self._started < self._window:
+            self.newcomer = True
+            self._stop.set()
+        elif self._warned_at is None or now - self._warned_at >= 60:
+            self._warned_at = now
+            log.warning("another process polls with this bot token (409 Conflict); this one keeps serving")
 
 
 @click.command("link")

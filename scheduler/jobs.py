@@ -1,13 +1,23 @@
 """The scheduled jobs: plain functions over a unit-of-work factory, a clock and (to send) a sender.
 
-The database says what is due; these functions only look and write. Each is safe to run twice or in two
-processes at once: surveys are not created twice (the due queries exclude what exists, in one
-transaction), and every message goes through the outbox under an idempotency key.
+The database says what is due; these functions only look and write. Each is safe to run twice, or in two
+processes at once (cron's `huifang jobs run NAME` beside the scheduler of `huifang run`; tested in
+tests/reliability/test_two_processes.py):
+
+* each job's transaction first takes a lock named after the job (``SqlUnitOfWork.serialise``): a second
+  process waits for the first to commit, then its queries see what the first wrote, so a survey, a task or
+  an expiry is not recorded twice;
+* the database refuses a second active survey for the same customer and purpose (a partial unique index)
+  and a second copy of a due follow-up task (its unique schedule key); both inserts take that refusal as
+  "already done" (``INSERT … ON CONFLICT DO NOTHING``), so they hold even without the lock;
+* every message goes through the outbox under an idempotency key (``INSERT … ON CONFLICT DO NOTHING``),
+  and each message is claimed by one sender before it is sent.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -67,6 +77,9 @@ def select_due(ctx: JobContext) -> DueReport:
     now = ctx.now
     today = ctx.local(now).date()
     with ctx.uow() as uow:
+        # Two schedulers at once (cron beside `huifang run`): the second waits here for the first's commit and
+        # then finds its surveys and tasks already made. The unique index on active surveys backs this up.
+        uow.serialise("select_due")
         chosen = one_per_customer(survey_candidates(uow.session, now, today, ctx.rules), ctx.rules.purpose_order)
         customers = {
             c.id: c for c in uow.session.query(Customer).filter(Customer.id.in_([x.customer_id for x in chosen]))
@@ -74,17 +87,16 @@ def select_due(ctx: JobContext) -> DueReport:
         for candidate in chosen[: ctx.rules.batch_limit]:
             customer = customers[candidate.customer_id]
             by_chat = customer.telegram_chat_id is not None and customer.chat_unreachable_at is None
-            survey = create_survey(
-                uow, ctx.kit, customer.id, candidate.questionnaire_id, candidate.purpose, "chat" if by_chat else "phone"
-            )
-            survey.due_at = now
+            channel = "chat" if by_chat else "phone"
+            survey = create_survey(uow, ctx.kit, customer.id, candidate.questionnaire_id, candidate.purpose, channel,
+                                   now)  # fmt: skip
+            if survey is None:  # another process created it a moment ago: already done
+                continue
             report.surveys += 1
             report.chat += by_chat
             report.phone += not by_chat
-        for customer_id, staff_id, kind, due_at in task_candidates(uow.session, now, today, ctx.rules):
-            uow.tasks.add(Task(staff_id=staff_id, customer_id=customer_id, kind=kind, due_at=due_at, status="open",
-                               created_at=now))  # fmt: skip
-            report.tasks += 1
+        for due in task_candidates(uow.session, now, today, ctx.rules):
+            report.tasks += uow.tasks.add_scheduled(due.staff_id, due.customer_id, due.kind, due.due_at, due.key, now)
         uow.commit()
     log.info("select_due: %s surveys (%s chat, %s phone), %s tasks", report.surveys, report.chat, report.phone,
              report.tasks)  # fmt: skip
@@ -98,6 +110,7 @@ def send_invitations(ctx: JobContext) -> int:
     now = ctx.now
     queued = 0
     with ctx.uow() as uow:
+        uow.serialise("send_invitations")
         rows = uow.session.query(Survey, Customer).join(Customer, Customer.id == Survey.customer_id).filter(
             Survey.status == "pending", Survey.channel == "chat", Customer.opted_out_at.is_(None),
             Customer.telegram_chat_id.is_not(None), Customer.chat_unreachable_at.is_(None),
@@ -133,6 +146,7 @@ def remind_and_expire(ctx: JobContext) -> tuple[int, int]:
     now = ctx.now
     reminded = expired = 0
     with ctx.uow() as uow:
+        uow.serialise("remind_and_expire")  # else two runs would both record the expiry attempt
         waiting = uow.session.query(Survey, Customer).join(Customer, Customer.id == Survey.customer_id).filter(
             Survey.channel == "chat", Survey.status.in_(("invited", "in_progress")), Survey.expires_at.is_not(None),
         ).limit(5000).all()  # fmt: skip
@@ -176,6 +190,7 @@ def staff_digest(ctx: JobContext) -> int:
     day = ctx.local(now).date()
     queued = 0
     with ctx.uow() as uow:
+        uow.serialise("staff_digest")
         staff = uow.session.query(Staff).filter(Staff.telegram_user_id.is_not(None), Staff.active.is_(True)).all()
         for member in staff:
             tasks = uow.tasks.open_for(member.id)
@@ -206,6 +221,7 @@ def urgent(ctx: JobContext) -> int:
     now = ctx.now
     queued = 0
     with ctx.uow() as uow:
+        uow.serialise("urgent")
         soon = uow.session.query(Task, Staff).join(Staff, Staff.id == Task.staff_id).filter(
             Task.kind == "callback", Task.status == "open", Task.due_at <= now + timedelta(minutes=10),
             Task.due_at > now - timedelta(hours=1), Staff.telegram_user_id.is_not(None),
@@ -266,10 +282,15 @@ def weekly_summary(ctx: JobContext, report_settings: Any) -> int:
     report, by_series = week_reports(ctx.uow, report_settings, ctx.kit.clock, period)
     ctx.chart_dir.mkdir(parents=True, exist_ok=True)
     chart = ctx.chart_dir / f"weekly-{period.label}.png"
-    write(report, "png", chart)
+    # Written aside and renamed into place: a second process writing the same chart at the same moment never
+    # leaves a half-written file for a sender to read.
+    partial = chart.with_name(f".{chart.name}.{os.getpid()}.partial")
+    write(report, "png", partial)
+    os.replace(partial, chart)
     text = summary_text(ctx.texts, report, by_series)
     queued = 0
     with ctx.uow() as uow:
+        uow.serialise("weekly_summary")
         managers = (
             uow.session.query(Staff)
             .filter(Staff.role == "manager", Staff.active.is_(True), Staff.telegram_user_id.is_not(None))

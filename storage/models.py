@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -60,8 +61,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _in(column: str, values: list[str]) -> str:
+def _in(column: str, values: list[str] | tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# A survey in one of these statuses is still waiting or running: a customer has at most one per purpose
+# (the partial unique index ``uq_survey_active_purpose``; a second one is refused by the database).
+ACTIVE_SURVEY_STATUSES = ("pending", "invited", "in_progress", "appointment")
+ACTIVE_SURVEY = _in("status", ACTIVE_SURVEY_STATUSES)
 
 
 class Base(DeclarativeBase):
@@ -190,6 +197,14 @@ class Survey(Base):
         Index("ix_survey_status_next_try", "status", "next_try_at"),
         Index("ix_survey_purpose_created", "questionnaire_id", "created_at"),
         Index("ix_survey_created", "created_at"),  # reports: cases of a period, all questionnaires
+        Index(
+            "uq_survey_active_purpose",
+            "customer_id",
+            "purpose",
+            unique=True,
+            sqlite_where=text(ACTIVE_SURVEY),
+            postgresql_where=text(ACTIVE_SURVEY),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -279,6 +294,10 @@ class Task(Base):
         CheckConstraint(_in("status", ["open", "done", "cancelled"]), name="status"),
         Index("ix_task_staff_status_due", "staff_id", "status", "due_at"),
         Index("ix_task_created", "created_at"),  # reports: tasks created in a period
+        Index("ix_task_customer_kind", "customer_id", "kind"),  # the scheduler: a customer's latest task of a kind
+        # A task the scheduler opens is keyed by what it follows (see storage/queries/due.py), so two
+        # schedulers at once open it once: the database refuses the second.
+        Index("uq_task_schedule_key", "schedule_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -289,6 +308,7 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(10), default="open")
     source_survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(Text)
+    schedule_key: Mapped[str | None] = mapped_column(String(80))
     first_action_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

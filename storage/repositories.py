@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, select, text, tuple_, update
 from sqlalchemy.exc import OperationalError
@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from bot.domain.customer_import import CustomerFacts, LeadEventFacts, VehicleFacts
 from bot.domain.people import CustomerStatus, Honorific, IntentLevel, Role, Tier
 from storage.models import (
+    ACTIVE_SURVEY,
+    ACTIVE_SURVEY_STATUSES,
     Answer,
     ContactAttempt,
     Customer,
@@ -34,6 +36,15 @@ from storage.models import (
 )
 
 _IN_CHUNK = 900  # stays under every backend's bound-parameter limit
+
+
+def _insert(session: Session, model: type) -> Any:
+    """``INSERT`` in the session's dialect, with ``ON CONFLICT`` (SQLite 3.24+ and PostgreSQL say it alike)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
+
 
 T = TypeVar("T")
 
@@ -318,6 +329,21 @@ class SurveyRepository:
         self._session.flush()
         return survey
 
+    def add_unless_active(self, values: dict[str, Any]) -> Survey | None:
+        """Insert a survey unless the customer already has an active one for the same purpose.
+
+        One statement (``INSERT … ON CONFLICT DO NOTHING`` on the partial unique index), so two processes
+        creating the same survey at once never both succeed and neither fails: the one that finds the
+        other's row (committed, or waited for until it commits) gets None, which means "already done".
+        """
+        statement = (
+            _insert(self._session, Survey)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["customer_id", "purpose"], index_where=text(ACTIVE_SURVEY))
+            .returning(Survey)
+        )
+        return self._session.scalars(statement).first()
+
     def active_for_customer(self, customer_id: int, *, for_update: bool = False) -> Survey | None:
         """The customer's survey that is waiting or running (newest first), if any; ``for_update`` locks it."""
         query = _ACTIVE_SURVEY_LOCKED if for_update else _ACTIVE_SURVEY
@@ -451,11 +477,16 @@ class SurveyRepository:
         ).first()
 
     def pin_version(self, ref: str, questionnaire_id: str, text: str, now: datetime) -> None:
-        """Keep the questionnaire text of this version (once) so surveys can finish on it."""
+        """Keep the questionnaire text of this version (once) so surveys can finish on it.
+
+        An upsert that cannot fail: when two processes pin a new version at once, the second one's insert
+        does nothing (the text of a ref never changes)."""
         if self._session.get(QuestionnaireVersion, ref) is None:
-            self._session.add(QuestionnaireVersion(ref=ref, questionnaire_id=questionnaire_id, source_text=text,
-                                                   created_at=now))  # fmt: skip
-            self._session.flush()
+            self._session.execute(
+                _insert(self._session, QuestionnaireVersion)
+                .values(ref=ref, questionnaire_id=questionnaire_id, source_text=text, created_at=now)
+                .on_conflict_do_nothing(index_elements=["ref"])
+            )
 
     def pinned_text(self, ref: str) -> str | None:
         row = self._session.get(QuestionnaireVersion, ref)
@@ -464,9 +495,6 @@ class SurveyRepository:
 
 class ClaimConflict(Exception):
     """Another transaction wrote first; retry in a new one."""
-
-
-ACTIVE_SURVEY_STATUSES = ("pending", "invited", "in_progress", "appointment")
 
 
 class CustomerRecords:
@@ -540,6 +568,29 @@ class TaskRepository:
         self._session.add(task)
         self._session.flush()
         return task
+
+    def add_scheduled(
+        self, staff_id: int | None, customer_id: int, kind: str, due_at: datetime, key: str, now: datetime
+    ) -> bool:
+        """Open a task the scheduler found due, unless one with this schedule key exists; True if opened.
+
+        One statement (``INSERT … ON CONFLICT DO NOTHING`` on the unique schedule key): when two schedulers
+        find the same task due at once, the second takes the first's as already done."""
+        statement = (
+            _insert(self._session, Task)
+            .values(
+                staff_id=staff_id,
+                customer_id=customer_id,
+                kind=kind,
+                due_at=due_at,
+                status="open",
+                schedule_key=key,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["schedule_key"])
+            .returning(Task.id)
+        )
+        return self._session.execute(statement).first() is not None
 
     def get(self, task_id: int) -> Task | None:
         return self._session.get(Task, task_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from types import TracebackType
 from typing import Self
 
@@ -84,3 +85,18 @@ class SqlUnitOfWork:
     def flush(self) -> None:
         """Send pending writes (so later reads in this transaction see them) without committing."""
         self.session.flush()
+
+    def serialise(self, name: str) -> None:
+        """Wait until no other process is inside a unit of work serialised under ``name``, then go on.
+
+        For work that reads what exists and then writes what is missing (the scheduler's due selection):
+        the second of two processes waits for the first to commit and then sees what it wrote. PostgreSQL:
+        a transaction-scoped advisory lock; SQLite: the database's write lock, taken now rather than at the
+        first write (so the wait is the busy timeout, and the reads that follow see the latest commit).
+        Both are released when this unit of work commits or rolls back.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(name.encode())})
+        else:
+            # A write that changes nothing still takes SQLite's write lock for the rest of the transaction.
+            self.session.execute(text("UPDATE store SET id = id WHERE 0"))

@@ -3,7 +3,8 @@
 The real bot (python-telegram-bot's Application) talks to it over HTTP through ``HUIFANG_TELEGRAM_API_URL``
 exactly as it talks to Telegram. It implements the methods huifang uses, keeps every chat's messages,
 lets simulated people write, press buttons and open deep links, and can misbehave on purpose: answer 429
-with ``retry_after``, 403 for a user who blocked the bot, or enforce Telegram's send limits.
+with ``retry_after``, 403 for a user who blocked the bot, or enforce Telegram's send limits. Like Telegram,
+a second long poll on the same token ends the one still waiting with 409 Conflict.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
+        self._polls = itertools.count(1)
+        self._current_poll = 0  # the getUpdates request being answered; an older one still waiting gets 409
         self._new_message = asyncio.Condition()
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[Any]] = set()
@@ -314,7 +317,12 @@ class FakeTelegram:
         timeout = float(p.get("timeout") or 0)
         limit = int(p.get("limit") or 100)
         deadline = time.monotonic() + timeout
+        # Like Telegram: a new getUpdates ends one still waiting (two bots on one token) with 409 Conflict.
+        poll = self._current_poll = next(self._polls)
+        self._new_update.set()  # wakes the older poll, which then finds it has been overtaken
         while True:
+            if poll != self._current_poll:
+                raise _ApiError(409, CONFLICT_OTHER_POLL)
             # Like Telegram: an update stays until a later offset confirms it, so a poll whose answer is
             # lost (a restart mid-request) loses nothing.
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
@@ -480,6 +488,9 @@ class FakeTelegram:
             self._new_message.notify_all()
 
 
+CONFLICT_OTHER_POLL = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+)
 _DEFAULT_ERRORS = {
     429: "Too Many Requests: retry after 1",
     403: "Forbidden: bot was blocked by the user",

@@ -72,6 +72,7 @@ async def send_outbox(
         now = clock.now()
         stale = now - claim_timeout
         with uow_factory() as uow:
+            uow.serialise("outbox_claim")  # two senders claim one after the other, each a different batch
             claimed = [m for m in uow.outbox.claimable(now, stale, batch) if uow.outbox.claim(m, now, stale)]
             uow.commit()
         if not claimed:

@@ -104,25 +104,28 @@ def create_survey(
     purpose: str,
     channel: str,
     due_at: datetime | None = None,
-) -> Survey:
-    """A new survey waiting to be sent, pinned to the current questionnaire version."""
+) -> Survey | None:
+    """A new survey waiting to be sent, pinned to the current questionnaire version.
+
+    None when the customer already has an active survey for this purpose (created by another process a
+    moment ago, say): the database holds at most one, so the caller takes None as "already done"."""
     questionnaire = kit.catalog.get(questionnaire_id)
     now = kit.clock.now()
     uow.surveys.pin_version(questionnaire.ref, questionnaire.id, questionnaire.text, now)
-    return uow.surveys.add(
-        Survey(
-            customer_id=customer_id,
-            questionnaire_id=questionnaire.id,
-            questionnaire_version=questionnaire.ref,
-            purpose=purpose,
-            channel=channel,
-            status="pending",
-            due_at=due_at or now,
-            created_at=now,
-            updated_at=now,
-            attempt_count=0,
-            reminders_sent=0,
-        )
+    return uow.surveys.add_unless_active(
+        {
+            "customer_id": customer_id,
+            "questionnaire_id": questionnaire.id,
+            "questionnaire_version": questionnaire.ref,
+            "purpose": purpose,
+            "channel": channel,
+            "status": "pending",
+            "due_at": due_at or now,
+            "created_at": now,
+            "updated_at": now,
+            "attempt_count": 0,
+            "reminders_sent": 0,
+        }
     )
 
 

@@ -8,6 +8,7 @@ takes well under a second. Policy across purposes (one survey per customer) is a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, exists, func, select
@@ -144,19 +145,42 @@ def _at(day: date | datetime) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def task_candidates(
-    session: Session, now: datetime, today: date, rules: DueRules
-) -> list[tuple[int, int, str, datetime]]:
-    """Follow-up tasks the consultants owe: (customer id, staff id, task kind, due time)."""
-    found: list[tuple[int, int, str, datetime]] = []
+@dataclass(frozen=True)
+class DueTask:
+    """A follow-up task a consultant owes now, keyed by the task of this kind it follows.
+
+    ``key`` names the customer, the kind and the latest task of that kind when the task was found due (0:
+    none), so two schedulers that find the same task due at once derive the same key, and the database's
+    unique index on it lets only one of them open it; a later task follows a newer one and gets a new key.
+    """
+
+    customer_id: int
+    staff_id: int
+    kind: str
+    due_at: datetime
+    after: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.customer_id}:after:{self.after}"
+
+
+def task_candidates(session: Session, now: datetime, today: date, rules: DueRules) -> list[DueTask]:
+    """Follow-up tasks the consultants owe now."""
+    found: list[DueTask] = []
 
     def no_task(kind: str, since: datetime):  # type: ignore[no-untyped-def]
         return ~exists().where(Task.customer_id == Customer.id, Task.kind == kind, Task.created_at >= since)
 
+    def latest(kind: str):  # type: ignore[no-untyped-def]
+        """The customer's newest task of this kind (0 if none): what a new one follows."""
+        newest = select(func.max(Task.id)).where(Task.customer_id == Customer.id, Task.kind == kind)
+        return func.coalesce(newest.correlate(Customer).scalar_subquery(), 0)
+
     owned = and_(Customer.owner_staff_id.is_not(None), _reachable())
     # Intent A: within 72 h of a test drive.
     rows = session.execute(
-        select(Customer.id, Customer.owner_staff_id, func.max(LeadEvent.occurred_on))
+        select(Customer.id, Customer.owner_staff_id, func.max(LeadEvent.occurred_on), latest("follow_up"))
         .join(LeadEvent, and_(LeadEvent.customer_id == Customer.id, LeadEvent.kind == "test_drive"))
         .where(
             owned,
@@ -168,22 +192,25 @@ def task_candidates(
         .group_by(Customer.id, Customer.owner_staff_id)
         .limit(rules.batch_limit)
     ).all()
-    found += [(cid, sid, "follow_up", _at(day) + timedelta(hours=rules.intent_a_hours)) for cid, sid, day in rows]
+    found += [
+        DueTask(cid, sid, "follow_up", _at(day) + timedelta(hours=rules.intent_a_hours), after)
+        for cid, sid, day, after in rows
+    ]
     # Intent B twice a week, C once a month.
     for level, every in (
         ("B", timedelta(hours=rules.intent_b_every_hours)),
         ("C", timedelta(days=rules.intent_c_every_days)),
     ):
         rows = session.execute(
-            select(Customer.id, Customer.owner_staff_id)
+            select(Customer.id, Customer.owner_staff_id, latest("follow_up"))
             .where(
                 owned, Customer.status == "prospect", Customer.intent_level == level, no_task("follow_up", now - every)
             )
             .order_by(Customer.id)
             .limit(rules.batch_limit)
         ).all()
-        found += [(cid, sid, "follow_up", now + timedelta(hours=24)) for cid, sid in rows]
-    # A first reply to a new intent customer within 24 h.
+        found += [DueTask(cid, sid, "follow_up", now + timedelta(hours=24), after) for cid, sid, after in rows]
+    # A first reply to a new intent customer within 24 h (only before any task: it follows none).
     rows = session.execute(
         select(Customer.id, Customer.owner_staff_id, Customer.created_at)
         .where(
@@ -195,7 +222,8 @@ def task_candidates(
         .limit(rules.batch_limit)
     ).all()
     found += [
-        (cid, sid, "first_reply", created + timedelta(hours=rules.first_reply_hours)) for cid, sid, created in rows
+        DueTask(cid, sid, "first_reply", created + timedelta(hours=rules.first_reply_hours), 0)
+        for cid, sid, created in rows
     ]
     # Owners: a home visit every three months; quasi-defeated prospects: a recovery follow-up.
     for status, kind, every in (
@@ -203,10 +231,13 @@ def task_candidates(
         ("quasi_defeated", "recover_prospect", timedelta(days=rules.survey_gap_days)),
     ):
         rows = session.execute(
-            select(Customer.id, Customer.owner_staff_id)
+            select(Customer.id, Customer.owner_staff_id, latest(kind))
             .where(owned, Customer.status == status, no_task(kind, now - every))
             .order_by(Customer.id)
             .limit(rules.batch_limit)
         ).all()
-        found += [(cid, sid, kind, now + timedelta(days=7 if kind == "home_visit" else 1)) for cid, sid in rows]
+        found += [
+            DueTask(cid, sid, kind, now + timedelta(days=7 if kind == "home_visit" else 1), after)
+            for cid, sid, after in rows
+        ]
     return found
