@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +45,11 @@ class ChatServices:
 
     busy_patience: float = 900.0
     """Seconds a write keeps trying while another process holds SQLite's write lock (then it fails)."""
+    _closing: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def close(self) -> None:
+        """The bot is stopping: a write still waiting for the lock gives up rather than hold the exit."""
+        self._closing.set()
 
     def uow(self) -> SqlUnitOfWork:
         return self.container.uow()
@@ -82,10 +88,10 @@ class ChatServices:
             try:
                 return run()
             except Exception as exc:
-                if not is_busy(exc) or time.monotonic() + delay > deadline:
+                if not is_busy(exc) or time.monotonic() + delay > deadline or self._closing.is_set():
                     raise
             log.warning("database busy (another process holds the write lock); trying again in %.2f s", delay)
-            time.sleep(delay)
+            self._closing.wait(delay)
             delay = min(delay * 2, 2.0)
 
     def first_time(self, uow: SqlUnitOfWork, update_id: int) -> bool:

@@ -257,3 +257,36 @@ def test_a_read_only_unit_of_work_reads_while_another_process_writes_and_refuses
     with app.uow(read_only=True) as uow, pytest.raises(Exception, match="readonly"):
         uow.stores.add("另一家店", "Asia/Shanghai", app.clock.now())
         uow.flush()
+
+
+@sqlite_only
+async def test_ctrl_c_stops_the_bot_promptly_while_a_tap_waits_for_the_write_lock(
+    app: Container, database_url: str, tmp_path: Path
+) -> None:
+    harness = Harness(app, telegram=None)  # type: ignore[arg-type]
+    _, _, token = harness.customer_with_survey(harness.store_with_staff(), "王建国", "+8613800138000")
+    env = _env(database_url, HUIFANG_TELEGRAM_RATE_LIMIT="false", HUIFANG_SQLITE_BUSY_TIMEOUT="0.5")
+    customer = FakeUser(901, "王")
+
+    async with FakeTelegram() as telegram:
+        env.update(HUIFANG_TELEGRAM_TOKEN=telegram.token, HUIFANG_TELEGRAM_API_URL=telegram.api_url)
+        log = tmp_path / "run.log"
+        with log.open("w") as sink:
+            process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=sink, stderr=sink)
+            try:
+                while not telegram.calls["getUpdates"]:
+                    assert process.poll() is None
+                    await asyncio.sleep(0.05)
+                opening = await _consented(telegram, customer, token)
+                with _write_lock_held(database_url):
+                    telegram.press(customer, opening, "配合回访")
+                    await asyncio.sleep(1.5)  # the tap has waited past the busy timeout and is being retried
+                    stopping = time.monotonic()
+                    process.send_signal(signal.SIGINT)
+                    code = await asyncio.to_thread(process.wait, 20)
+                    stopped_in = time.monotonic() - stopping
+            finally:
+                if process.poll() is None:
+                    process.kill()
+
+    assert code == 0 and stopped_in < 10  # not the 15 minutes the tap would otherwise keep trying
