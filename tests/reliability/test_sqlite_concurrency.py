@@ -290,3 +290,21 @@ async def test_ctrl_c_stops_the_bot_promptly_while_a_tap_waits_for_the_write_loc
                     process.kill()
 
     assert code == 0 and stopped_in < 10  # not the 15 minutes the tap would otherwise keep trying
+
+
+async def test_jobs_run_send_outbox_delivers_a_queued_message_once_from_its_worker_thread(
+    app: Container, database_url: str
+) -> None:
+    with app.uow() as uow:
+        uow.outbox.add("note:1", "telegram", "4242", {"text": "您好，这是一条测试消息"}, app.clock.now())
+        uow.commit()
+
+    async with FakeTelegram() as telegram:
+        env = _env(database_url, HUIFANG_TELEGRAM_TOKEN=telegram.token, HUIFANG_TELEGRAM_API_URL=telegram.api_url)
+        first = await _huifang(env, "jobs", "run", "send_outbox")
+        again = await _huifang(env, "jobs", "run", "send_outbox")
+        sent = [m.text for m in telegram.chat(4242)]
+
+    assert first[0] == 0 and "Traceback" not in first[1]
+    assert again[0] == 0 and "Traceback" not in again[1]
+    assert sent == ["您好，这是一条测试消息"]
