@@ -16,8 +16,9 @@ must never blindly resend a message Telegram may already have delivered:
 A keep-alive connection the server has already closed while it sat idle in the pool (its FIN or RST waiting
 unread, e.g. after the event loop was busy for a while) would fail the next request in a way that cannot be
 told apart from "cut off after sending". So, as HTTP clients do for a connection closed while idle, every
-pooled connection is checked just before it is used: if the server has hung up on it (or sent anything
-unasked), it is closed and another one taken, before a byte of the request is written.
+pooled connection is checked just before it is used: if the server has hung up on it, it is closed and
+another one taken, before a byte of the request is written (so the request certainly was not processed).
+A server that hangs up at the very moment the request goes out still gives ``TimedOut``.
 """
 
 from __future__ import annotations
