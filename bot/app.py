@@ -39,9 +39,13 @@ class Container:
     clock: Clock = field(default_factory=SystemClock)
     _kit: SurveyKit | None = field(default=None, init=False, repr=False)
 
-    def uow(self) -> SqlUnitOfWork:
-        """A fresh unit of work on this database."""
-        return SqlUnitOfWork(self.session_factory)
+    def uow(self, read_only: bool = False) -> SqlUnitOfWork:
+        """A fresh unit of work on this database (``read_only``: for work that writes nothing)."""
+        return SqlUnitOfWork(self.session_factory, read_only)
+
+    def read_uow(self) -> SqlUnitOfWork:
+        """A fresh read-only unit of work: never waits for another writer (a factory for reports)."""
+        return SqlUnitOfWork(self.session_factory, read_only=True)
 
     def require_schema(self) -> None:
         """Raise SchemaNotReady unless the database is migrated to head."""
@@ -136,7 +140,7 @@ class Container:
 
 def build(settings: Settings, clock: Clock | None = None) -> Container:
     """Wire the product for ``settings``."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout)
     return Container(
         settings=settings,
         engine=engine,

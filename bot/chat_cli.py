@@ -167,6 +167,7 @@ async def _serve(app: Container, services: object, token: str) -> None:
         log.info("bot @%s is running", application.bot.username)
         await stop.wait()
     finally:
+        services.close()  # type: ignore[attr-defined]
         scheduler.shutdown(wait=False)
         if updater.running:
             await updater.stop()

@@ -11,6 +11,7 @@ import click
 
 from bot.app import Container, build
 from bot.settings import Settings
+from storage.database import is_busy
 
 
 class Fatal(click.ClickException):
@@ -123,5 +124,13 @@ def container(ctx: click.Context, need_schema: bool = True, create_database: boo
             except SchemaNotReady as exc:
                 raise Fatal(str(exc)) from None
         yield built
+    except Exception as exc:
+        if is_busy(exc):  # another process kept SQLite's write lock for longer than the busy timeout
+            seconds = f"{settings.sqlite_busy_timeout:g}"
+            raise Fatal(
+                f"数据库正忙（另一个进程占用写入锁超过 {seconds} 秒），请稍后重试"
+                "（等待秒数可用 HUIFANG_SQLITE_BUSY_TIMEOUT 调整）"
+            ) from None
+        raise
     finally:
         built.close()

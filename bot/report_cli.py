@@ -87,7 +87,7 @@ def report(
     params = ReportParams(questionnaire=questionnaire, period=period, all_time=all_time, by=by, sections=chosen)
     with container(ctx) as app:
         try:
-            built = build_report(app.uow, params, report_settings(app.settings), app.clock)
+            built = build_report(app.read_uow, params, report_settings(app.settings), app.clock)
         except (ReportError, ValueError) as exc:
             raise Fatal(str(exc)) from None
     try:

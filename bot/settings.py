@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         default="sqlite:///./huifang.db",
         description="SQLAlchemy URL; sqlite:///path or postgresql+psycopg://user@host/db",
     )
+    sqlite_busy_timeout: float = Field(
+        default=30.0, gt=0, le=3600, description="Seconds a SQLite write waits for another writer before giving up"
+    )
     timezone: str = Field(default="Asia/Shanghai", description="The store's time zone (IANA name)")
     store_name: str = Field(default="本店", description="Store that imports go to unless --store is given")
     default_region_code: str = Field(default="CN", description="Country used to read phone numbers without +")

@@ -36,8 +36,26 @@ def job_table(ctx: JobContext, sender: Sender | None, report_settings: Any) -> d
         "weekly_summary": threaded(jobs.weekly_summary, report_settings),
     }
     if sender is not None:
-        table["send_outbox"] = lambda: jobs.deliver(ctx, sender)
+        table["send_outbox"] = lambda: _in_thread(jobs.deliver, ctx, sender)
     return table
+
+
+async def _in_thread(job: Callable[[JobContext, Sender], Awaitable[Any]], ctx: JobContext, sender: Sender) -> Any:
+    """Run an async job in a worker thread's own event loop, its sends on this loop (where the bot's HTTP
+    session lives): the job's database work, which may wait for SQLite's write lock, never stalls the chats."""
+    loop = asyncio.get_running_loop()
+    return await asyncio.to_thread(asyncio.run, job(ctx, _OnLoop(sender, loop)))
+
+
+class _OnLoop:
+    """A sender called from another thread's event loop that sends on ``loop``."""
+
+    def __init__(self, sender: Sender, loop: asyncio.AbstractEventLoop) -> None:
+        self._sender, self._loop = sender, loop
+
+    async def send(self, recipient: str, message: dict[str, Any]) -> None:
+        future = asyncio.run_coroutine_threadsafe(self._sender.send(recipient, message), self._loop)
+        await asyncio.wrap_future(future)
 
 
 SCHEDULE = {

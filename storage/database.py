@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+READ_ONLY = "huifang_read_only"
+"""Execution option of a read-only unit of work: on SQLite its transactions begin deferred and may not write."""
+
+DEFAULT_BUSY_TIMEOUT = 30.0
 
 
 def normalise_url(url: str) -> str:
@@ -17,25 +24,53 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Build an engine; on SQLite, enforce foreign keys and use WAL so readers never block the writer."""
+def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **kwargs: Any) -> Engine:
+    """Build an engine; on SQLite, enforce foreign keys and use WAL so readers never block the writer.
+
+    SQLite has one writer. A write transaction begins with ``BEGIN IMMEDIATE``: it takes the write lock
+    first, waiting up to ``busy_timeout`` seconds for another connection to release it. (A deferred
+    ``BEGIN`` that reads and then writes fails at once, whatever the timeout, when another write lands in
+    between.) A read-only one (the ``READ_ONLY`` execution option, see ``SqlUnitOfWork``) begins deferred,
+    never waits for the writer, and is refused any write (``PRAGMA query_only``).
+    """
     url = normalise_url(url)
     if url.startswith("sqlite"):
         # hide_parameters: a database error's message would otherwise print the values (answer texts,
         # names, phone numbers) into the log.
-        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout}, hide_parameters=True, **kwargs)
+        event.listen(engine, "connect", lambda dbapi, record: _sqlite_pragmas(dbapi, busy_timeout))
         # Let SQLAlchemy, not pysqlite, open transactions so BEGIN IMMEDIATE and savepoints work.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("PRAGMA query_only=1")
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("PRAGMA query_only=0")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` says the SQLite database stayed locked by another connection for the busy timeout."""
+    if isinstance(exc, OperationalError):
+        exc = exc.orig  # type: ignore[assignment]
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, busy_timeout: float) -> None:
     dbapi_connection.isolation_level = None  # autocommit at the driver; SQLAlchemy issues BEGIN itself
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     if cursor.execute("PRAGMA database_list").fetchone()[2]:  # not for :memory:
         cursor.execute("PRAGMA journal_mode=WAL")

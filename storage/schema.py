@@ -40,7 +40,10 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The migration the database is at, or None if it was never migrated."""
-    with engine.connect() as connection:
+    from storage.database import READ_ONLY
+
+    # Read-only: checking the schema must not wait for (or take) SQLite's write lock.
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

@@ -9,6 +9,7 @@ from typing import Self
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.database import READ_ONLY
 from storage.repositories import (
     CustomerRecords,
     CustomerRepository,
@@ -26,7 +27,11 @@ from storage.repositories import (
 
 
 class SqlUnitOfWork:
-    """Opens a session on enter; on exit, anything not committed is rolled back."""
+    """Opens a session on enter; on exit, anything not committed is rolled back.
+
+    ``read_only=True`` for work that only reads (reports, lookups): on SQLite its transactions never wait
+    for the write lock, and a write in it fails (``attempt to write a readonly database``).
+    """
 
     session: Session
     stores: StoreRepository
@@ -42,11 +47,16 @@ class SqlUnitOfWork:
     updates: UpdateLog
     outbox: OutboxRepository
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], read_only: bool = False) -> None:
         self._session_factory = session_factory
+        self.read_only = read_only
 
     def __enter__(self) -> Self:
-        self.session = self._session_factory()
+        if self.read_only:
+            engine = self._session_factory.kw["bind"]
+            self.session = self._session_factory(bind=engine.execution_options(**{READ_ONLY: True}))
+        else:
+            self.session = self._session_factory()
         self.stores = StoreRepository(self.session)
         self.staff = StaffRepository(self.session)
         self.customers = CustomerRepository(self.session)

@@ -38,8 +38,9 @@ def _migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         template = tmp_path_factory.mktemp("template") / "template.db"
         engine = make_engine(f"sqlite:///{template}")
         upgrade(engine)
-        with engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        raw.close()
         engine.dispose()
         yield str(template)
         return

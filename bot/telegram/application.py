@@ -49,9 +49,9 @@ def build_application(
         .base_file_url(api_url.replace("/bot", "/file/bot"))
         .context_types(context_types)
         # Updates are handled concurrently: a slow Bot API round trip for one customer must not hold up
-        # the others. Each handler's database work is one unit of work without an await inside (inline on
-        # SQLite, in a worker thread on PostgreSQL, see ChatServices.transact), and the survey row is
-        # locked for update, so two taps on one survey are still applied one after the other.
+        # the others. Each handler's database work is one unit of work without an await inside, in a worker
+        # thread (on SQLite writes in the one writer thread, see ChatServices.transact), and the survey row
+        # is locked for update, so two taps on one survey are still applied one after the other.
         .concurrent_updates(64)
     )
     # A bounded aiohttp pool: 16 keep-alive connections carry far more than Telegram's 30 messages/s.

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
@@ -15,9 +19,11 @@ from bot.app import Container
 from bot.domain.calling import PhoneSettings
 from bot.services.surveys import SurveyKit
 from bot.texts import Texts
+from storage.database import is_busy
 from storage.unit_of_work import SqlUnitOfWork
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Seen:
@@ -37,24 +43,56 @@ class ChatServices:
     link_secret: bytes
     phone: PhoneSettings = field(default_factory=PhoneSettings)
 
+    busy_patience: float = 900.0
+    """Seconds a write keeps trying while another process holds SQLite's write lock (then it fails)."""
+    _closing: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def close(self) -> None:
+        """The bot is stopping: a write still waiting for the lock gives up rather than hold the exit."""
+        self._closing.set()
+
     def uow(self) -> SqlUnitOfWork:
         return self.container.uow()
 
     @cached_property
-    def _offload(self) -> bool:
-        # PostgreSQL answers over the network: waiting for it inline would stall every other chat, so the
-        # work runs in a worker thread (psycopg releases the GIL while it waits). SQLite answers in-process
-        # and has one writer: its work stays inline, where it cannot interleave with another handler's.
-        return self.container.engine.dialect.name != "sqlite"
+    def _sqlite(self) -> bool:
+        return self.container.engine.dialect.name == "sqlite"
 
-    async def transact(self, work: Callable[[SqlUnitOfWork], T]) -> T:
-        """Run ``work`` in a fresh unit of work (it commits itself), off the event loop where that helps."""
+    @cached_property
+    def _writer(self) -> ThreadPoolExecutor:
+        # SQLite has one writer: one thread runs this process's write units of work, one after the other.
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+
+    async def transact(self, work: Callable[[SqlUnitOfWork], T], *, read_only: bool = False) -> T:
+        """Run ``work`` in a fresh unit of work (it commits itself), never on the event loop.
+
+        Waiting for the database must not stall every other chat: the work runs in a worker thread. On
+        SQLite a write runs in the one writer thread, and if another process keeps the write lock past
+        the busy timeout it is tried again, with backoff, for ``busy_patience`` seconds: the customer's tap
+        is applied (and answered) after the other writer finishes, not rolled back and lost. Read-only work
+        (``read_only=True``: lookups, reports) never waits for the write lock.
+        """
 
         def run() -> T:
-            with self.uow() as uow:
+            with self.container.uow(read_only) as uow:
                 return work(uow)
 
-        return await asyncio.to_thread(run) if self._offload else run()
+        if not self._sqlite or read_only:
+            return await asyncio.to_thread(run)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, self._patiently, run)
+
+    def _patiently(self, run: Callable[[], T]) -> T:
+        """``run`` until it gets the write lock; a busy database rolled the attempt back, so it is whole again."""
+        deadline, delay = time.monotonic() + self.busy_patience, 0.05
+        while True:
+            try:
+                return run()
+            except Exception as exc:
+                if not is_busy(exc) or time.monotonic() + delay > deadline or self._closing.is_set():
+                    raise
+            log.warning("database busy (another process holds the write lock); trying again in %.2f s", delay)
+            self._closing.wait(delay)
+            delay = min(delay * 2, 2.0)
 
     def first_time(self, uow: SqlUnitOfWork, update_id: int) -> bool:
         """Record the update as handled in ``uow``; False if it was handled before (a redelivery)."""

@@ -213,7 +213,7 @@ async def help_command(update: Update, context: HuifangContext) -> None:
         consultant = uow.people.staff(customer.owner_staff_id) if customer else None
         return store_name, consultant.name if consultant else ""
 
-    store_name, consultant_name = await services.transact(look_up)
+    store_name, consultant_name = await services.transact(look_up, read_only=True)
     await message.reply_text(services.texts.message("help", store_name=store_name, consultant_name=consultant_name))
 
 
@@ -228,7 +228,7 @@ async def tasks_command(update: Update, context: HuifangContext) -> None:
         staff = staff_desk.staff_member(uow, user_id)
         return staff, staff_desk.open_tasks(uow, staff, services.container.clock) if staff else []
 
-    staff, cards = await services.transact(look_up)
+    staff, cards = await services.transact(look_up, read_only=True)
     if staff is None:
         await message.reply_text(services.texts.message("staff_only"))
         return
@@ -252,7 +252,7 @@ async def today_command(update: Update, context: HuifangContext) -> None:
         staff = staff_desk.staff_member(uow, user_id)
         return staff_desk.today(uow, staff, clock, end) if staff else None
 
-    summary = await services.transact(look_up)
+    summary = await services.transact(look_up, read_only=True)
     if summary is None:
         await message.reply_text(services.texts.message("staff_only"))
         return
@@ -272,7 +272,7 @@ async def stats_command(update: Update, context: HuifangContext) -> None:
         staff = staff_desk.staff_member(uow, user_id)
         return staff is not None, staff is not None and staff_desk.is_manager(staff)
 
-    is_staff, manager = await services.transact(look_up)
+    is_staff, manager = await services.transact(look_up, read_only=True)
     if not manager:
         await message.reply_text(services.texts.message("managers_only" if is_staff else "staff_only"))
         return
@@ -280,7 +280,7 @@ async def stats_command(update: Update, context: HuifangContext) -> None:
     today = services.kit.local_now().date()
     # A report reads a week of answers: in a thread, so customers' taps are not held up meanwhile.
     text = await asyncio.to_thread(
-        weekly.this_week_text, container.uow, services.texts, container.report_settings(), container.clock, today
+        weekly.this_week_text, container.read_uow, services.texts, container.report_settings(), container.clock, today
     )
     await message.reply_text(text)
 

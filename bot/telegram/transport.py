@@ -10,9 +10,15 @@ must never blindly resend a message Telegram may already have delivered:
 
 * not sent (no connection could be had or made) → ``NotSent``, a ``NetworkError``: safe to try again, and
   the send limiter does, with backoff;
-* maybe sent (timed out or cut off after the request went out) → ``TimedOut``. A keep-alive connection the
-  server closed just before reuse also lands here: nothing arrived, but that cannot be told apart, and a
-  missed invitation is asked again by the reminder while a duplicate cannot be taken back.
+* maybe sent (timed out or cut off after the request went out) → ``TimedOut``: a missed invitation is
+  asked again by the reminder, while a duplicate cannot be taken back.
+
+A keep-alive connection the server has already closed while it sat idle in the pool (its FIN or RST waiting
+unread, e.g. after the event loop was busy for a while) would fail the next request in a way that cannot be
+told apart from "cut off after sending". So, as HTTP clients do for a connection closed while idle, every
+pooled connection is checked just before it is used: if the server has hung up on it, it is closed and
+another one taken, before a byte of the request is written (so the request certainly was not processed).
+A server that hangs up at the very moment the request goes out still gives ``TimedOut``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import select
 import sys
 import urllib.request
 from typing import Any
@@ -83,7 +90,7 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             # The pool wait is ours (``_slots``, bounded by pool_timeout); aiohttp's own limit then never waits.
             self._slots = asyncio.Semaphore(self._pool_size)
-            connector = aiohttp.TCPConnector(
+            connector = _FreshConnector(
                 limit=self._pool_size,
                 # Python 3.12.7+ closes aborted TLS transports itself; aiohttp then warns about this option.
                 enable_cleanup_closed=sys.version_info < (3, 12, 7),
@@ -160,6 +167,37 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut(f"aiohttp.{type(exc).__name__}: the request may have reached Telegram") from None
         finally:
             slots.release()
+
+
+class _FreshConnector(aiohttp.TCPConnector):
+    """A connector that never hands out a pooled connection the server has already closed."""
+
+    async def connect(self, req: Any, traces: Any, timeout: aiohttp.ClientTimeout) -> Any:
+        for _ in range(self.limit + 1):  # after a stall, every pooled connection may be stale
+            connection = await super().connect(req, traces, timeout)
+            if not _hung_up(connection):
+                return connection
+            log.debug("a pooled connection was closed by the server while idle; taking another")
+            connection.close()
+        return connection
+
+
+def _hung_up(connection: Any) -> bool:
+    """Whether the server has closed this idle connection: its FIN (Linux: POLLRDHUP) or reset has arrived.
+
+    Asked of the socket, not read from it, so it holds for TLS too (where a closing server's close_notify
+    waits unread before the FIN) and takes nothing a live connection still needs.
+    """
+    transport = connection.transport
+    raw = transport.get_extra_info("socket") if transport is not None else None
+    if raw is None:
+        return False
+    poller = select.poll()
+    poller.register(raw.fileno(), _CLOSED_EVENTS)
+    return bool(poller.poll(0))
+
+
+_CLOSED_EVENTS = getattr(select, "POLLRDHUP", 0) | select.POLLHUP | select.POLLERR
 
 
 def bot_requests(api_url: str, connections: int, proxy: str | None) -> tuple[AiohttpRequest, AiohttpRequest]:

@@ -32,7 +32,7 @@ async def _consented(
 
 
 def _store_id(bot: Harness) -> int:
-    with bot.app.uow() as uow:
+    with bot.app.uow(read_only=True) as uow:
         return uow.session.scalars(select(Store.id)).one()
 
 
@@ -237,7 +237,7 @@ async def test_not_now_then_a_typed_date_and_time_books_that_store_local_time(bo
     survey = bot.survey(survey_id)
     assert survey.status == "appointment"
     assert survey.callback_at == datetime(2026, 11, 27, 8, 30, tzinfo=UTC)  # 16:30 in Shanghai
-    with bot.app.uow() as uow:
+    with bot.app.uow(read_only=True) as uow:
         task = uow.session.scalars(select(Task)).one()
         specialist = uow.staff.by_names(_store_id(bot), ["周芳"])["周芳"]
         assert (task.kind, task.staff_id, task.due_at) == ("callback", specialist.id, survey.callback_at)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import socket
 import struct
+import threading
 import time
 import traceback
 import zlib
@@ -319,3 +320,80 @@ async def test_a_send_that_timed_out_is_not_made_again_by_the_send_limiter() -> 
             )
 
     assert len(server.requests) == 1
+
+
+# ------------------------------------------------------------------------------ stale keep-alive connections
+
+
+class IdleClosingServer:
+    """A keep-alive HTTP server in its own thread that closes a connection left idle for ``idle`` seconds,
+    as servers and proxies do; it answers every request it reads."""
+
+    def __init__(self, idle: float) -> None:
+        self.idle = idle
+        self.requests = 0
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def url(self, method: str) -> str:
+        return f"http://127.0.0.1:{self.port}/bot{TOKEN}/{method}"
+
+    def __enter__(self) -> IdleClosingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(self.idle)
+            data = b""
+            while True:
+                try:
+                    chunk = connection.recv(65536)
+                except TimeoutError:
+                    return  # idle too long: hang up
+                if not chunk:
+                    return
+                data += chunk
+                while b"\r\n\r\n" in data:
+                    head, _, rest = data.partition(b"\r\n\r\n")
+                    length = next(
+                        (int(v) for n, _, v in (h.partition(b":") for h in head.split(b"\r\n")[1:])
+                         if n.strip().lower() == b"content-length"),
+                        0,
+                    )  # fmt: skip
+                    if len(rest) < length:
+                        break
+                    data = rest[length:]
+                    self.requests += 1
+                    connection.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        + f"Content-Length: {len(OK)}\r\n\r\n".encode()
+                        + OK
+                    )
+
+
+async def test_a_keep_alive_connection_the_server_closed_while_the_bot_was_busy_is_replaced_and_the_send_arrives_once() -> None:  # noqa: E501
+    with IdleClosingServer(idle=0.2) as server:
+        async with transport() as request:
+            assert await request.post(server.url("sendMessage"), None) is True
+            time.sleep(0.6)  # the event loop is held up; meanwhile the server hangs up on the idle connection
+
+            second = await request.post(server.url("sendMessage"), None)
+
+    assert second is True
+    assert server.requests == 2  # nothing was lost, and nothing was sent twice
+    assert server.connections == 2  # the closed connection was left alone and a fresh one made

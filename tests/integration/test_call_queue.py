@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -52,7 +53,7 @@ def _seed(app: Container, customers: list[tuple[str, str]]) -> dict[str, int]:
 
 
 def _staff(app: Container, name: str) -> Staff:
-    with app.uow() as uow:
+    with app.uow(read_only=True) as uow:
         return uow.session.scalars(select(Staff).where(Staff.name == name)).one()
 
 
@@ -96,14 +97,25 @@ def test_two_specialists_asking_at_the_same_moment_never_get_the_same_customer(a
     _seed(app, [("甲", "defeat"), ("乙", "defeat")])
     kit, zhou, wu = app.survey_kit(), _staff(app, "周芳"), _staff(app, "吴敏")
 
-    with app.uow() as first, app.uow() as second:
-        # Both look at the queue before either has claimed anything.
-        first.surveys.call_candidates(zhou.store_id, zhou.id, app.clock.now(), app.clock.now(), 6, ())
-        second.surveys.call_candidates(wu.store_id, wu.id, app.clock.now(), app.clock.now(), 6, ())
-        card_a = calls.next_call(first, kit, PHONE, zhou)
-        first.commit()
-        card_b = calls.next_call(second, kit, PHONE, wu)
-        second.commit()
+    if app.engine.dialect.name == "sqlite":
+        # SQLite has one writer: the second claim waits (BEGIN IMMEDIATE) for the first to commit.
+        def claim(member: Staff) -> object:
+            with app.uow() as uow:
+                card = calls.next_call(uow, kit, PHONE, member)
+                uow.commit()
+                return card
+
+        with ThreadPoolExecutor(2) as pool:
+            card_a, card_b = pool.map(claim, [zhou, wu])
+    else:
+        with app.uow() as first, app.uow() as second:
+            # Both look at the queue before either has claimed anything.
+            first.surveys.call_candidates(zhou.store_id, zhou.id, app.clock.now(), app.clock.now(), 6, ())
+            second.surveys.call_candidates(wu.store_id, wu.id, app.clock.now(), app.clock.now(), 6, ())
+            card_a = calls.next_call(first, kit, PHONE, zhou)
+            first.commit()
+            card_b = calls.next_call(second, kit, PHONE, wu)
+            second.commit()
 
     assert isinstance(card_a, CallCard) and isinstance(card_b, CallCard)
     assert card_a.survey_id != card_b.survey_id
