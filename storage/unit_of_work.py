@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.repositories import (
     CustomerRecords,
     CustomerRepository,
+    InboundUpdates,
     LeadEventRepository,
     LinkRepository,
     OutboxRepository,
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
     links: LinkRepository
     updates: UpdateLog
     outbox: OutboxRepository
+    inbound: InboundUpdates
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -58,6 +60,7 @@ class SqlUnitOfWork:
         self.links = LinkRepository(self.session)
         self.updates = UpdateLog(self.session)
         self.outbox = OutboxRepository(self.session)
+        self.inbound = InboundUpdates(self.session)
         return self
 
     def __exit__(
