@@ -56,6 +56,7 @@ class Bound:
     store_name: str
     purpose: str | None = None  # the waiting survey's questionnaire id, for the consent text
     title: str = ""
+    survey_id: int | None = None  # the waiting survey
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ def _bound_customer(uow: SqlUnitOfWork, customer: Customer, survey: Survey | Non
         uow.people.store_name(customer.store_id),
         survey.questionnaire_id if survey else None,
         title(customer.name, honorific),
+        survey.id if survey else None,
     )
 
 
@@ -231,15 +233,19 @@ def next_message_key(survey: Survey) -> str:
     return f"{NEXT_MESSAGE}{survey.id}:{survey.attempt_count}:{steps}"
 
 
-def record_next(uow: SqlUnitOfWork, kit: SurveyKit, position: Position, chat_id: int, payload: dict) -> int | None:
-    """Record the message showing ``position`` (next question, closing words) in the outbox, in the answer's
-    unit of work, claimed for the caller to send right after commit. Its id; None if this step's message
-    was recorded before (the caller shows it again without a record)."""
-    survey = uow.surveys.get(position.survey_id)
+def record_next(
+    uow: SqlUnitOfWork, kit: SurveyKit, survey_id: int, chat_id: int, payload: dict, *, consent: bool = False
+) -> int | None:
+    """Record the message showing where the survey stands (the consent question after binding, the next
+    question, the closing words) in the outbox, in the unit of work that moved it there, claimed for the
+    caller to send right after commit. Its id; None if this message was recorded before (the caller shows
+    it again without a record)."""
+    survey = uow.surveys.get(survey_id)
     if survey is None:
         return None
+    key = f"{NEXT_MESSAGE}{survey.id}:{survey.attempt_count}:consent" if consent else next_message_key(survey)
     payload = {**payload, "customer_id": survey.customer_id}
-    return uow.outbox.add_claimed(next_message_key(survey), "telegram", str(chat_id), payload, kit.clock.now())
+    return uow.outbox.add_claimed(key, "telegram", str(chat_id), payload, kit.clock.now())
 
 
 def tap(

@@ -54,7 +54,7 @@ async def start(update: Update, context: HuifangContext) -> None:
     assert message is not None
     token = context.args[0] if context.args else None
 
-    def bind(uow: SqlUnitOfWork) -> tuple[Bound | Refused, bool]:
+    def bind(uow: SqlUnitOfWork) -> tuple[Bound | Refused, bool, _Next | None]:
         result: Bound | Refused
         if token:
             result = chat.open_link(uow, services.kit, services.link_secret, token, user_id, chat_id)
@@ -68,12 +68,15 @@ async def start(update: Update, context: HuifangContext) -> None:
         if isinstance(result, Bound) and result.kind is chat.LinkResult.STAFF:
             staff = staff_desk.staff_member(uow, user_id)
             manager = staff is not None and staff_desk.is_manager(staff)
-        return result, manager
+        consent = None
+        if token and isinstance(result, Bound) and result.kind is chat.LinkResult.CUSTOMER:
+            consent = _record_consent(uow, context, chat_id, result)
+        return result, manager, consent
 
     outcome = await services.once(update.update_id, bind)
     if isinstance(outcome, Seen):
         return
-    result, manager = outcome
+    result, manager, consent = outcome
     if isinstance(result, Refused):
         name = "link_refused" if token else "unknown_user"
         await message.reply_text(texts.message(name, problem=result.problem.value))
@@ -85,13 +88,15 @@ async def start(update: Update, context: HuifangContext) -> None:
             await context.bot.set_my_commands(command_menu(texts, manager), scope=BotCommandScopeChat(chat_id))
         except TelegramError as exc:
             log.info("staff command menu not set: %s", type(exc).__name__)
+    elif consent is not None:
+        await _deliver(context, chat_id, consent)
     else:
         await _ask_consent(context, chat_id, result)
 
 
-async def _ask_consent(context: HuifangContext, chat_id: int, bound: Bound) -> None:
+def _consent_text(context: HuifangContext, bound: Bound) -> str:
     texts = context.services.texts
-    text = texts.message(
+    return texts.message(
         "consent",
         title=bound.title,
         store_name=bound.store_name,
@@ -99,7 +104,20 @@ async def _ask_consent(context: HuifangContext, chat_id: int, bound: Bound) -> N
         purpose_text=texts.purpose(bound.purpose),
         minutes=2,
     )
-    await _send(context, chat_id, text, consent_keyboard(texts))
+
+
+def _record_consent(uow: SqlUnitOfWork, context: HuifangContext, chat_id: int, bound: Bound) -> _Next | None:
+    """The consent question after a link binds a customer, recorded with the binding (see ``_record_next``)."""
+    if bound.survey_id is None:
+        return None
+    services = context.services
+    text, markup = _consent_text(context, bound), consent_keyboard(services.texts)
+    payload = {"text": text, "buttons": button_rows(markup)}
+    return _Next(text, markup, chat.record_next(uow, services.kit, bound.survey_id, chat_id, payload, consent=True))
+
+
+async def _ask_consent(context: HuifangContext, chat_id: int, bound: Bound) -> None:
+    await _send(context, chat_id, _consent_text(context, bound), consent_keyboard(context.services.texts))
 
 
 async def consent_choice(update: Update, context: HuifangContext) -> None:
@@ -369,7 +387,7 @@ def _record_next(uow: SqlUnitOfWork, context: HuifangContext, chat_id: int, resu
     services = context.services
     text, markup = question_message(services.texts, position, services.container.clock.now(), services.tz)
     payload = {"text": text, "buttons": button_rows(markup)}
-    return _Next(text, markup, chat.record_next(uow, services.kit, position, chat_id, payload))
+    return _Next(text, markup, chat.record_next(uow, services.kit, position.survey_id, chat_id, payload))
 
 
 async def _after_answer(
