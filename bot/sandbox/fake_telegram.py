@@ -98,6 +98,9 @@ class FakeTelegram:
         self._sends_global: deque[float] = deque()
         self._sends_chat: dict[int, float] = {}
         self.port = port  # 0: any free port, read back once started
+        # Called with the offset of every getUpdates before it is answered (tests use it to kill the bot
+        # at the moment it confirms a batch).
+        self.on_get_updates: Callable[[int], None] | None = None
 
     # ---------------------------------------------------------------------------------------------- lifecycle
 
@@ -307,6 +310,8 @@ class FakeTelegram:
             raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(p.get("offset") or 0)
         timeout = float(p.get("timeout") or 0)
+        if self.on_get_updates is not None:
+            self.on_get_updates(offset)
         limit = int(p.get("limit") or 100)
         deadline = time.monotonic() + timeout
         while True:

@@ -69,9 +69,7 @@ class DurableUpdateQueue(asyncio.Queue):  # type: ignore[type-arg]
 class ChatLanes(BaseUpdateProcessor):
     """Per-chat serial, cross-chat concurrent handling with a bounded backlog per chat (see the module)."""
 
-    def __init__(
-        self, slots: int = 64, backlog: int = 30, on_done: Callable[[int], None] | None = None
-    ) -> None:
+    def __init__(self, slots: int = 64, backlog: int = 30, on_done: Callable[[int], None] | None = None) -> None:
         # PTB's own semaphore would be taken before a chat waits for its lane; ours is taken after.
         super().__init__(max_concurrent_updates=1 << 20)
         self._slots = asyncio.Semaphore(slots)

@@ -1,0 +1,130 @@
+"""kill -9 while customers answer: after each restart every customer gets the current question exactly once,
+no answer is lost or doubled, and a tap fetched just before the kill is still answered.
+
+The real `huifang run` process against the fake Bot API, on SQLite (or PostgreSQL with
+``HUIFANG_TEST_DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.app import Container
+from bot.sandbox.fake_telegram import FakeTelegramThread
+from bot.settings import Settings
+from tests.reliability.live_bot import (
+    ANSWERS_PER_SURVEY,
+    SECRET,
+    BotProcess,
+    answer_counts,
+    customers,
+    deliveries,
+    env,
+    next_action,
+    snapshot,
+    step,
+    wait_until,
+)
+
+KILLS = 4
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, store_name="惠州江铃4S店", link_secret=SECRET)
+
+
+def _running(bot: BotProcess) -> bool:
+    return bot.output().count("is running") >= bot.starts
+
+
+def test_thirty_customers_answering_through_four_kill_9s_all_finish_with_each_answer_and_message_once(
+    app: Container, database_url: str, tmp_path: Path
+) -> None:
+    people = customers(app, 30)
+    chats = [c.user.id for c in people]
+    rng = random.Random(4)
+    with FakeTelegramThread() as telegram:
+        server = telegram.server
+        assert server is not None
+        bot = BotProcess(env(database_url, telegram), tmp_path / "run.log")
+        bot.start()
+        for person in people:
+            telegram.call(server.open_link, person.user, person.token)
+        kills, kill_at, last_progress = 0, None, time.monotonic()
+        while time.monotonic() - last_progress < 15:
+            now = time.monotonic()
+            if kills < KILLS and kill_at is None and _running(bot):
+                kill_at = now + rng.uniform(0.2, 1.5)  # a random moment while customers answer
+            if kill_at is not None and now >= kill_at:
+                bot.kill()
+                kills += 1
+                kill_at = None
+                bot.start()
+                last_progress = time.monotonic()
+            messages = snapshot(telegram, chats)
+            for person in people:
+                if rng.random() < 0.3 and step(telegram, person, messages[person.user.id]):  # people take a moment
+                    last_progress = time.monotonic()
+            if kills == KILLS and all(p.done for p in people):
+                break
+            time.sleep(0.05)
+        final = snapshot(telegram, chats)
+        code = bot.stop()
+
+    stuck = [p.user.id for p in people if not p.done]
+    counts = answer_counts(app)
+    wrong = {p.survey_id: counts[p.survey_id] for p in people if counts[p.survey_id][:2] != (ANSWERS_PER_SURVEY,) * 2}
+    doubled = {c: {k: n for k, n in deliveries(final[c]).items() if n > 1} for c in chats}
+    doubled = {c: d for c, d in doubled.items() if d}
+    assert kills == KILLS and code == 0
+    assert stuck == [], f"{len(stuck)} of {len(people)} customers stuck"
+    assert wrong == {}, "answers lost or doubled"
+    assert {counts[p.survey_id][2] for p in people} == {"completed"}
+    assert doubled == {}, "a message delivered twice"
+
+
+def test_a_tap_fetched_just_before_a_kill_9_is_answered_after_the_restart(
+    app: Container, database_url: str, tmp_path: Path
+) -> None:
+    (person,) = customers(app, 1)
+    chat = person.user.id
+    with FakeTelegramThread() as telegram:
+        server = telegram.server
+        assert server is not None
+        bot = BotProcess(env(database_url, telegram), tmp_path / "run.log")
+        bot.start()
+        telegram.call(server.open_link, person.user, person.token)
+        armed: list[int] = []  # the update id whose confirmation kills the bot
+
+        def kill_on_confirm(offset: int) -> None:
+            if armed and offset > armed[0] and bot.process is not None and bot.process.poll() is None:
+                armed.clear()
+                os.kill(bot.process.pid, signal.SIGKILL)  # Telegram now forgets the update
+
+        server.on_get_updates = kill_on_confirm
+        lost = 0
+        for _ in range(4):  # 开始, 配合回访, 其他品牌, the typed brand: each one fetched, then the bot killed
+            assert wait_until(lambda: bool(snapshot(telegram, [chat])[chat]), 30)
+            messages = snapshot(telegram, [chat])[chat]
+            action = next_action(server, person, messages)
+            assert action is not None
+            telegram.call(lambda action=action: armed.append(action()))  # the tap and the trap in one go
+            assert wait_until(lambda: bot.process is not None and bot.process.poll() is not None, 30)
+            bot.start()
+            if not wait_until(lambda count=len(messages): len(snapshot(telegram, [chat])[chat]) > count, 20):
+                lost += 1
+                break
+        final = snapshot(telegram, [chat])[chat]
+        code = bot.stop()
+
+    assert lost == 0, "a tap fetched before the kill was lost"
+    assert answer_counts(app)[person.survey_id][:2] == (3, 3)  # opening, q1, q1_brand
+    assert max(deliveries(final).values()) == 1
+    assert code == 0
