@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
@@ -55,6 +56,22 @@ class ChatServices:
                 return work(uow)
 
         return await asyncio.to_thread(run) if self._offload else run()
+
+    @cached_property
+    def _prompt_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=2, thread_name_prefix="huifang-prompt")
+
+    async def transact_promptly(self, work: Callable[[SqlUnitOfWork], T]) -> T:
+        """``transact`` on threads of its own, never queued behind other chats' work: for recording that a
+        message was sent, which must follow Telegram's acceptance at once (see docs/architecture.md)."""
+
+        def run() -> T:
+            with self.uow() as uow:
+                return work(uow)
+
+        if not self._offload:
+            return run()
+        return await asyncio.get_running_loop().run_in_executor(self._prompt_pool, run)
 
     def first_time(self, uow: SqlUnitOfWork, update_id: int) -> bool:
         """Record the update as handled in ``uow``; False if it was handled before (a redelivery)."""

@@ -468,7 +468,7 @@ async def _settle(services: ChatServices, message_id: int, outcome: str, error: 
         outbox.settle(uow, message_id, outcome, services.container.clock, error)
         uow.commit()
 
-    await services.transact(record)
+    await services.transact_promptly(record)
 
 
 async def _edit(message: object, text: str, markup: InlineKeyboardMarkup | None = None) -> None:

@@ -43,8 +43,9 @@ class Seed:
         self.s.flush()
 
     def staff(self, name: str) -> Staff:
-        member = Staff(store_id=self.store.id, name=name, role="sales_consultant", created_at=self.now,
-                       updated_at=self.now)
+        member = Staff(
+            store_id=self.store.id, name=name, role="sales_consultant", created_at=self.now, updated_at=self.now
+        )
         self.s.add(member)
         self.s.flush()
         return member
@@ -52,8 +53,14 @@ class Seed:
     def customer(self, **values: Any) -> Customer:
         self._phone += 1
         values.setdefault("created_at", self.now)
-        c = Customer(store_id=self.store.id, name=values.pop("name", "王建国"), phone=f"+86{self._phone}",
-                     status=values.pop("status", "defeated"), updated_at=self.now, **values)
+        c = Customer(
+            store_id=self.store.id,
+            name=values.pop("name", "王建国"),
+            phone=f"+86{self._phone}",
+            status=values.pop("status", "defeated"),
+            updated_at=self.now,
+            **values,
+        )
         self.s.add(c)
         self.s.flush()
         return c
@@ -64,39 +71,86 @@ class Seed:
         self.s.flush()
         return v
 
-    def survey(self, customer: Customer | None = None, questionnaire: str = "defeat", version: str = "1",
-               channel: str = "phone", outcome: str | None = "complete", created: datetime | None = None) -> Survey:
-        sv = Survey(customer_id=(customer or self.customer()).id, questionnaire_id=questionnaire,
-                    questionnaire_version=version, purpose=questionnaire, channel=channel, status="done",
-                    outcome=outcome, created_at=created or self.now, updated_at=self.now)
+    def survey(
+        self,
+        customer: Customer | None = None,
+        questionnaire: str = "defeat",
+        version: str = "1",
+        channel: str = "phone",
+        outcome: str | None = "complete",
+        created: datetime | None = None,
+    ) -> Survey:
+        sv = Survey(
+            customer_id=(customer or self.customer()).id,
+            questionnaire_id=questionnaire,
+            questionnaire_version=version,
+            purpose=questionnaire,
+            channel=channel,
+            status="done",
+            outcome=outcome,
+            created_at=created or self.now,
+            updated_at=self.now,
+        )
         self.s.add(sv)
         self.s.flush()
         return sv
 
-    def answer(self, survey: Survey, question: str, code: str, when: datetime, group: str = "",
-               text: str | None = None) -> Answer:
-        a = Answer(survey_id=survey.id, question_id=question, option_code=code if not text else "",
-                   reason_code=(code or None) if not text else None, reason_group=group or None, free_text=text,
-                   answered_at=when)
+    def answer(
+        self, survey: Survey, question: str, code: str, when: datetime, group: str = "", text: str | None = None
+    ) -> Answer:
+        a = Answer(
+            survey_id=survey.id,
+            question_id=question,
+            option_code=code if not text else "",
+            reason_code=(code or None) if not text else None,
+            reason_group=group or None,
+            free_text=text,
+            answered_at=when,
+        )
         self.s.add(a)
         self.s.flush()
         return a
 
-    def reason(self, code: str, when: datetime, question: str = "q2", questionnaire: str = "defeat",
-               version: str = "1", customer: Customer | None = None) -> Survey:
+    def reason(
+        self,
+        code: str,
+        when: datetime,
+        question: str = "q2",
+        questionnaire: str = "defeat",
+        version: str = "1",
+        customer: Customer | None = None,
+    ) -> Survey:
         sv = self.survey(customer, questionnaire=questionnaire, version=version, created=when)
         self.answer(sv, question, code, when)
         return sv
 
     def attempt(self, survey: Survey, disposition: str, when: datetime) -> None:
-        self.s.add(ContactAttempt(survey_id=survey.id, channel=survey.channel, attempted_at=when,
-                                  disposition=disposition))
+        self.s.add(
+            ContactAttempt(survey_id=survey.id, channel=survey.channel, attempted_at=when, disposition=disposition)
+        )
         self.s.flush()
 
-    def task(self, staff: Staff | None, created: datetime, due: datetime, status: str = "open",
-             first_action: datetime | None = None, done: datetime | None = None) -> None:
-        self.s.add(Task(staff_id=staff.id if staff else None, customer_id=self.customer().id, kind="recover_prospect",
-                        due_at=due, status=status, created_at=created, first_action_at=first_action, done_at=done))
+    def task(
+        self,
+        staff: Staff | None,
+        created: datetime,
+        due: datetime,
+        status: str = "open",
+        first_action: datetime | None = None,
+        done: datetime | None = None,
+    ) -> None:
+        self.s.add(
+            Task(
+                staff_id=staff.id if staff else None,
+                customer_id=self.customer().id,
+                kind="recover_prospect",
+                due_at=due,
+                status=status,
+                created_at=created,
+                first_action_at=first_action,
+                done_at=done,
+            )
+        )
         self.s.flush()
 
     def commit(self) -> None:
@@ -110,8 +164,9 @@ def seed(app: Container) -> Seed:
 
 
 def report(app: Container, *sections: str, settings: ReportSettings | None = None, **params: Any) -> Report:
-    return build_report(app.uow, ReportParams(sections=sections or SECTIONS, **params),
-                        settings or ReportSettings(), app.clock)
+    return build_report(
+        app.uow, ReportParams(sections=sections or SECTIONS, **params), settings or ReportSettings(), app.clock
+    )
 
 
 def rows(r: Report, key: str, *columns: str) -> list[tuple[Any, ...]]:
@@ -144,8 +199,9 @@ def test_reason_shares_are_sorted_pareto_with_the_change_in_percentage_points(ap
 
     r = report(app, "reasons", period=W47)
 
-    assert rows(r, "reasons", "reason_code", "reason", "count", "share", "cumulative", "previous_count",
-                "change_pp") == [
+    assert rows(
+        r, "reasons", "reason_code", "reason", "count", "share", "cumulative", "previous_count", "change_pp"
+    ) == [
         ("price_value", "价格高", 3, Fraction(3, 5), Fraction(3, 5), 1, Fraction(10)),
         ("no_stock", "缺车", 1, Fraction(1, 5), Fraction(4, 5), 1, Fraction(-30)),
         ("other", "其他", 1, Fraction(1, 5), Fraction(1), 0, Fraction(20)),
@@ -176,17 +232,24 @@ def test_free_text_after_other_is_listed_for_reading_and_never_counted(app: Cont
     assert sum(row["count"] for row in r.table("reasons").rows) == 5
 
 
-def test_a_period_that_is_not_whole_utc_days_gives_the_same_counts_as_the_answers(app: Container,
-                                                                                   seed: Seed) -> None:
+def test_a_period_that_is_not_whole_utc_days_gives_the_same_counts_as_the_answers(app: Container, seed: Seed) -> None:
     _seed_two_weeks(seed)
 
     for period in (W47, Period(date(2026, 11, 18), date(2026, 11, 19)), Period(date(2026, 1, 1), date(2027, 1, 1))):
         r = report(app, "reasons", period=period)
         with app.uow() as uow:
             start, end = period.utc_bounds(SH)
-            raw = uow.session.query(Answer).join(Survey, Survey.id == Answer.survey_id).filter(
-                Survey.questionnaire_id == "defeat", Answer.reason_code.is_not(None),
-                Answer.answered_at >= start, Answer.answered_at < end).count()
+            raw = (
+                uow.session.query(Answer)
+                .join(Survey, Survey.id == Answer.survey_id)
+                .filter(
+                    Survey.questionnaire_id == "defeat",
+                    Answer.reason_code.is_not(None),
+                    Answer.answered_at >= start,
+                    Answer.answered_at < end,
+                )
+                .count()
+            )
         assert sum(row["count"] for row in r.table("reasons").rows) == raw
 
 
@@ -207,8 +270,12 @@ def test_reasons_break_down_by_week_in_the_store_time_zone(app: Container, seed:
 
 def test_reasons_break_down_by_month_series_and_consultant(app: Container, seed: Seed) -> None:
     li, zhao = seed.staff("小李"), seed.staff("小赵")
-    for series, staff, code in [("轻卡", li, "price_value"), ("轻卡", li, "price_value"), ("皮卡", zhao, "no_stock"),
-                                (None, None, "no_stock")]:
+    for series, staff, code in [
+        ("轻卡", li, "price_value"),
+        ("轻卡", li, "price_value"),
+        ("皮卡", zhao, "no_stock"),
+        (None, None, "no_stock"),
+    ]:
         c = seed.customer(owner_staff_id=staff.id if staff else None)
         if series:
             seed.vehicle(c, series="旧车系", model="旧")  # an older car: the latest one counts
@@ -222,10 +289,17 @@ def test_reasons_break_down_by_month_series_and_consultant(app: Container, seed:
     by_month = report(app, "reasons", period=Period(date(2026, 10, 1), date(2026, 12, 1)), by="month")
 
     assert rows(by_series, "reasons_by", "bucket", "reason_code", "count") == [
-        ("皮卡", "no_stock", 1), ("轻卡", "price_value", 2), ("（未填）", "no_stock", 1), ("（未填）", "brand", 1)]
+        ("皮卡", "no_stock", 1),
+        ("轻卡", "price_value", 2),
+        ("（未填）", "no_stock", 1),
+        ("（未填）", "brand", 1),
+    ]
     assert rows(by_staff, "reasons_by", "bucket", "count") == [("小李", 2), ("小赵", 1), ("（未填）", 1)]
     assert rows(by_month, "reasons_by", "bucket", "reason_code", "count") == [
-        ("2026-10", "brand", 1), ("2026-11", "no_stock", 2), ("2026-11", "price_value", 2)]
+        ("2026-10", "brand", 1),
+        ("2026-11", "no_stock", 2),
+        ("2026-11", "price_value", 2),
+    ]
 
 
 def test_all_time_has_no_previous_period_and_counts_everything(app: Container, seed: Seed) -> None:
@@ -263,14 +337,22 @@ def _raw_total(app: Container) -> dict[tuple[str, str, str], int]:
     with app.uow() as uow:
         raw = uow.session.execute(
             select(Survey.questionnaire_id, Answer.question_id, Answer.reason_code, func.count())
-            .join(Survey, Survey.id == Answer.survey_id).where(Answer.reason_code.is_not(None))
-            .group_by(Survey.questionnaire_id, Answer.question_id, Answer.reason_code)).all()
+            .join(Survey, Survey.id == Answer.survey_id)
+            .where(Answer.reason_code.is_not(None))
+            .group_by(Survey.questionnaire_id, Answer.question_id, Answer.reason_code)
+        ).all()
         rolled = uow.session.execute(
-            select(ReasonRollup.questionnaire_id, ReasonRollup.question_id, ReasonRollup.reason_code,
-                   func.sum(ReasonRollup.answers))
-            .group_by(ReasonRollup.questionnaire_id, ReasonRollup.question_id, ReasonRollup.reason_code)).all()
-    return {"raw": {(a, b, c): int(n) for a, b, c, n in raw},
-            "rolled": {(a, b, c): int(n) for a, b, c, n in rolled if n}}  # type: ignore[return-value]
+            select(
+                ReasonRollup.questionnaire_id,
+                ReasonRollup.question_id,
+                ReasonRollup.reason_code,
+                func.sum(ReasonRollup.answers),
+            ).group_by(ReasonRollup.questionnaire_id, ReasonRollup.question_id, ReasonRollup.reason_code)
+        ).all()
+    return {
+        "raw": {(a, b, c): int(n) for a, b, c, n in raw},
+        "rolled": {(a, b, c): int(n) for a, b, c, n in rolled if n},
+    }  # type: ignore[return-value]
 
 
 def test_the_roll_up_follows_inserts_updates_and_deletes_including_cascades(app: Container, seed: Seed) -> None:
@@ -302,11 +384,15 @@ def test_the_roll_up_triggers_are_installed(app: Container) -> None:
     with app.engine.connect() as connection:
         if app.engine.dialect.name == "sqlite":
             names = {r[0] for r in connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='trigger'")}
-            expected = {"trg_answer_rollup_insert", "trg_answer_rollup_update", "trg_answer_rollup_delete",
-                        "trg_survey_rollup_delete", "trg_survey_questionnaire_fixed"}
+            expected = {
+                "trg_answer_rollup_insert",
+                "trg_answer_rollup_update",
+                "trg_answer_rollup_delete",
+                "trg_survey_rollup_delete",
+                "trg_survey_questionnaire_fixed",
+            }
         else:
-            names = {r[0] for r in connection.exec_driver_sql(
-                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
+            names = {r[0] for r in connection.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
             expected = {"answer_reason_rollup", "survey_reason_rollup_delete", "survey_questionnaire_fixed"}
     assert expected <= names
 
@@ -393,8 +479,9 @@ def test_follow_up_discipline_per_staff_member(app: Container, seed: Seed) -> No
     li, zhao = seed.staff("小李"), seed.staff("小赵")
     now = app.clock.now()
     monday = at(2026, 11, 23, 9)
-    seed.task(li, monday, monday + timedelta(hours=24), "done", monday + timedelta(hours=2),
-              monday + timedelta(hours=3))
+    seed.task(
+        li, monday, monday + timedelta(hours=24), "done", monday + timedelta(hours=2), monday + timedelta(hours=3)
+    )
     seed.task(li, monday, monday + timedelta(hours=24), "done", None, monday + timedelta(hours=30))  # late
     seed.task(li, monday, monday + timedelta(hours=24))  # open, overdue, never touched
     seed.task(zhao, now - timedelta(hours=1), now + timedelta(hours=23))  # too young to judge
@@ -403,8 +490,9 @@ def test_follow_up_discipline_per_staff_member(app: Container, seed: Seed) -> No
 
     r = report(app, "discipline", period=Period(date(2026, 11, 23), date(2026, 11, 30)))
 
-    assert rows(r, "discipline", "staff", "created", "done", "open_overdue", "done_late", "median_hours",
-                "within_24h") == [
+    assert rows(
+        r, "discipline", "staff", "created", "done", "open_overdue", "done_late", "median_hours", "within_24h"
+    ) == [
         ("小李", 3, 2, 1, 1, Fraction(16), Fraction(1, 3)),
         ("小赵", 1, 0, 0, 0, None, None),
         ("合计", 4, 2, 1, 1, Fraction(16), Fraction(1, 3)),
@@ -422,17 +510,29 @@ def test_recovered_quasi_defeated_prospects_are_those_who_bought_later(app: Cont
     r = report(app, "recovery", period=W47)
 
     assert rows(r, "recovery", "consultant", "surveyed", "bought", "rate") == [
-        ("小李", 3, 1, Fraction(1, 3)), ("合计", 3, 1, Fraction(1, 3))]
+        ("小李", 3, 1, Fraction(1, 3)),
+        ("合计", 3, 1, Fraction(1, 3)),
+    ]
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Owners
 
 
-def _owner(seed: Seed, region: str, bought: date, loyalty: int | None, economic: int | None, *,
-           industry: str = "制造业", tier: str | None = None, status: str = "owner") -> None:
-    c = seed.customer(status=status, region=region, industry=industry, loyalty_score=loyalty,
-                      economic_score=economic, tier=tier)
+def _owner(
+    seed: Seed,
+    region: str,
+    bought: date,
+    loyalty: int | None,
+    economic: int | None,
+    *,
+    industry: str = "制造业",
+    tier: str | None = None,
+    status: str = "owner",
+) -> None:
+    c = seed.customer(
+        status=status, region=region, industry=industry, loyalty_score=loyalty, economic_score=economic, tier=tier
+    )
     seed.vehicle(c, series="轻卡", purchase_date=bought)
 
 
@@ -454,8 +554,20 @@ def test_the_region_by_tier_table_counts_owners_by_purchase_year(app: Container,
 
     r = report(app, "owners", period=W47)
 
-    cols = ("value", "premium_prev", "premium_curr", "potential_prev", "potential_curr", "ordinary_prev",
-            "ordinary_curr", "unrated_curr", "total_prev", "total_curr", "share_curr", "change")
+    cols = (
+        "value",
+        "premium_prev",
+        "premium_curr",
+        "potential_prev",
+        "potential_curr",
+        "ordinary_prev",
+        "ordinary_curr",
+        "unrated_curr",
+        "total_prev",
+        "total_curr",
+        "share_curr",
+        "change",
+    )
     assert rows(r, "region_tiers", *cols) == [
         ("惠城区", 1, 2, 0, 1, 1, 0, 0, 2, 3, Fraction(3, 7), 1),
         ("博罗县", 0, 0, 1, 0, 0, 2, 0, 1, 2, Fraction(2, 7), 1),
@@ -470,8 +582,14 @@ def test_the_region_by_tier_table_counts_owners_by_purchase_year(app: Container,
 
 
 def test_the_seed_referral_table_is_reproduced_from_customers(app: Container, seed: Seed) -> None:
-    seed_counts = {"old_customer": 251, "friends_family": 101, "new_customer": 57, "same_industry": 35,
-                   "repeat": 23, "same_region": 13}
+    seed_counts = {
+        "old_customer": 251,
+        "friends_family": 101,
+        "new_customer": 57,
+        "same_industry": 35,
+        "repeat": 23,
+        "same_region": 13,
+    }
     for source, n in seed_counts.items():
         for _ in range(n):
             seed.customer(status="prospect", referral_source=source, created_at=at(2026, 11, 18))
@@ -485,8 +603,14 @@ def test_the_seed_referral_table_is_reproduced_from_customers(app: Container, se
     from bot.report_output import format_cell
 
     assert [[format_cell(row[c.key], c, 0) for c in table.columns] for row in table.rows] == [
-        ["老用户推荐", "251", "52%"], ["亲朋好友推荐", "101", "21%"], ["新用户推荐", "57", "12%"],
-        ["同行业推荐", "35", "7%"], ["重复推荐", "23", "5%"], ["同区域推荐", "13", "3%"], ["合计", "480", "100%"]]
+        ["老用户推荐", "251", "52%"],
+        ["亲朋好友推荐", "101", "21%"],
+        ["新用户推荐", "57", "12%"],
+        ["同行业推荐", "35", "7%"],
+        ["重复推荐", "23", "5%"],
+        ["同区域推荐", "13", "3%"],
+        ["合计", "480", "100%"],
+    ]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -505,8 +629,12 @@ def test_lapsed_customers_by_stage_region_model_age_and_reason_group(app: Contai
         seed.vehicle(c, model=model, last_service_date=last_visit, delivery_date=delivered)
     lapsed = seed.customer(status="lapsed", region="惠东县", last_visit_date=date(2026, 4, 1))
     seed.vehicle(lapsed, model="全顺", delivery_date=date(2024, 6, 1))  # the customer's visit date counts
-    for question, code, group in [("q1_internal", "cost_high", "内因"), ("q1_internal", "cost_high", "内因"),
-                                  ("q1_external", "far_away", "外因"), ("q2", "willing", "回店意愿")]:
+    for question, code, group in [
+        ("q1_internal", "cost_high", "内因"),
+        ("q1_internal", "cost_high", "内因"),
+        ("q1_external", "far_away", "外因"),
+        ("q2", "willing", "回店意愿"),
+    ]:
         sv = seed.survey(questionnaire="lapsed", created=at(2026, 11, 18))
         seed.answer(sv, question, code, at(2026, 11, 18), group=group)
     seed.commit()
@@ -515,11 +643,24 @@ def test_lapsed_customers_by_stage_region_model_age_and_reason_group(app: Contai
 
     assert rows(r, "lapse_stages", "stage", "count") == [("准流失", 2), ("流失", 1), ("彻底流失", 1)]
     assert rows(r, "lapse_by_region", "value", "pre_lapsed", "lapsed", "fully_lapsed", "total") == [
-        ("惠城区", 1, 1, 0, 2), ("博罗县", 0, 0, 1, 1), ("惠东县", 1, 0, 0, 1), ("合计", 2, 1, 1, 4)]
+        ("惠城区", 1, 1, 0, 2),
+        ("博罗县", 0, 0, 1, 1),
+        ("惠东县", 1, 0, 0, 1),
+        ("合计", 2, 1, 1, 4),
+    ]
     assert rows(r, "lapse_by_model", "value", "total") == [("全顺", 2), ("顺达", 2), ("合计", 4)]
-    assert rows(r, "lapse_by_age", "value", "total") == [("1–2年", 1), ("2–3年", 1), ("3–5年", 1), ("5年以上", 1),
-                                                         ("合计", 4)]
+    assert rows(r, "lapse_by_age", "value", "total") == [
+        ("1–2年", 1),
+        ("2–3年", 1),
+        ("3–5年", 1),
+        ("5年以上", 1),
+        ("合计", 4),
+    ]
     assert rows(r, "lapse_reason_groups", "group", "count", "share") == [
-        ("内因", 2, Fraction(2, 3)), ("外因", 1, Fraction(1, 3))]
+        ("内因", 2, Fraction(2, 3)),
+        ("外因", 1, Fraction(1, 3)),
+    ]
     assert rows(r, "lapse_reasons", "group", "reason", "count") == [
-        ("内因", "费用高", 2), ("外因", "地理位置/距离远", 1)]
+        ("内因", "费用高", 2),
+        ("外因", "地理位置/距离远", 1),
+    ]

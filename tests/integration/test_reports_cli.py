@@ -43,7 +43,10 @@ def test_the_weekly_reason_report_prints_as_json(seeded: str) -> None:
     data = json.loads(result.output)
     reasons = next(t for t in data["tables"] if t["key"] == "reasons")
     assert [(r["reason_code"], r["count"], r["share"]) for r in reasons["rows"]] == [
-        ("price_value", 3, 0.6), ("no_stock", 1, 0.2), ("other", 1, 0.2)]
+        ("price_value", 3, 0.6),
+        ("no_stock", 1, 0.2),
+        ("other", 1, 0.2),
+    ]
 
 
 def test_the_table_format_is_chinese_and_aligned(seeded: str) -> None:

