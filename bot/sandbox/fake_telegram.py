@@ -101,6 +101,8 @@ class FakeTelegram:
         # Called with the offset of every getUpdates before it is answered (tests use it to kill the bot
         # at the moment it confirms a batch).
         self.on_get_updates: Callable[[int], None] | None = None
+        # Called with the update id once the bot's webhook has answered 200 for it.
+        self.on_webhook_answered: Callable[[int], None] | None = None
 
     # ---------------------------------------------------------------------------------------------- lifecycle
 
@@ -376,6 +378,8 @@ class FakeTelegram:
                     status = 0
                 self.webhook_answers.append(status)
                 if status == 200:
+                    if self.on_webhook_answered is not None:
+                        self.on_webhook_answered(int(update["update_id"]))
                     if self._redeliveries and self._redeliveries[0] is update:
                         self._redeliveries.pop(0)
                     else:

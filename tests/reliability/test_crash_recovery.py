@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -144,6 +145,54 @@ def test_a_tap_fetched_just_before_a_kill_9_is_answered_after_the_restart(
     assert answer_counts(app)[person.survey_id][:2] == (3, 3)  # opening, q1, q1_brand
     assert max(deliveries(final).values()) == 1
     assert code == 0
+
+
+def test_in_webhook_mode_a_tap_answered_200_just_before_a_kill_9_is_handled_after_the_restart(
+    app: Container, database_url: str, tmp_path: Path
+) -> None:
+    (person,) = customers(app, 1)
+    chat = person.user.id
+    port = _free_port()
+    with FakeTelegramThread() as telegram:
+        server = telegram.server
+        assert server is not None
+        webhook = {
+            "HUIFANG_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/hook",
+            "HUIFANG_WEBHOOK_PORT": str(port),
+            "HUIFANG_WEBHOOK_SECRET": "webhook-secret-0123456789",
+        }
+        bot = BotProcess(env(database_url, telegram, **webhook), tmp_path / "run.log")
+        bot.start()
+        telegram.call(server.open_link, person.user, person.token)
+        armed: list[int] = []
+
+        def kill_on_200(update_id: int) -> None:
+            if armed and update_id == armed[0] and bot.process is not None:
+                armed.clear()
+                os.kill(bot.process.pid, signal.SIGKILL)  # Telegram now forgets the update
+
+        server.on_webhook_answered = kill_on_200
+        assert wait_until(lambda: bool(snapshot(telegram, [chat])[chat]), 30)  # the consent question
+        messages = snapshot(telegram, [chat])[chat]
+        action = next_action(server, person, messages)  # 开始
+        assert action is not None
+        telegram.call(lambda: armed.append(action()))
+        assert wait_until(lambda: bot.process is not None and bot.process.poll() is not None, 30)
+        bot.start()
+        arrived = wait_until(lambda: len(snapshot(telegram, [chat])[chat]) > len(messages), 20)
+        final = snapshot(telegram, [chat])[chat]
+        wait_until(lambda: _running(bot), 30)
+        code = bot.stop()
+
+    assert arrived, "a tap answered 200 before the kill was lost"
+    assert final[-1][1].startswith("【第1/") and max(deliveries(final).values()) == 1
+    assert code == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _first_copies_of_repeats(server: FakeTelegram, chats: list[int]) -> list[float]:
