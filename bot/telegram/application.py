@@ -57,7 +57,7 @@ def build_application(
         # at most, so a chat waiting out its 1 message/s cannot hold up other chats. Each handler's database
         # work is one unit of work without an await inside (inline on SQLite, in a worker thread on
         # PostgreSQL, see ChatServices.transact), and the survey row is locked for update.
-        .concurrent_updates(ChatLanes(slots=64, on_done=Forgetter(services)))
+        .concurrent_updates(ChatLanes(slots=64, forgetter=Forgetter(services)))
     )
     # A bounded aiohttp pool: 16 keep-alive connections carry far more than Telegram's 30 messages/s.
     calls, polling = bot_requests(api_url, connections, proxy)

@@ -8,10 +8,12 @@ small transaction) before it returns, and only then may Telegram hear that it ar
 loop and webhook server are kept; no custom polling loop is needed. An update already stored (fetched again
 while it still waits) is not queued twice.
 
-Handled, then forgotten. ``ChatLanes`` forgets an update (deletes its row, batched) once its handler has
-finished. On start-up ``replay`` queues again whatever a dead process stored and did not finish. Handlers
-that change something claim the update id in their own transaction, so an update that was handled but not
-yet forgotten changes nothing the second time; a read-only one (/help, /tasks) may answer twice.
+Handled, then forgotten. ``ChatLanes`` forgets an update (deletes its row) once its handler has finished,
+in batches (about one transaction a second; all of them when the application shuts down). On start-up
+``replay`` queues again whatever a dead process stored and did not forget. Handlers that change something
+claim the update id in their own transaction, so an update that was handled but not yet forgotten changes
+nothing the second time; a read-only one (/help, /tasks) handled in the last second before a crash may be
+answered twice.
 
 One chat, one lane. ``ChatLanes`` handles the updates of one chat one after another, in the order they
 came, and different chats concurrently, at most ``slots`` at a time. A chat waits for its lane *before* it
@@ -25,9 +27,10 @@ flood, and answering it would only keep the flooding chat busy for minutes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
@@ -69,12 +72,12 @@ class DurableUpdateQueue(asyncio.Queue):  # type: ignore[type-arg]
 class ChatLanes(BaseUpdateProcessor):
     """Per-chat serial, cross-chat concurrent handling with a bounded backlog per chat (see the module)."""
 
-    def __init__(self, slots: int = 64, backlog: int = 30, on_done: Callable[[int], None] | None = None) -> None:
+    def __init__(self, slots: int = 64, backlog: int = 30, forgetter: Forgetter | None = None) -> None:
         # PTB's own semaphore would be taken before a chat waits for its lane; ours is taken after.
         super().__init__(max_concurrent_updates=1 << 20)
         self._slots = asyncio.Semaphore(slots)
         self._backlog = backlog
-        self._on_done = on_done
+        self._forgetter = forgetter
         self._lanes: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
@@ -82,7 +85,10 @@ class ChatLanes(BaseUpdateProcessor):
         return None
 
     async def shutdown(self) -> None:
-        return None
+        """After the last handler (PTB's ``Application.shutdown``): forget what was handled, so a clean
+        restart replays nothing."""
+        if self._forgetter is not None:
+            await self._forgetter.drain()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
@@ -108,8 +114,8 @@ class ChatLanes(BaseUpdateProcessor):
                     del self._waiting[chat]
                     self._lanes.pop(chat, None)
         finally:
-            if update_id is not None and self._on_done is not None:
-                self._on_done(update_id)
+            if update_id is not None and self._forgetter is not None:
+                self._forgetter(update_id)
 
 
 def _chat_of(update: object) -> int | None:
@@ -121,10 +127,12 @@ def _chat_of(update: object) -> int | None:
 
 
 class Forgetter:
-    """Deletes handled updates from ``inbound_update``, in batches, off the handler's path."""
+    """Deletes handled updates from ``inbound_update`` in batches, ``every`` seconds after the first of a batch
+    was handled, off the handler's path (a crash replays at most those; see the module)."""
 
-    def __init__(self, services: ChatServices) -> None:
+    def __init__(self, services: ChatServices, every: float = 1.0) -> None:
         self._services = services
+        self._every = every
         self._handled: list[int] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -134,6 +142,10 @@ class Forgetter:
             self._task = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
+        await asyncio.sleep(self._every)
+        await self._flush_now()
+
+    async def _flush_now(self) -> None:
         while self._handled:
             batch, self._handled = self._handled, []
 
@@ -147,9 +159,12 @@ class Forgetter:
                 log.warning("handled updates not forgotten: %s", type(exc).__name__)
 
     async def drain(self) -> None:
-        """Wait until every handled update reported so far is forgotten."""
-        if self._task is not None:
-            await self._task
+        """Forget every handled update reported so far, now."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._flush_now()
 
 
 async def replay(application: Application) -> int:  # type: ignore[type-arg]

@@ -97,6 +97,8 @@ def test_thirty_customers_answering_through_four_kill_9s_all_finish_with_each_an
         f" each accepted by Telegram at most {max(window, default=0) * 1000:.0f} ms before a kill"
     )
     assert kills == KILLS and code == 0
+    with app.uow() as uow:
+        assert uow.inbound.waiting() == []  # a clean stop leaves nothing to replay
     assert stuck == [], f"{len(stuck)} of {len(people)} customers stuck"
     assert wrong == {}, "answers lost or doubled"
     assert {counts[p.survey_id][2] for p in people} == {"completed"}
