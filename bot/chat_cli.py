@@ -141,6 +141,7 @@ async def _serve(app: Container, services: object, token: str) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await application.start()
+    await _recover(app, application)
     scheduler = build_scheduler(app.job_context(), TelegramSender(application.bot), app.report_settings())
     scheduler.start()
     updater = application.updater
@@ -210,6 +211,24 @@ class _PollingConflicts:
         elif self._warned_at is None or now - self._warned_at >= 60:
             self._warned_at = now
             log.warning("another process polls with this bot token (409 Conflict); this one keeps serving")
+
+
+async def _recover(app: Container, application: Any) -> None:
+    """After a crash: send the next questions recorded and not sent, then handle the updates fetched and
+    not handled, before fetching new ones."""
+    from bot.services import outbox
+    from bot.services.chat import NEXT_MESSAGE
+    from bot.telegram.inbound import replay
+    from bot.telegram.sender import TelegramSender
+    from scheduler import jobs
+
+    with app.uow() as uow:
+        stranded = outbox.release_stranded(uow, NEXT_MESSAGE, app.clock)
+        uow.commit()
+    if stranded:
+        log.info("sending %s messages recorded before a restart and not sent", stranded)
+        await jobs.deliver(app.job_context(), TelegramSender(application.bot))
+    await replay(application)
 
 
 @click.command("link")

@@ -339,6 +339,17 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime]
 
 
+class InboundUpdate(Base):
+    """A Telegram update as fetched, kept until handled: written before Telegram is told it arrived (the next
+    getUpdates offset, or the webhook's 200), replayed on start-up if the process died before handling it."""
+
+    __tablename__ = "inbound_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+
+
 class OutboundMessage(Base):
     """Every message the product sends, claimed and sent exactly once by its idempotency key."""
 

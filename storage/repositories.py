@@ -23,6 +23,7 @@ from storage.models import (
     Answer,
     ContactAttempt,
     Customer,
+    InboundUpdate,
     LeadEvent,
     LinkToken,
     OutboundMessage,
@@ -640,6 +641,33 @@ class UpdateLog:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+class InboundUpdates:
+    """Fetched Telegram updates not yet handled (see ``InboundUpdate``)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def keep(self, update_id: int, payload: str, now: datetime) -> bool:
+        """Store a fetched update; False if it is stored already (fetched again while still waiting)."""
+        result = self._session.execute(_KEEP_UPDATE, {"update_id": update_id, "payload": payload, "received_at": now})
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def forget(self, update_ids: list[int]) -> None:
+        """Handled: nothing to replay for these any more."""
+        if update_ids:
+            self._session.execute(delete(InboundUpdate).where(InboundUpdate.update_id.in_(update_ids)))
+
+    def waiting(self) -> list[str]:
+        """Payloads of the updates stored and not handled, oldest first."""
+        return list(self._session.scalars(select(InboundUpdate.payload).order_by(InboundUpdate.update_id)))
+
+
+_KEEP_UPDATE = text(
+    "INSERT INTO inbound_update (update_id, payload, received_at) VALUES (:update_id, :payload, :received_at) "
+    "ON CONFLICT (update_id) DO NOTHING"
+).bindparams(bindparam("update_id", type_=BigInteger()), bindparam("received_at", type_=UTCDateTime()))
+
+
 # Said the same way by SQLite (3.24+) and PostgreSQL; written once because this runs for every update.
 _CLAIM_UPDATE = text(
     "INSERT INTO processed_update (update_id, processed_at) VALUES (:update_id, :processed_at) "
@@ -676,6 +704,56 @@ class OutboxRepository:
         )
         # rowcount is not reliable for ON CONFLICT on every driver; a returned id is.
         return self._session.execute(statement).first() is not None
+
+    def add_claimed(
+        self, key: str, channel: str, recipient: str, payload: dict[str, object], now: datetime
+    ) -> int | None:
+        """Record a message its caller sends itself right after commit: claimed from the start, so the
+        background sender leaves it alone (until ``release_claims`` hands it back after a crash). Its id, or
+        None if a message with this key exists already."""
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        dialect = self._session.get_bind().dialect.name
+        make = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            make(OutboundMessage)
+            .values(
+                idempotency_key=key,
+                channel=channel,
+                recipient=recipient,
+                payload=payload,
+                status="claimed",
+                attempts=1,
+                claimed_at=now,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(OutboundMessage.id)
+        )
+        row = self._session.execute(statement).first()
+        return int(row[0]) if row is not None else None
+
+    def status_of(self, key: str) -> tuple[int, str] | None:
+        """(id, status) of the message with this idempotency key, if there is one."""
+        row = self._session.execute(
+            select(OutboundMessage.id, OutboundMessage.status).where(OutboundMessage.idempotency_key == key)
+        ).first()
+        return (int(row[0]), str(row[1])) if row is not None else None
+
+    def release_claims(self, key_prefix: str, claimed_before: datetime) -> int:
+        """Hand messages under ``key_prefix`` claimed before ``claimed_before`` back to the sender; how many."""
+        result = self._session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.status == "claimed",
+                OutboundMessage.idempotency_key.startswith(key_prefix, autoescape=True),
+                OutboundMessage.claimed_at < claimed_before,
+            )
+            .values(status="pending")
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def claimable(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
         """Pending messages, and messages claimed by a process that has gone quiet (crashed)."""

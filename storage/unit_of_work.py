@@ -13,6 +13,7 @@ from storage.database import READ_ONLY
 from storage.repositories import (
     CustomerRecords,
     CustomerRepository,
+    InboundUpdates,
     LeadEventRepository,
     LinkRepository,
     OutboxRepository,
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
     links: LinkRepository
     updates: UpdateLog
     outbox: OutboxRepository
+    inbound: InboundUpdates
 
     def __init__(self, session_factory: sessionmaker[Session], read_only: bool = False) -> None:
         self._session_factory = session_factory
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
         self.links = LinkRepository(self.session)
         self.updates = UpdateLog(self.session)
         self.outbox = OutboxRepository(self.session)
+        self.inbound = InboundUpdates(self.session)
         return self
 
     def __exit__(

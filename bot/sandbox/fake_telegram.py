@@ -101,6 +101,11 @@ class FakeTelegram:
         self._sends_global: deque[float] = deque()
         self._sends_chat: dict[int, float] = {}
         self.port = port  # 0: any free port, read back once started
+        # Called with the offset of every getUpdates before it is answered (tests use it to kill the bot
+        # at the moment it confirms a batch).
+        self.on_get_updates: Callable[[int], None] | None = None
+        # Called with the update id once the bot's webhook has answered 200 for it.
+        self.on_webhook_answered: Callable[[int], None] | None = None
 
     # ---------------------------------------------------------------------------------------------- lifecycle
 
@@ -315,6 +320,8 @@ class FakeTelegram:
             raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(p.get("offset") or 0)
         timeout = float(p.get("timeout") or 0)
+        if self.on_get_updates is not None:
+            self.on_get_updates(offset)
         limit = int(p.get("limit") or 100)
         deadline = time.monotonic() + timeout
         # Like Telegram: a new getUpdates ends one still waiting (two bots on one token) with 409 Conflict.
@@ -384,6 +391,8 @@ class FakeTelegram:
                     status = 0
                 self.webhook_answers.append(status)
                 if status == 200:
+                    if self.on_webhook_answered is not None:
+                        self.on_webhook_answered(int(update["update_id"]))
                     if self._redeliveries and self._redeliveries[0] is update:
                         self._redeliveries.pop(0)
                     else:

@@ -28,6 +28,8 @@ from storage.models import ContactAttempt, Customer, Survey
 from storage.unit_of_work import SqlUnitOfWork
 
 CHAT = "chat"
+NEXT_MESSAGE = "chat-next:"
+"""Idempotency-key prefix of the message that shows where a chat survey stands after an answer."""
 
 
 class Duplicate(Exception):
@@ -54,6 +56,7 @@ class Bound:
     store_name: str
     purpose: str | None = None  # the waiting survey's questionnaire id, for the consent text
     title: str = ""
+    survey_id: int | None = None  # the waiting survey
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ def _bound_customer(uow: SqlUnitOfWork, customer: Customer, survey: Survey | Non
         uow.people.store_name(customer.store_id),
         survey.questionnaire_id if survey else None,
         title(customer.name, honorific),
+        survey.id if survey else None,
     )
 
 
@@ -237,7 +241,43 @@ def answer_typed(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, text: str) ->
     return result
 
 
-def tap(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, data: str) -> Accepted | Rejection | NotTaken | NoSurvey:
+@dataclass(frozen=True)
+class Behind:
+    """A button of a question answered already: the survey waits on ``position``.
+
+    ``resend``: the customer may not have that question (it was never recorded as delivered), so show it
+    again; ``message_id`` is its outbox row, if it has one, to mark sent once shown.
+    """
+
+    position: Position
+    resend: bool
+    message_id: int | None
+
+
+def next_message_key(survey: Survey) -> str:
+    """The outbox key of the message showing where ``survey`` stands: survey, round and step."""
+    steps = int((survey.state or {}).get("steps", 0))
+    return f"{NEXT_MESSAGE}{survey.id}:{survey.attempt_count}:{steps}"
+
+
+def record_next(
+    uow: SqlUnitOfWork, kit: SurveyKit, survey_id: int, chat_id: int, payload: dict, *, consent: bool = False
+) -> int | None:
+    """Record the message showing where the survey stands (the consent question after binding, the next
+    question, the closing words) in the outbox, in the unit of work that moved it there, claimed for the
+    caller to send right after commit. Its id; None if this message was recorded before (the caller shows
+    it again without a record)."""
+    survey = uow.surveys.get(survey_id)
+    if survey is None:
+        return None
+    key = f"{NEXT_MESSAGE}{survey.id}:{survey.attempt_count}:consent" if consent else next_message_key(survey)
+    payload = {**payload, "customer_id": survey.customer_id}
+    return uow.outbox.add_claimed(key, "telegram", str(chat_id), payload, kit.clock.now())
+
+
+def tap(
+    uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, data: str
+) -> Accepted | Rejection | NotTaken | NoSurvey | Behind:
     """A button under a question: decode it against the survey's own questionnaire version and apply it."""
     decoded = parse_callback(data)
     survey_id = survey_id_of(decoded.survey_ref) if decoded else None
@@ -255,7 +295,19 @@ def tap(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, data: str) -> Accepted
     result = _submit(uow, kit, survey, given)
     if isinstance(result, Rejection) and result.reason is RejectReason.PAST_TIME:
         return NotTaken(position_of(uow, kit, survey), result.reason, understood=True)  # offer fresh times
+    if isinstance(result, Rejection) and result.reason is RejectReason.STALE_QUESTION:
+        return _behind(uow, kit, survey)
     return result
+
+
+def _behind(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey) -> Behind:
+    """Where the survey stands, and whether its message may be missing: none recorded, or its send failed
+    (pending and claimed ones are on their way: showing them again would send them twice)."""
+    recorded = uow.outbox.status_of(next_message_key(survey))
+    if recorded is None:
+        return Behind(position_of(uow, kit, survey), True, None)
+    message_id, status = recorded
+    return Behind(position_of(uow, kit, survey), status == "failed", message_id)
 
 
 def _submit(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, given: Input) -> Accepted | Rejection | NoSurvey:

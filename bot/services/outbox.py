@@ -56,6 +56,18 @@ def render(texts: Texts, payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+def settle(uow: Any, message_id: int, outcome: str, clock: Clock, error: str | None = None) -> None:
+    """Record how a message its caller claimed and sent itself went: "sent", "failed" (it may have arrived:
+    never repeated) or "pending" (it never left: the background sender tries again)."""
+    uow.outbox.finish(message_id, outcome, clock.now(), error)
+
+
+def release_stranded(uow: Any, key_prefix: str, clock: Clock) -> int:
+    """After a restart: messages under ``key_prefix`` that a dead process claimed to send itself go back to
+    the sender (they were recorded, perhaps not sent). How many."""
+    return int(uow.outbox.release_claims(key_prefix, clock.now()))
+
+
 async def send_outbox(
     uow_factory: Any,
     sender: Sender,

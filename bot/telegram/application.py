@@ -16,6 +16,7 @@ from telegram.ext import (
 
 from bot.telegram import handlers, phone_handlers
 from bot.telegram.context import BotState, ChatServices, HuifangApplication, HuifangContext
+from bot.telegram.inbound import ChatLanes, DurableUpdateQueue, Forgetter
 from bot.telegram.rate_limit import SendLimiter
 from bot.telegram.transport import bot_requests
 from bot.telegram.views import command_menu
@@ -48,11 +49,15 @@ def build_application(
         .base_url(api_url)
         .base_file_url(api_url.replace("/bot", "/file/bot"))
         .context_types(context_types)
+        # Every update is stored before Telegram hears it arrived, and forgotten once handled (see
+        # bot/telegram/inbound.py), so a crash loses none.
+        .update_queue(DurableUpdateQueue(services))
         # Updates are handled concurrently: a slow Bot API round trip for one customer must not hold up
-        # the others. Each handler's database work is one unit of work without an await inside, in a worker
-        # thread (on SQLite writes in the one writer thread, see ChatServices.transact), and the survey row
-        # is locked for update, so two taps on one survey are still applied one after the other.
-        .concurrent_updates(64)
+        # the others. One chat's updates are handled in order, one at a time, and take one of the 64 slots
+        # at most, so a chat waiting out its 1 message/s cannot hold up other chats. Each handler's database
+        # work is one unit of work without an await inside, in a worker thread (on SQLite, writes in the one
+        # writer thread, see ChatServices.transact), and the survey row is locked for update.
+        .concurrent_updates(ChatLanes(slots=64, forgetter=Forgetter(services)))
     )
     # A bounded aiohttp pool: 16 keep-alive connections carry far more than Telegram's 30 messages/s.
     calls, polling = bot_requests(api_url, connections, proxy)

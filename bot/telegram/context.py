@@ -94,6 +94,22 @@ class ChatServices:
             self._closing.wait(delay)
             delay = min(delay * 2, 2.0)
 
+    @cached_property
+    def _prompt_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=2, thread_name_prefix="huifang-prompt")
+
+    async def transact_promptly(self, work: Callable[[SqlUnitOfWork], T]) -> T:
+        """``transact`` on threads of its own, never queued behind other chats' work: for recording that a
+        message was sent, which must follow Telegram's acceptance at once (see docs/architecture.md)."""
+
+        def run() -> T:
+            with self.uow() as uow:
+                return work(uow)
+
+        if self._sqlite:  # SQLite's one writer thread: its queue is of millisecond writes
+            return await self.transact(work)
+        return await asyncio.get_running_loop().run_in_executor(self._prompt_pool, run)
+
     def first_time(self, uow: SqlUnitOfWork, update_id: int) -> bool:
         """Record the update as handled in ``uow``; False if it was handled before (a redelivery)."""
         from bot.services.chat import Duplicate, claim_update

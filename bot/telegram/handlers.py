@@ -9,22 +9,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from telegram import BotCommandScopeChat, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.domain.engine import Rejection, RejectReason
 from bot.domain.presentation import REJECTION_TEXT_ZH
-from bot.services import chat, staff_desk, weekly
-from bot.services.chat import AlreadyStarted, Bound, NoSurvey, NothingToAnswer, NotTaken, Refused
+from bot.services import chat, outbox, staff_desk, weekly
+from bot.services.chat import AlreadyStarted, Behind, Bound, NoSurvey, NothingToAnswer, NotTaken, Refused
 from bot.services.surveys import Accepted, Position
-from bot.telegram.context import HuifangContext, Seen
+from bot.telegram.context import ChatServices, HuifangContext, Seen
+from bot.telegram.transport import NotSent
 from bot.telegram.views import (
     CONSENT_LATER,
     CONSENT_START,
     CONSENT_STOP,
+    button_rows,
     command_menu,
     consent_keyboard,
     question_message,
@@ -51,7 +54,7 @@ async def start(update: Update, context: HuifangContext) -> None:
     assert message is not None
     token = context.args[0] if context.args else None
 
-    def bind(uow: SqlUnitOfWork) -> tuple[Bound | Refused | Position, bool]:
+    def bind(uow: SqlUnitOfWork) -> tuple[Bound | Refused | Position, bool, _Next | None]:
         result: Bound | Refused | Position
         if token:
             result = chat.open_link(uow, services.kit, services.link_secret, token, user_id, chat_id)
@@ -65,12 +68,15 @@ async def start(update: Update, context: HuifangContext) -> None:
         if isinstance(result, Bound) and result.kind is chat.LinkResult.STAFF:
             staff = staff_desk.staff_member(uow, user_id)
             manager = staff is not None and staff_desk.is_manager(staff)
-        return result, manager
+        consent = None
+        if token and isinstance(result, Bound) and result.kind is chat.LinkResult.CUSTOMER:
+            consent = _record_consent(uow, context, chat_id, result)
+        return result, manager, consent
 
     outcome = await services.once(update.update_id, bind)
     if isinstance(outcome, Seen):
         return
-    result, manager = outcome
+    result, manager, consent = outcome
     if isinstance(result, Position):  # a survey runs in this chat: its current question again
         await _show(context, chat_id, result)
     elif isinstance(result, Refused):
@@ -84,13 +90,15 @@ async def start(update: Update, context: HuifangContext) -> None:
             await context.bot.set_my_commands(command_menu(texts, manager), scope=BotCommandScopeChat(chat_id))
         except TelegramError as exc:
             log.info("staff command menu not set: %s", type(exc).__name__)
+    elif consent is not None:
+        await _deliver(context, chat_id, consent)
     else:
         await _ask_consent(context, chat_id, result)
 
 
-async def _ask_consent(context: HuifangContext, chat_id: int, bound: Bound) -> None:
+def _consent_text(context: HuifangContext, bound: Bound) -> str:
     texts = context.services.texts
-    text = texts.message(
+    return texts.message(
         "consent",
         title=bound.title,
         store_name=bound.store_name,
@@ -98,7 +106,20 @@ async def _ask_consent(context: HuifangContext, chat_id: int, bound: Bound) -> N
         purpose_text=texts.purpose(bound.purpose),
         minutes=2,
     )
-    await _send(context, chat_id, text, consent_keyboard(texts))
+
+
+def _record_consent(uow: SqlUnitOfWork, context: HuifangContext, chat_id: int, bound: Bound) -> _Next | None:
+    """The consent question after a link binds a customer, recorded with the binding (see ``_record_next``)."""
+    if bound.survey_id is None:
+        return None
+    services = context.services
+    text, markup = _consent_text(context, bound), consent_keyboard(services.texts)
+    payload = {"text": text, "buttons": button_rows(markup)}
+    return _Next(text, markup, chat.record_next(uow, services.kit, bound.survey_id, chat_id, payload, consent=True))
+
+
+async def _ask_consent(context: HuifangContext, chat_id: int, bound: Bound) -> None:
+    await _send(context, chat_id, _consent_text(context, bound), consent_keyboard(context.services.texts))
 
 
 async def consent_choice(update: Update, context: HuifangContext) -> None:
@@ -108,16 +129,18 @@ async def consent_choice(update: Update, context: HuifangContext) -> None:
     assert query is not None
     _user_id, chat_id = _ids(update)
 
-    def choose(uow: SqlUnitOfWork) -> object:
+    def choose(uow: SqlUnitOfWork) -> tuple[object, _Next | None]:
         if query.data == CONSENT_START:
-            return chat.consent(uow, services.kit, chat_id, _specialist_name(uow, chat_id))
+            started = chat.consent(uow, services.kit, chat_id, _specialist_name(uow, chat_id))
+            return started, _record_next(uow, context, chat_id, started)
         if query.data == CONSENT_LATER:
-            return chat.postpone(uow, services.kit, chat_id)
-        return chat.opt_out(uow, services.kit, chat_id)
+            return chat.postpone(uow, services.kit, chat_id), None
+        return chat.opt_out(uow, services.kit, chat_id), None
 
-    result = await services.once(update.update_id, choose)
-    if isinstance(result, Seen):
+    outcome = await services.once(update.update_id, choose)
+    if isinstance(outcome, Seen):
         return
+    result, first = outcome
     texts = services.texts
     if isinstance(result, AlreadyStarted):
         await asyncio.gather(query.answer(texts.message("survey_already_started")), _remove_keyboard(query.message))
@@ -129,9 +152,9 @@ async def consent_choice(update: Update, context: HuifangContext) -> None:
         await _edit(query.message, texts.message("consent_later"), consent_keyboard(texts))
     elif isinstance(result, NothingToAnswer):
         await _edit(query.message, texts.message("nothing_to_answer"))
-    elif isinstance(result, Position):
+    elif isinstance(result, Position) and first is not None:
         await _remove_keyboard(query.message)
-        await _show(context, chat_id, result)
+        await _deliver(context, chat_id, first)
 
 
 async def survey_tap(update: Update, context: HuifangContext) -> None:
@@ -141,19 +164,31 @@ async def survey_tap(update: Update, context: HuifangContext) -> None:
     assert query is not None and query.data is not None
     _user_id, chat_id = _ids(update)
     data = query.data
-    result = await services.once(update.update_id, lambda uow: chat.tap(uow, services.kit, chat_id, data))
-    if isinstance(result, Seen):
+
+    def apply(uow: SqlUnitOfWork) -> tuple[object, _Next | None]:
+        result = chat.tap(uow, services.kit, chat_id, data)
+        return result, _record_next(uow, context, chat_id, result)
+
+    outcome = await services.once(update.update_id, apply)
+    if isinstance(outcome, Seen):
         return
+    result, following = outcome
     texts = services.texts
-    if isinstance(result, Rejection):
+    if isinstance(result, Behind):  # an old button: say so, and show the current question if it may be missing
+        note = query.answer(REJECTION_TEXT_ZH[RejectReason.STALE_QUESTION])
+        if result.resend:
+            await asyncio.gather(note, _show(context, chat_id, result.position, result.message_id))
+        else:
+            await note
+    elif isinstance(result, Rejection):
         await query.answer(REJECTION_TEXT_ZH[result.reason])
     elif isinstance(result, NotTaken):  # a time that has passed: the same question with times still ahead
         _text, markup = question_message(texts, result.position, services.container.clock.now(), services.tz)
         await asyncio.gather(query.answer(REJECTION_TEXT_ZH[result.reason]), _redraw(query.message, markup))
     elif isinstance(result, NoSurvey):
         await query.answer(texts.message("survey_closed"))
-    else:
-        await _after_answer(context, chat_id, query.message, result, query.answer())
+    elif isinstance(result, Accepted):
+        await _after_answer(context, chat_id, query.message, result, following, query.answer())
 
 
 async def text_message(update: Update, context: HuifangContext) -> None:
@@ -171,9 +206,15 @@ async def text_message(update: Update, context: HuifangContext) -> None:
     if await staff_text(update, context):
         return
     text = message.text
-    result = await services.once(update.update_id, lambda uow: chat.answer_typed(uow, services.kit, chat_id, text))
-    if isinstance(result, Seen):
+
+    def apply(uow: SqlUnitOfWork) -> tuple[object, _Next | None]:
+        result = chat.answer_typed(uow, services.kit, chat_id, text)
+        return result, _record_next(uow, context, chat_id, result)
+
+    outcome = await services.once(update.update_id, apply)
+    if isinstance(outcome, Seen):
         return
+    result, following = outcome
     if isinstance(result, Bound):  # a survey waits for 开始: show the consent screen again
         await _ask_consent(context, chat_id, result)
     elif isinstance(result, NoSurvey):
@@ -185,8 +226,8 @@ async def text_message(update: Update, context: HuifangContext) -> None:
         await message.reply_text(texts.message("text_too_long", length=len(message.text.strip()), limit=limit))
     elif isinstance(result, NotTaken):
         await message.reply_text(REJECTION_TEXT_ZH[result.reason])
-    else:
-        await _after_answer(context, chat_id, None, result)
+    elif isinstance(result, Accepted):
+        await _after_answer(context, chat_id, None, result, following)
 
 
 async def stop(update: Update, context: HuifangContext) -> None:
@@ -330,8 +371,37 @@ def _specialist_name(uow: SqlUnitOfWork, chat_id: int) -> str:
     return specialist.name if specialist else "客服"
 
 
+@dataclass(frozen=True)
+class _Next:
+    """The message showing where a survey now stands, rendered and recorded in the answer's unit of work."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None
+    message_id: int | None  # its outbox row (None: recorded before, shown again without a record)
+
+
+def _record_next(uow: SqlUnitOfWork, context: HuifangContext, chat_id: int, result: object) -> _Next | None:
+    """If ``result`` moved the survey on, record its next message in the outbox (same transaction as the
+    answer), so a crash before it is sent cannot strand the customer: `huifang run` sends it on start-up."""
+    if isinstance(result, Accepted) and result.moved:
+        position = result.position
+    elif isinstance(result, Position):
+        position = result
+    else:
+        return None
+    services = context.services
+    text, markup = question_message(services.texts, position, services.container.clock.now(), services.tz)
+    payload = {"text": text, "buttons": button_rows(markup)}
+    return _Next(text, markup, chat.record_next(uow, services.kit, position.survey_id, chat_id, payload))
+
+
 async def _after_answer(
-    context: HuifangContext, chat_id: int, old: object, result: Accepted, acknowledge: Awaitable[object] | None = None
+    context: HuifangContext,
+    chat_id: int,
+    old: object,
+    result: Accepted,
+    following: _Next | None,
+    acknowledge: Awaitable[object] | None = None,
 ) -> None:
     """Acknowledge the tap, mark the answered question and send the next one, all at once (one round trip)."""
     services = context.services
@@ -346,29 +416,64 @@ async def _after_answer(
     if isinstance(old, Message) and old.text:
         answered = services.texts.message("answered", text=old.text, label=result.answered_label)
         calls.append(_quiet(old.edit_text(answered)))
-    calls.append(_show(context, chat_id, position))
+    if following is not None:
+        calls.append(_deliver(context, chat_id, following))
     await asyncio.gather(*calls)
 
 
-async def _show(context: HuifangContext, chat_id: int, position: Position) -> None:
+async def _deliver(context: HuifangContext, chat_id: int, following: _Next) -> None:
+    await _send(context, chat_id, following.text, following.markup, following.message_id)
+
+
+async def _show(context: HuifangContext, chat_id: int, position: Position, message_id: int | None = None) -> None:
     services = context.services
     text, markup = question_message(services.texts, position, services.container.clock.now(), services.tz)
-    await _send(context, chat_id, text, markup)
+    await _send(context, chat_id, text, markup, message_id)
 
 
-async def _send(context: HuifangContext, chat_id: int, text: str, markup: object = None) -> None:
-    """Send, and remember a customer who blocked the bot so nothing more is sent to them."""
+async def _send(
+    context: HuifangContext, chat_id: int, text: str, markup: object = None, message_id: int | None = None
+) -> None:
+    """Send, and remember a customer who blocked the bot so nothing more is sent to them.
+
+    ``message_id``: the outbox row this message was recorded as (claimed by this process). Right after
+    Telegram accepts it, it is marked sent, so nothing sends it again; one that never left goes back to the
+    outbox sender; one that may have arrived (timed out) is marked failed and never repeated.
+    """
+    services = context.services
+    clock = services.container.clock
     try:
         await context.bot.send_message(chat_id, text, reply_markup=markup)  # type: ignore[arg-type]
     except Forbidden:
-        services = context.services
 
         def mark(uow: SqlUnitOfWork) -> None:
             chat.mark_unreachable(uow, services.kit, chat_id)
+            if message_id is not None:
+                outbox.settle(uow, message_id, "failed", clock, "blocked by the recipient")
             uow.commit()
 
         await services.transact(mark)
         log.info("chat %s blocked the bot; marked unreachable", "customer")
+        return
+    except NetworkError as exc:
+        if message_id is not None:
+            outcome, error = ("pending", None) if isinstance(exc, NotSent) else ("failed", "maybe sent; not repeated")
+            await _settle(services, message_id, outcome, error)
+        raise
+    except BadRequest as exc:
+        if message_id is not None:
+            await _settle(services, message_id, "failed", f"refused: {exc.message}"[:200])
+        raise
+    if message_id is not None:
+        await _settle(services, message_id, "sent", None)
+
+
+async def _settle(services: ChatServices, message_id: int, outcome: str, error: str | None) -> None:
+    def record(uow: SqlUnitOfWork) -> None:
+        outbox.settle(uow, message_id, outcome, services.container.clock, error)
+        uow.commit()
+
+    await services.transact_promptly(record)
 
 
 async def _edit(message: object, text: str, markup: InlineKeyboardMarkup | None = None) -> None:

@@ -67,6 +67,13 @@ def keyboard(rows: object) -> InlineKeyboardMarkup:
     )
 
 
+def button_rows(markup: InlineKeyboardMarkup | None) -> list[list[list[str]]]:
+    """An inline keyboard as the outbox stores it: rows of [label, callback data]."""
+    if markup is None:
+        return []
+    return [[[b.text, str(b.callback_data)] for b in row] for row in markup.inline_keyboard]
+
+
 def consent_keyboard(texts: Texts) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
