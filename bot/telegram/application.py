@@ -16,7 +16,7 @@ from telegram.ext import (
 
 from bot.telegram import handlers, phone_handlers
 from bot.telegram.context import BotState, ChatServices, HuifangApplication, HuifangContext
-from bot.telegram.inbound import ChatLanes, DurableUpdateQueue, Forgetter
+from bot.telegram.inbound import ChatLanes, DurableUpdateQueue, Forgetter, journal_for
 from bot.telegram.rate_limit import SendLimiter
 from bot.telegram.transport import bot_requests
 from bot.telegram.views import command_menu
@@ -43,6 +43,7 @@ def build_application(
     """The bot, wired to ``services`` and talking to the Bot API at ``api_url``."""
     quiet_http_logs()
     context_types = ContextTypes(context=HuifangContext, bot_data=BotState)
+    queue = DurableUpdateQueue(services, journal_for(services))
     builder = (
         Application.builder()
         .token(token)
@@ -51,13 +52,13 @@ def build_application(
         .context_types(context_types)
         # Every update is stored before Telegram hears it arrived, and forgotten once handled (see
         # bot/telegram/inbound.py), so a crash loses none.
-        .update_queue(DurableUpdateQueue(services))
+        .update_queue(queue)
         # Updates are handled concurrently: a slow Bot API round trip for one customer must not hold up
         # the others. One chat's updates are handled in order, one at a time, and take one of the 64 slots
         # at most, so a chat waiting out its 1 message/s cannot hold up other chats. Each handler's database
         # work is one unit of work without an await inside, in a worker thread (on SQLite, writes in the one
         # writer thread, see ChatServices.transact), and the survey row is locked for update.
-        .concurrent_updates(ChatLanes(slots=64, forgetter=Forgetter(services)))
+        .concurrent_updates(ChatLanes(slots=64, forgetter=Forgetter(services, queue)))
     )
     # A bounded aiohttp pool: 16 keep-alive connections carry far more than Telegram's 30 messages/s.
     calls, polling = bot_requests(api_url, connections, proxy)

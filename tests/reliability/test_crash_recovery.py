@@ -208,3 +208,47 @@ def _first_copies_of_repeats(server: FakeTelegram, chats: list[int]) -> list[flo
             if seen[key] == 2:
                 firsts.append(next(m.sent_at for m in server.chat(chat) if m.text.startswith(key)))
     return firsts
+
+
+@pytest.mark.skipif(bool(os.environ.get("HUIFANG_TEST_DATABASE_URL")), reason="SQLite's write lock")
+def test_a_tap_confirmed_while_another_process_held_the_write_lock_survives_a_kill_9(
+    app: Container, database_url: str, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    (person,) = customers(app, 1)
+    chat = person.user.id
+    with FakeTelegramThread() as telegram:
+        server = telegram.server
+        assert server is not None
+        bot = BotProcess(env(database_url, telegram, HUIFANG_SQLITE_BUSY_TIMEOUT="1"), tmp_path / "run.log")
+        bot.start()
+        telegram.call(server.open_link, person.user, person.token)
+        assert wait_until(lambda: bool(snapshot(telegram, [chat])[chat]), 30)
+        messages = snapshot(telegram, [chat])[chat]
+        confirmed: list[int] = []
+        server.on_get_updates = confirmed.append
+        holder = sqlite3.connect(str(make_url(database_url).database), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # an import in another process, say
+        try:
+            action = next_action(server, person, messages)
+            assert action is not None
+            tapped = telegram.call(action)
+            # Telegram has been told the tap arrived (the next offset is past it) while the database was locked
+            assert wait_until(lambda: any(offset > tapped for offset in confirmed), 10)
+            assert bot.process is not None
+            os.kill(bot.process.pid, signal.SIGKILL)
+            bot.process.wait()
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        server.on_get_updates = None
+        bot.start()
+        answered = wait_until(lambda: len(snapshot(telegram, [chat])[chat]) > len(messages), 30)
+        code = bot.stop()
+
+    assert answered, "the tap confirmed to Telegram during the lock was lost in the crash"
+    assert code == 0
+    assert not Path(f"{make_url(database_url).database}.inbound.jsonl").exists()
