@@ -8,7 +8,15 @@ import phonenumbers
 
 # Mainland mobile numbers (the bulk of a dealership's list) checked against the library's own CN mobile
 # pattern without a full parse: the same answer, a fraction of the time.
-_CN_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern)
+def _cn_mobile_pattern() -> re.Pattern[str]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    pattern = metadata.mobile.national_number_pattern if metadata is not None and metadata.mobile else None
+    if not pattern:
+        raise RuntimeError("phonenumbers ships no CN mobile pattern")
+    return re.compile(str(pattern))
+
+
+_CN_MOBILE = _cn_mobile_pattern()
 
 
 class InvalidPhone(ValueError):
