@@ -44,24 +44,14 @@ def _issuer(app: Container) -> LinkIssuer:
 @click.pass_context
 def link(ctx: click.Context, customer: str) -> None:
     """打印某位客户的绑定链接（CUSTOMER 为手机号或客户编号）。"""
-    from bot.domain.links import LinkSubject
-    from bot.domain.phone import InvalidPhone, normalise
-    from bot.services.links import issue_link
+    from bot.services.links import UnknownCustomer, link_for_customer
 
     with container(ctx) as app:
         issuer = _issuer(app)
-        with app.uow() as uow:
-            found = uow.people.get(int(customer)) if customer.isdigit() and len(customer) < 9 else None
-            if found is None:
-                try:
-                    matches = uow.people.by_phone(normalise(customer, app.settings.default_region_code))
-                except InvalidPhone:
-                    matches = []
-                found = matches[0] if len(matches) == 1 else None
-            if found is None:
-                raise Fatal(f"找不到客户：{customer}（请输入手机号或客户编号）")
-            url = issue_link(uow, issuer, LinkSubject.CUSTOMER, found.id, app.clock)
-            uow.commit()
+        try:
+            url = link_for_customer(app.uow, issuer, customer, app.settings.default_region_code, app.clock)
+        except UnknownCustomer as exc:
+            raise Fatal(str(exc)) from None
     click.echo(url)
 
 
@@ -78,10 +68,7 @@ def links_export(ctx: click.Context, file: Path) -> None:
     from bot.services.links import export_links
 
     with container(ctx) as app:
-        issuer = _issuer(app)
-        with app.uow() as uow:
-            count = export_links(uow, issuer, file, app.clock)
-            uow.commit()
+        count = export_links(app.uow, _issuer(app), file, app.clock)
     click.echo(f"已导出 {count} 位客户的链接：{file}")
 
 
@@ -99,24 +86,19 @@ def staff() -> None:
 def staff_invite(ctx: click.Context, name: str, role: str, store: str | None, create_store: bool) -> None:
     """打印一次性链接，员工用它把自己的 Telegram 账号绑定到系统。"""
     from bot.domain.people import ROLE_BY_LABEL
-    from bot.services.importing import UnknownStore, resolve_store
-    from bot.services.staff_desk import invite_staff
+    from bot.services.importing import UnknownStore
+    from bot.services.staff_desk import StoreChoice, invite_staff
 
     found_role = ROLE_BY_LABEL.get(role)
     if found_role is None:
         raise Fatal(f"未知岗位“{role}”：应为 销售顾问/服务顾问/客服专员/经理")
     with container(ctx) as app:
-        issuer = _issuer(app)
-        with app.uow() as uow:
-            settings = app.settings
-            try:
-                store_id = resolve_store(
-                    uow, store or settings.store_name, settings.timezone, create_store, app.clock, settings.store_name
-                )
-            except UnknownStore as exc:
-                raise Fatal(str(exc)) from None
-            url, created = invite_staff(uow, issuer, store_id, name, found_role, app.clock)
-            uow.commit()
+        settings = app.settings
+        chosen = StoreChoice(store or settings.store_name, settings.timezone, create_store, settings.store_name)
+        try:
+            url, created = invite_staff(app.uow, _issuer(app), chosen, name, found_role, app.clock)
+        except UnknownStore as exc:
+            raise Fatal(str(exc)) from None
     if created:
         click.echo(f"已新建员工：{name}（{found_role.label}）")
     click.echo(url)

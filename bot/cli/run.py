@@ -201,9 +201,7 @@ async def _recover(app: Container, application: Any) -> None:
     from bot.telegram.sender import TelegramSender
     from scheduler import jobs
 
-    with app.uow() as uow:
-        stranded = outbox.release_stranded(uow, NEXT_MESSAGE, app.clock)
-        uow.commit()
+    stranded = outbox.release_stranded(app.uow, NEXT_MESSAGE, app.clock)
     if stranded:
         log.info("sending %s messages recorded before a restart and not sent", stranded)
         await jobs.deliver(app.job_context(), TelegramSender(application.bot))
