@@ -3,9 +3,9 @@
 One module per command group, registered at the bottom of this file: `db`, `import_` (import customers /
 staff), `run` (`huifang run`: the bot, polling or webhook, start-up and crash recovery), `links` (link,
 links export, staff invite), `calls`, `jobs`, `report`, `scripts`, `demo`; what they share is in `support`.
-Command modules import only click at the top, so `huifang --help` loads no database, Telegram or settings
-code; each command imports what it needs when it runs. Commands never commit: the service they call runs
-its own unit of work.
+Command modules import only click, the standard library and `support` at the top, so `huifang --help` loads
+no database, Telegram or settings code; each command imports what it needs when it runs. Commands never
+commit: the service they call runs its own unit of work.
 
 Messages for staff are Chinese. Exit codes: 0 done, 1 done with problems to look at, 2 could not run
 (bad file, unmigrated database, bad settings).
