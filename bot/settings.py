@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     purpose_order: list[str] = Field(default_factory=lambda: ["defeat", "delivery_3day", "lapsed", "owner_care"])
     chart_dir: str = Field(default="huifang-charts", description="Where the weekly summary's chart images go")
 
-    # Reports (see docs/reports.md); bot/report_cli.py reads every ``report_*`` field.
+    # Reports (see docs/reports.md); bot/cli/report.py reads every ``report_*`` field.
     report_e: float | None = Field(default=None, ge=0, le=1, description="AAPOR e; unset: estimated from the data")
     report_tier_premium_loyalty: int = 7
     report_tier_premium_economic: int = 6

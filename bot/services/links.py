@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +11,12 @@ from bot.domain.clock import Clock
 from bot.domain.links import InvalidLink, LinkClaim, LinkProblem, LinkSubject, deep_link, issue, verify
 from storage.models import LinkToken
 from storage.unit_of_work import SqlUnitOfWork
+
+UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
+
+
+class UnknownCustomer(LookupError):
+    """No customer, or more than one, matches what the operator typed (Chinese message, for staff)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,28 @@ def issue_link(uow: SqlUnitOfWork, issuer: LinkIssuer, subject: LinkSubject, sub
         )
     )
     return deep_link(issuer.bot_username, token)
+
+
+def link_for_customer(
+    uow_factory: UnitOfWorkFactory, issuer: LinkIssuer, customer: str, region_code: str, clock: Clock
+) -> str:
+    """A new deep link for the customer ``customer`` names (a customer id, or a phone number that belongs to
+    exactly one customer), recorded and committed; UnknownCustomer if none or several match."""
+    from bot.domain.phone import InvalidPhone, normalise
+
+    with uow_factory() as uow:
+        found = uow.people.get(int(customer)) if customer.isdigit() and len(customer) < 9 else None
+        if found is None:
+            try:
+                matches = uow.people.by_phone(normalise(customer, region_code))
+            except InvalidPhone:
+                matches = []
+            found = matches[0] if len(matches) == 1 else None
+        if found is None:
+            raise UnknownCustomer(f"找不到客户：{customer}（请输入手机号或客户编号）")
+        url = issue_link(uow, issuer, LinkSubject.CUSTOMER, found.id, clock)
+        uow.commit()
+    return url
 
 
 def redeem(uow: SqlUnitOfWork, secret: bytes, token: str, telegram_user_id: int, clock: Clock) -> LinkClaim:
@@ -71,19 +100,22 @@ def mark_used(row: LinkToken, telegram_user_id: int, clock: Clock) -> None:
         row.used_by = telegram_user_id
 
 
-def export_links(uow: SqlUnitOfWork, issuer: LinkIssuer, path: Path, clock: Clock) -> int:
+def export_links(uow_factory: UnitOfWorkFactory, issuer: LinkIssuer, path: Path, clock: Clock) -> int:
     """Write name, phone, questionnaire and a fresh deep link of every customer with a waiting survey who
-    is not bound to chat and has not opted out, for an SMS campaign. Returns how many rows."""
+    is not bound to chat and has not opted out, for an SMS campaign; the links are recorded in one
+    transaction, committed once the file is written. Returns how many rows."""
     from bot.domain.phone import national
     from bot.tabular import create_table
 
-    writer = create_table(path, ["姓名", "手机", "回访问卷", "绑定链接"])
-    count = 0
-    try:
-        for customer, questionnaire_id in uow.surveys.waiting_unbound():
-            url = issue_link(uow, issuer, LinkSubject.CUSTOMER, customer.id, clock)
-            writer.write([customer.name, national(customer.phone), questionnaire_id, url])
-            count += 1
-    finally:
-        writer.close()
+    with uow_factory() as uow:
+        writer = create_table(path, ["姓名", "手机", "回访问卷", "绑定链接"])
+        count = 0
+        try:
+            for customer, questionnaire_id in uow.surveys.waiting_unbound():
+                url = issue_link(uow, issuer, LinkSubject.CUSTOMER, customer.id, clock)
+                writer.write([customer.name, national(customer.phone), questionnaire_id, url])
+                count += 1
+        finally:
+            writer.close()
+        uow.commit()
     return count

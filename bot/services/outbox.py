@@ -62,10 +62,13 @@ def settle(uow: Any, message_id: int, outcome: str, clock: Clock, error: str | N
     uow.outbox.finish(message_id, outcome, clock.now(), error)
 
 
-def release_stranded(uow: Any, key_prefix: str, clock: Clock) -> int:
+def release_stranded(uow_factory: Any, key_prefix: str, clock: Clock) -> int:
     """After a restart: messages under ``key_prefix`` that a dead process claimed to send itself go back to
-    the sender (they were recorded, perhaps not sent). How many."""
-    return int(uow.outbox.release_claims(key_prefix, clock.now()))
+    the sender (they were recorded, perhaps not sent), committed. How many."""
+    with uow_factory() as uow:
+        released = int(uow.outbox.release_claims(key_prefix, clock.now()))
+        uow.commit()
+    return released
 
 
 async def send_outbox(

@@ -9,6 +9,7 @@ from bot.domain.clock import Clock
 from bot.domain.links import LinkSubject
 from bot.domain.people import Honorific, Role, title
 from bot.domain.phone import mask, national
+from bot.services.importing import UnitOfWorkFactory, resolve_store
 from bot.services.links import LinkIssuer, issue_link
 from storage.models import Staff, Task
 from storage.unit_of_work import SqlUnitOfWork
@@ -17,19 +18,35 @@ from storage.unit_of_work import SqlUnitOfWork
 CALLING_TASKS = frozenset({"callback", "recover_prospect", "follow_up", "home_visit"})
 
 
+@dataclass(frozen=True)
+class StoreChoice:
+    """Which store a command means: ``name``; a missing store is created only with ``create`` (or when it is
+    the ``default`` store and there is no store yet), in ``timezone``."""
+
+    name: str
+    timezone: str
+    create: bool = False
+    default: str | None = None
+
+
 def invite_staff(
-    uow: SqlUnitOfWork, issuer: LinkIssuer, store_id: int, name: str, role: Role, clock: Clock
+    uow_factory: UnitOfWorkFactory, issuer: LinkIssuer, store: StoreChoice, name: str, role: Role, clock: Clock
 ) -> tuple[str, bool]:
-    """A one-time link binding a Telegram account to this staff member (created if new)."""
-    existing = uow.staff.by_names(store_id, [name]).get(name)
-    created = existing is None
-    if existing is None:
-        staff_id = uow.staff.add(store_id, name, role, None, True, clock.now())
-    else:
-        staff_id = existing.id
-        if existing.role != role:
-            uow.staff.update(existing.id, role, existing.phone, existing.active, clock.now())
-    return issue_link(uow, issuer, LinkSubject.STAFF, staff_id, clock), created
+    """A one-time link binding a Telegram account to this staff member (created if new), committed; whether
+    the staff member is new. UnknownStore (nothing written) if the store does not exist and may not be made."""
+    with uow_factory() as uow:
+        store_id = resolve_store(uow, store.name, store.timezone, store.create, clock, store.default)
+        existing = uow.staff.by_names(store_id, [name]).get(name)
+        created = existing is None
+        if existing is None:
+            staff_id = uow.staff.add(store_id, name, role, None, True, clock.now())
+        else:
+            staff_id = existing.id
+            if existing.role != role:
+                uow.staff.update(existing.id, role, existing.phone, existing.active, clock.now())
+        url = issue_link(uow, issuer, LinkSubject.STAFF, staff_id, clock)
+        uow.commit()
+    return url, created
 
 
 def staff_member(uow: SqlUnitOfWork, telegram_user_id: int) -> Staff | None:

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.app import Container
-from bot.calls_cli import calls as calls_group
+from bot.cli.calls import calls as calls_group
 from bot.domain.calling import PhoneSettings
 from bot.domain.people import Role
 from bot.services import calls

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.app import Container
-from bot.report_cli import report
+from bot.cli.report import report
 from storage.database import make_engine
 from tests.integration.test_reports import Seed, _seed_two_weeks
 

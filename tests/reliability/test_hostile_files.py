@@ -194,9 +194,7 @@ def test_the_sms_link_export_writes_formula_names_as_text(hostile_app: Container
     _seed_hostile_customers(hostile_app, "chat")
     target = tmp_path / f"links{suffix}"
 
-    with hostile_app.uow() as uow:
-        count = export_links(uow, hostile_app.link_issuer("huifang_bot"), target, hostile_app.clock)
-        uow.commit()
+    count = export_links(hostile_app.uow, hostile_app.link_issuer("huifang_bot"), target, hostile_app.clock)
 
     assert count == len(NAMES)
     if suffix == ".csv":

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import click
 
-from bot.cli_support import Fatal, container
+from bot.cli.support import Fatal, container, telegram_token
 
 JOB_NAMES = ("select_due", "send_invitations", "remind_and_expire", "staff_digest", "urgent", "weekly_summary",
              "send_outbox")  # fmt: skip
@@ -40,12 +40,11 @@ def run_job(ctx: click.Context, name: str, now_text: str | None) -> None:
             from telegram import Bot
 
             from bot import redaction
-            from bot.chat_cli import _token
             from bot.telegram.sender import TelegramSender
             from bot.telegram.transport import bot_requests
 
             settings = app.settings
-            token = _token(app)
+            token = telegram_token(app)
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
             redaction.install([token])
             calls, polling = bot_requests(

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from bot.domain.engine import Rejection, Result, Step, answer, start
-from bot.domain.presentation import for_phone, text_input
-from bot.domain.questionnaire import Action, NodeKind, QuestionnaireError
-from bot.questionnaires import QUESTIONNAIRES_DIR, SAMPLE_CONTEXT, check_paths, load_file
-from bot.rendering import TemplateRenderer
+if TYPE_CHECKING:
+    from bot.domain.engine import Result, Step
+    from bot.domain.questionnaire import Action
 
 
 @click.group()
@@ -31,6 +30,7 @@ def check_command(paths: tuple[Path, ...]) -> None:
     """Validate questionnaires (default: every file in scripts_zh/questionnaires)."""
     from bot.contact_plans import load_plans
     from bot.domain.contact_plan import PlanError
+    from bot.questionnaires import QUESTIONNAIRES_DIR, check_paths
 
     good, issues = check_paths(list(paths) or [QUESTIONNAIRES_DIR])
     problems: list[str] = [str(issue) for issue in issues]
@@ -64,13 +64,17 @@ def _days(wait: timedelta) -> str:
     "--dir",
     "directory",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=QUESTIONNAIRES_DIR,
-    show_default=True,
-    help="Directory holding NAME.yaml.",
+    help="Directory holding NAME.yaml.  [default: scripts_zh/questionnaires]",
 )
-def try_command(name: str, directory: Path) -> None:
+def try_command(name: str, directory: Path | None) -> None:
     """Answer questionnaire NAME in the terminal (numbered options, free text), showing its actions."""
-    path = directory / f"{name}.yaml"
+    from bot.domain.engine import Rejection, answer, start
+    from bot.domain.presentation import text_input
+    from bot.domain.questionnaire import QuestionnaireError
+    from bot.questionnaires import QUESTIONNAIRES_DIR, SAMPLE_CONTEXT, load_file
+    from bot.rendering import TemplateRenderer
+
+    path = (directory or QUESTIONNAIRES_DIR) / f"{name}.yaml"
     if not path.exists():
         raise click.ClickException(f"no questionnaire {path}")
     try:
@@ -104,6 +108,9 @@ def try_command(name: str, directory: Path) -> None:
 
 
 def _show(step: Step) -> None:
+    from bot.domain.presentation import for_phone
+    from bot.domain.questionnaire import NodeKind
+
     view = for_phone(step)
     click.echo("")
     click.echo(f"[{step.node_id}] {view.script}")
@@ -113,6 +120,8 @@ def _show(step: Step) -> None:
 
 
 def _prompt(step: Step) -> str:
+    from bot.domain.questionnaire import NodeKind
+
     match step.kind:
         case NodeKind.SINGLE:
             return "选择编号"

@@ -1,17 +1,21 @@
-"""What every `huifang` subcommand shares: the exit-2 error and building the product from settings."""
+"""What every `huifang` subcommand shares: the exit-2 error, building the product from settings, the bot token.
+
+Imports only click at the top (the composition root, settings and SQLAlchemy are imported when a command
+runs), so that `huifang --help` stays quick.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.app import Container, build
-from bot.settings import Settings
-from storage.database import is_busy
+if TYPE_CHECKING:
+    from bot.app import Container
+    from bot.settings import Settings
 
 
 class Fatal(click.ClickException):
@@ -34,6 +38,8 @@ def load_settings(overrides: dict[str, Any]) -> Settings:
     import tomllib
 
     from pydantic import ValidationError
+
+    from bot.settings import Settings
 
     try:
         return Settings(**overrides)
@@ -81,6 +87,8 @@ def open_database(settings: Settings, create: bool = False) -> Container:
     """
     from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+    from bot.app import build
+
     url = settings.database_url
     try:
         path = _sqlite_file(url)
@@ -113,6 +121,7 @@ def open_database(settings: Settings, create: bool = False) -> Container:
 @contextmanager
 def container(ctx: click.Context, need_schema: bool = True, create_database: bool = False) -> Iterator[Container]:
     """Build the product from settings for one command; refuse an unmigrated or unreachable database."""
+    from storage.database import is_busy
     from storage.schema import SchemaNotReady
 
     settings = load_settings(ctx.obj.get("overrides", {}))
@@ -134,3 +143,11 @@ def container(ctx: click.Context, need_schema: bool = True, create_database: boo
         raise
     finally:
         built.close()
+
+
+def telegram_token(app: Container) -> str:
+    """The bot's token from settings, or Fatal naming the setting."""
+    token = app.settings.telegram_token
+    if token is None or not token.get_secret_value().strip():
+        raise Fatal("未设置 HUIFANG_TELEGRAM_TOKEN（Telegram 机器人令牌）")
+    return token.get_secret_value().strip()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli_support import Fatal, container
+from bot.cli.support import Fatal, container
 
 _SUFFIXES = (".xlsx", ".csv")
 

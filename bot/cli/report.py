@@ -1,7 +1,4 @@
-"""`huifang report`: reason tallies, contact rates, follow-up discipline, recovery, owners and lapsed customers.
-
-Registered in ``bot/cli.py`` with ``main.add_command(report)``.
-"""
+"""`huifang report`: reason tallies, contact rates, follow-up discipline, recovery, owners and lapsed customers."""
 
 from __future__ import annotations
 
@@ -11,8 +8,7 @@ from typing import Any
 
 import click
 
-from bot.cli_support import Fatal, container
-from bot.settings import report_settings
+from bot.cli.support import Fatal, container
 
 
 def _period(date_from: date | None, date_to: date | None, week: str | None) -> Any:
@@ -77,6 +73,7 @@ def report(
     """统计报表：战败原因、联系结果与应答率、跟进纪律、准战败挽回、基盘客户分级、流失客户。"""
     from bot.report_output import BINARY_FORMATS, OutputError, write
     from bot.services.reports import SECTIONS, ReportError, ReportParams, build_report
+    from bot.settings import report_settings
 
     if fmt in BINARY_FORMATS and out is None:
         raise Fatal(f"{fmt} 格式需要用 --out 指定输出文件")

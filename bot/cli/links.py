@@ -1,0 +1,104 @@
+"""`huifang link`, `huifang links export`, `huifang staff invite`: deep links that bind a Telegram account."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from bot.cli.support import Fatal, container, telegram_token
+
+if TYPE_CHECKING:
+    from bot.app import Container
+    from bot.services.links import LinkIssuer
+
+
+def _bot_username(app: Container) -> str:
+    """The bot's @username for t.me links: from settings, or asked of the Bot API once."""
+    if app.settings.telegram_bot_username:
+        return app.settings.telegram_bot_username.lstrip("@")
+    import httpx
+
+    token = telegram_token(app)
+    try:
+        reply = httpx.get(f"{app.settings.telegram_api_url}{token}/getMe", timeout=10).json()
+    except (httpx.HTTPError, ValueError):
+        raise Fatal("无法连接 Telegram 获取机器人用户名；请设置 HUIFANG_TELEGRAM_BOT_USERNAME") from None
+    if not reply.get("ok"):
+        raise Fatal("Telegram 拒绝了机器人令牌（HUIFANG_TELEGRAM_TOKEN），请检查")
+    return str(reply["result"]["username"])
+
+
+def _issuer(app: Container) -> LinkIssuer:
+    from bot.app import MissingSetting
+
+    try:
+        return app.link_issuer(_bot_username(app))
+    except MissingSetting as exc:
+        raise Fatal(str(exc)) from None
+
+
+@click.command("link")
+@click.argument("customer")
+@click.pass_context
+def link(ctx: click.Context, customer: str) -> None:
+    """打印某位客户的绑定链接（CUSTOMER 为手机号或客户编号）。"""
+    from bot.services.links import UnknownCustomer, link_for_customer
+
+    with container(ctx) as app:
+        issuer = _issuer(app)
+        try:
+            url = link_for_customer(app.uow, issuer, customer, app.settings.default_region_code, app.clock)
+        except UnknownCustomer as exc:
+            raise Fatal(str(exc)) from None
+    click.echo(url)
+
+
+@click.group("links")
+def links() -> None:
+    """批量导出绑定链接（用于短信）。"""
+
+
+@links.command("export")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_context
+def links_export(ctx: click.Context, file: Path) -> None:
+    """把待回访且尚未绑定聊天的客户及其链接写入 FILE（.csv 或 .xlsx）。"""
+    from bot.services.links import export_links
+
+    with container(ctx) as app:
+        count = export_links(app.uow, _issuer(app), file, app.clock)
+    click.echo(f"已导出 {count} 位客户的链接：{file}")
+
+
+@click.group("staff")
+def staff() -> None:
+    """员工：邀请绑定 Telegram。"""
+
+
+@staff.command("invite")
+@click.option("--name", required=True, help="员工姓名")
+@click.option("--role", required=True, help="销售顾问 / 服务顾问 / 客服专员 / 经理")
+@click.option("--store", help="门店名称（默认取 HUIFANG_STORE_NAME）")
+@click.option("--create-store", is_flag=True, help="门店不存在时新建（否则拒绝，以免打错店名建出第二家店）")
+@click.pass_context
+def staff_invite(ctx: click.Context, name: str, role: str, store: str | None, create_store: bool) -> None:
+    """打印一次性链接，员工用它把自己的 Telegram 账号绑定到系统。"""
+    from bot.domain.people import ROLE_BY_LABEL
+    from bot.services.importing import UnknownStore
+    from bot.services.staff_desk import StoreChoice, invite_staff
+
+    found_role = ROLE_BY_LABEL.get(role)
+    if found_role is None:
+        raise Fatal(f"未知岗位“{role}”：应为 销售顾问/服务顾问/客服专员/经理")
+    with container(ctx) as app:
+        settings = app.settings
+        chosen = StoreChoice(store or settings.store_name, settings.timezone, create_store, settings.store_name)
+        try:
+            url, created = invite_staff(app.uow, _issuer(app), chosen, name, found_role, app.clock)
+        except UnknownStore as exc:
+            raise Fatal(str(exc)) from None
+    if created:
+        click.echo(f"已新建员工：{name}（{found_role.label}）")
+    click.echo(url)
