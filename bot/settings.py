@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.domain.calling import CallingHours
 from bot.domain.due import PURPOSE_ORDER, SURVEY_GAP_DAYS
 from bot.domain.lapse import LapseStages
 
@@ -80,9 +81,9 @@ class Settings(BaseSettings):
     link_valid_days: int = Field(default=30, ge=1, le=365)
 
     # Contact policy and calling hours (store-local times): calls, invitations, callback times offered and accepted.
-    calling_start: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
-    calling_end: str = Field(default="20:00", pattern=r"^\d{2}:\d{2}$")
-    call_on_weekends: bool = True
+    calling_start: str = Field(default=f"{CallingHours.start:%H:%M}", pattern=r"^\d{2}:\d{2}$")
+    calling_end: str = Field(default=f"{CallingHours.end:%H:%M}", pattern=r"^\d{2}:\d{2}$")
+    call_on_weekends: bool = CallingHours.weekends
     skip_public_holidays: bool = Field(
         default=True, description="No calls, invitations or callbacks on China's public holidays"
     )

@@ -1,6 +1,7 @@
 """Phone rules as plain functions: calling hours, and what each call outcome means for the next try.
 
-Defaults follow the phone issue (every number is a setting): no answer / unreachable → again after 2 h,
+Defaults follow the phone issue (every number is a field of ``RetryRules``; the calling hours come from settings,
+built once in ``bot/app.py``): no answer / unreachable → again after 2 h,
 at most 3 such tries on different half-days, then the survey ends as non-contact; line busy → 30 min;
 phone off / away → next day; forwarded → once more, then as no answer; vacant / suspended / wrong
 number → no more calls and a task to correct the number; rejected call / refusal → no more calls.

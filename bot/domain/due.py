@@ -1,4 +1,5 @@
-"""Who is due for what, as rules over a "now" (every number is a setting; defaults from the seeds).
+"""Who is due for what, as rules over a "now" (every number is a ``DueRules`` field, defaults from the seeds; the
+lapse stages, the survey gap and the purpose order come from settings, wired in ``bot/app.py``).
 
 Surveys: 战败 defeat survey 1 day after the defeat (not for defeats older than 30 days), 交车三日 3 days after
 delivery, 基盘关怀 once a month, 流失 once per stage (6 / 12 / 24 months without a workshop visit; the stages
