@@ -1,4 +1,4 @@
-"""Pure definitions behind the reports: AAPOR rates, shares, tiers, lapse stages and report periods.
+"""Pure definitions behind the reports: AAPOR rates, shares, tiers, lapse stages (``bot.domain.lapse``) and periods.
 
 Everything here works on exact numbers (``int`` counts, ``Fraction`` shares) and rounds only when asked to,
 half up, so a share shown as 52% is the same on every database and in every output format.
