@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from bot.domain.calling import CallingHours, PhoneSettings
+    from bot.domain.lapse import LapseStages
     from bot.services.links import LinkIssuer
     from bot.services.surveys import SurveyKit
     from bot.telegram.context import ChatServices
@@ -38,6 +39,7 @@ class Container:
     session_factory: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
     _kit: SurveyKit | None = field(default=None, init=False, repr=False)
+    _hours: CallingHours | None = field(default=None, init=False, repr=False)
 
     def uow(self, read_only: bool = False) -> SqlUnitOfWork:
         """A fresh unit of work on this database (``read_only``: for work that writes nothing)."""
@@ -65,13 +67,13 @@ class Container:
     def survey_kit(self) -> SurveyKit:
         """Questionnaires, renderer, clock and zone: what every survey use case needs (loaded once)."""
         if self._kit is None:
-            from bot.domain.calling import CallingHours
             from bot.questionnaires import load_catalog
             from bot.rendering import TemplateRenderer
             from bot.services.surveys import SurveyKit
 
-            daily = self.calling_hours()  # a callback the customer names: any day, within the daily window
-            hours = CallingHours(daily.start, daily.end)
+            # A callback the customer or a specialist names: inside calling hours, not on a holiday or a
+            # non-calling weekend (the same hours the queue, the invitations and the offered slots follow).
+            hours = self.calling_hours()
             self._kit = SurveyKit(load_catalog(), TemplateRenderer(), self.clock, self.settings.tz, hours)
         return self._kit
 
@@ -92,18 +94,25 @@ class Container:
         return ChatServices(self, self.survey_kit(), Texts(), self.link_secret(), self.phone_settings())
 
     def calling_hours(self) -> CallingHours:
-        """Calling hours from settings, with China's public holidays when so set."""
-        from datetime import time
+        """Calling hours from settings, with China's public holidays when so set (built once): the one definition
+        the phone queue, the invitations, the callback slots offered and the callback times accepted follow."""
+        if self._hours is None:
+            from datetime import time
 
-        from bot.domain.calling import CallingHours
+            from bot.domain.calling import CallingHours
 
-        holidays: frozenset[date] = frozenset()
-        if self.settings.skip_public_holidays:
-            import chinese_calendar
+            holidays: frozenset[date] = frozenset()
+            if self.settings.skip_public_holidays:
+                import chinese_calendar
 
-            holidays = frozenset(chinese_calendar.holidays)
-        start, end = (time.fromisoformat(v) for v in (self.settings.calling_start, self.settings.calling_end))
-        return CallingHours(start, end, self.settings.call_on_weekends, holidays)
+                holidays = frozenset(chinese_calendar.holidays)
+            start, end = (time.fromisoformat(v) for v in (self.settings.calling_start, self.settings.calling_end))
+            self._hours = CallingHours(start, end, self.settings.call_on_weekends, holidays)
+        return self._hours
+
+    def lapse_stages(self) -> LapseStages:
+        """The lapse stages from settings: who gets the lapsed survey and what the reports count."""
+        return self.settings.lapse_stages()
 
     def phone_settings(self) -> PhoneSettings:
         from bot.domain.calling import PhoneSettings
@@ -118,7 +127,9 @@ class Container:
         from scheduler.jobs import JobContext
 
         rules = DueRules(
-            survey_gap_days=self.settings.survey_gap_days, purpose_order=tuple(self.settings.purpose_order)
+            lapse=self.lapse_stages(),
+            survey_gap_days=self.settings.survey_gap_days,
+            purpose_order=tuple(self.settings.purpose_order),
         )
         return JobContext(
             uow=self.uow,

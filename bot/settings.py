@@ -7,11 +7,12 @@ a ``huifang.toml`` file in the working directory (or the file named by ``HUIFANG
 from __future__ import annotations
 
 import os
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,7 +20,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.domain.calling import CallingHours
+from bot.domain.due import PURPOSE_ORDER, SURVEY_GAP_DAYS
+from bot.domain.lapse import LapseStages
+
 LINK_SECRET_MIN = 16
+_LAPSE_ALIASES = {
+    "lapse_pre_months": "report_lapse_pre_months",
+    "lapse_months": "report_lapse_months",
+    "lapse_full_months": "report_lapse_full_months",
+}
 
 
 class Settings(BaseSettings):
@@ -70,13 +80,24 @@ class Settings(BaseSettings):
     )
     link_valid_days: int = Field(default=30, ge=1, le=365)
 
-    # Contact policy and calling hours (store-local times).
-    calling_start: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
-    calling_end: str = Field(default="20:00", pattern=r"^\d{2}:\d{2}$")
-    call_on_weekends: bool = True
-    skip_public_holidays: bool = Field(default=True, description="No calls or invitations on China's public holidays")
-    survey_gap_days: int = Field(default=30, ge=1, description="At most one survey per customer in this many days")
-    purpose_order: list[str] = Field(default_factory=lambda: ["defeat", "delivery_3day", "lapsed", "owner_care"])
+    # Contact policy and calling hours (store-local times): calls, invitations, callback times offered and accepted.
+    calling_start: str = Field(default=f"{CallingHours.start:%H:%M}", pattern=r"^\d{2}:\d{2}$")
+    calling_end: str = Field(default=f"{CallingHours.end:%H:%M}", pattern=r"^\d{2}:\d{2}$")
+    call_on_weekends: bool = CallingHours.weekends
+    skip_public_holidays: bool = Field(
+        default=True, description="No calls, invitations or callbacks on China's public holidays"
+    )
+    survey_gap_days: int = Field(
+        default=SURVEY_GAP_DAYS, ge=1, description="At most one survey per customer in this many days"
+    )
+    purpose_order: list[str] = Field(default_factory=lambda: list(PURPOSE_ORDER))
+
+    # Lapse stages (准流失 / 流失 / 彻底流失), whole months since the last workshop visit: who gets the lapsed
+    # survey (once per stage) and the reports' lapse section. ``report_lapse_*`` are older names, read when
+    # these are not set.
+    lapse_pre_months: int = Field(default=6, ge=1, le=600)
+    lapse_months: int = Field(default=12, ge=1, le=600)
+    lapse_full_months: int = Field(default=24, ge=1, le=600)
     chart_dir: str = Field(default="huifang-charts", description="Where the weekly summary's chart images go")
 
     # Reports (see docs/reports.md); bot/cli/report.py reads every ``report_*`` field.
@@ -85,9 +106,13 @@ class Settings(BaseSettings):
     report_tier_premium_economic: int = 6
     report_tier_potential_loyalty: int = 6
     report_tier_potential_economic: int = 6
-    report_lapse_pre_months: int = 6
-    report_lapse_months: int = 12
-    report_lapse_full_months: int = 24
+    report_lapse_pre_months: int | None = Field(
+        default=None, ge=1, le=600, description="Older name of lapse_pre_months"
+    )
+    report_lapse_months: int | None = Field(default=None, ge=1, le=600, description="Older name of lapse_months")
+    report_lapse_full_months: int | None = Field(
+        default=None, ge=1, le=600, description="Older name of lapse_full_months"
+    )
     report_vehicle_age_bands: list[int] = Field(default_factory=lambda: [1, 2, 3, 5])
     report_percent_decimals: int = 1
     report_free_text_limit: int = 50
@@ -124,10 +149,40 @@ class Settings(BaseSettings):
             raise ValueError(f"“{value}”不是有效地址：应为 http(s):// 开头，例如 https://api.telegram.org/bot")
         return value
 
+    @field_validator("calling_start", "calling_end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"“{value}”不是有效的时间：应为 00:00–23:59，例如 09:00") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        for new, old in _LAPSE_ALIASES.items():
+            if new not in self.model_fields_set and getattr(self, old) is not None:
+                setattr(self, new, getattr(self, old))
+        if not self.lapse_pre_months < self.lapse_months < self.lapse_full_months:
+            raise ValueError(
+                "流失阶段月数须依次递增：HUIFANG_LAPSE_PRE_MONTHS < HUIFANG_LAPSE_MONTHS < HUIFANG_LAPSE_FULL_MONTHS"
+                f"（现为 {self.lapse_pre_months}、{self.lapse_months}、{self.lapse_full_months}）"
+            )
+        if time.fromisoformat(self.calling_start) >= time.fromisoformat(self.calling_end):
+            raise ValueError(
+                f"拨打时段有误：HUIFANG_CALLING_START（{self.calling_start}）须早于 HUIFANG_CALLING_END"
+                f"（{self.calling_end}）"
+            )
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         """The store's time zone."""
         return ZoneInfo(self.timezone)
+
+    def lapse_stages(self) -> LapseStages:
+        """The lapse stages (one definition for due selection and reports)."""
+        return LapseStages(self.lapse_pre_months, self.lapse_months, self.lapse_full_months)
 
     @classmethod
     def settings_customise_sources(
@@ -152,10 +207,10 @@ def report_settings(settings: Settings) -> Any:
 
     from bot.domain.statistics import ReportSettings
 
-    values: dict[str, Any] = {"timezone": settings.timezone}
+    values: dict[str, Any] = {"timezone": settings.timezone, "lapse": settings.lapse_stages()}
     for f in fields(ReportSettings):
         name = f"report_{f.name}"
-        if f.name != "timezone" and hasattr(settings, name):
+        if f.name not in values and hasattr(settings, name):
             values[f.name] = getattr(settings, name)
     if isinstance(values.get("vehicle_age_bands"), list):
         values["vehicle_age_bands"] = tuple(values["vehicle_age_bands"])

@@ -1,6 +1,7 @@
 """Phone rules as plain functions: calling hours, and what each call outcome means for the next try.
 
-Defaults follow the phone issue (every number is a setting): no answer / unreachable → again after 2 h,
+Defaults follow the phone issue (every number is a field of ``RetryRules``; the calling hours come from settings,
+built once in ``bot/app.py``): no answer / unreachable → again after 2 h,
 at most 3 such tries on different half-days, then the survey ends as non-contact; line busy → 30 min;
 phone off / away → next day; forwarded → once more, then as no answer; vacant / suspended / wrong
 number → no more calls and a task to correct the number; rejected call / refusal → no more calls.
@@ -12,6 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+
+from bot.domain.due import PURPOSE_ORDER
+
+# The times of day a callback is offered at on the next calling day (moved inside the calling hours if need be).
+SLOT_MORNING = time(10, 0)
+SLOT_AFTERNOON = time(15, 0)
+EXAMPLE_TIME = time(14, 0)  # the time shown as an example of what may be typed (on the next calling day)
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,39 @@ class CallingHours:
                     return moment
             moment = datetime.combine(moment.date() + timedelta(days=1), self.start)
         raise ValueError("no calling hours in the next 400 days")
+
+    def callback_slots(self, local: datetime) -> list[datetime]:
+        """Callback times to offer at local time ``local`` (naive, store-local): two hours on, on the hour, if
+        that is still today and inside calling hours; then a morning and an afternoon time (10:00 and 15:00,
+        moved inside the daily window if it excludes them) on the next day calls may be made. Never on a
+        holiday or a non-calling weekend, never outside the daily window."""
+        slots: list[datetime] = []
+        later = (local + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+        if later.date() == local.date() and self.is_open(later):
+            slots.append(later)
+        for wanted in (SLOT_MORNING, SLOT_AFTERNOON):
+            slot = self._next_day_at(local, wanted)
+            if slot not in slots:
+                slots.append(slot)
+        return slots
+
+    def example_callback(self, local: datetime) -> datetime:
+        """A callback time to show as an example of what may be typed: 14:00 (or the nearest time inside the
+        daily window) on the next day calls may be made, so typing it books it."""
+        return self._next_day_at(local, EXAMPLE_TIME)
+
+    def _next_day_at(self, local: datetime, wanted: time) -> datetime:
+        day = self.next_open(datetime.combine(local.date() + timedelta(days=1), time.min)).date()
+        return datetime.combine(day, self._inside(wanted, day))
+
+    def _inside(self, wanted: time, day: date) -> time:
+        """``wanted``, or the nearest time inside the daily window (the last whole hour before the end)."""
+        if wanted < self.start:
+            return self.start
+        if wanted >= self.end:
+            last_hour = (datetime.combine(day, self.end) - timedelta(minutes=1)).replace(minute=0).time()
+            return max(self.start, last_hour)
+        return wanted
 
     def _day_allowed(self, day: date) -> bool:
         if day in self.holidays:
@@ -144,4 +185,4 @@ class PhoneSettings:
     hours: CallingHours = field(default_factory=CallingHours)
     rules: RetryRules = field(default_factory=RetryRules)
     claim_timeout: timedelta = timedelta(minutes=15)
-    purpose_order: tuple[str, ...] = ("defeat", "delivery_3day", "lapsed", "owner_care")
+    purpose_order: tuple[str, ...] = PURPOSE_ORDER

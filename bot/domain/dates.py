@@ -1,7 +1,9 @@
-"""Reading the dates dealerships type into spreadsheets: 2024-03-05, 2024/3/5, 2024年3月5日, Excel serials."""
+"""Reading the dates dealerships type into spreadsheets (2024-03-05, 2024/3/5, 2024年3月5日, Excel serials), and
+calendar-month arithmetic (``months_before``)."""
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, datetime, timedelta
 
@@ -42,3 +44,32 @@ def _from_serial(serial: float) -> date:
     if not 1 <= serial <= 2958465:
         raise InvalidDate(f"无法识别的日期“{serial:g}”")
     return _EXCEL_EPOCH + timedelta(days=int(serial))
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` calendar months earlier, clamped to the month's end (31 August − 6 = 28/29
+    February)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def months_between(earlier: date, later: date) -> int:
+    """Whole calendar months from ``earlier`` to ``later``: a month is complete on the same day of the month,
+    or on the month's last day when it has no such day (2026-01-31 → 2026-02-27 is 0, → 2026-02-28 is 1)."""
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    if later.day < earlier.day and not _is_month_end(later):
+        months -= 1
+    return months
+
+
+def latest_day_months_before(day: date, months: int) -> date:
+    """The latest date at least ``months`` whole months (``months_between``) before ``day``: ``months_before``,
+    except that from a month's last day it is the last day of the earlier month (2026-02-28 − 6 → 2025-08-31)."""
+    earlier = months_before(day, months)
+    if _is_month_end(day):
+        return date(earlier.year, earlier.month, calendar.monthrange(earlier.year, earlier.month)[1])
+    return earlier
+
+
+def _is_month_end(day: date) -> bool:
+    return (day + timedelta(days=1)).month != day.month

@@ -1,4 +1,4 @@
-"""Pure definitions behind the reports: AAPOR rates, shares, tiers, lapse stages and report periods.
+"""Pure definitions behind the reports: AAPOR rates, shares, tiers, lapse stages (``bot.domain.lapse``) and periods.
 
 Everything here works on exact numbers (``int`` counts, ``Fraction`` shares) and rounds only when asked to,
 half up, so a share shown as 52% is the same on every database and in every output format.
@@ -9,12 +9,16 @@ Plain Python: no database, no Telegram.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 from fractions import Fraction
 from zoneinfo import ZoneInfo
+
+from bot.domain.dates import months_before as months_before  # re-exported: age bands and callers of the old home
+from bot.domain.dates import months_between as months_between  # re-exported: callers of the old home
+from bot.domain.lapse import LapseStage as LapseStage  # re-exported: the report's stage codes and labels
+from bot.domain.lapse import LapseStages
 
 # --------------------------------------------------------------------------------------------------------------
 # Settings
@@ -32,10 +36,8 @@ class ReportSettings:
     tier_premium_economic: int = 6
     tier_potential_loyalty: int = 6
     tier_potential_economic: int = 6
-    # Lapse stages by whole months since the last workshop visit: 准流失 / 流失 / 彻底流失.
-    lapse_pre_months: int = 6
-    lapse_months: int = 12
-    lapse_full_months: int = 24
+    # Lapse stages (准流失 / 流失 / 彻底流失): the same ``LapseStages`` due selection uses (settings ``lapse_*``).
+    lapse: LapseStages = field(default_factory=LapseStages)
     # Vehicle age bands, upper bounds in years: <1, 1–2, 2–3, 3–5, ≥5.
     vehicle_age_bands: tuple[int, ...] = (1, 2, 3, 5)
     percent_decimals: int = 1
@@ -45,8 +47,6 @@ class ReportSettings:
     def __post_init__(self) -> None:
         if self.e is not None and not 0 <= self.e <= 1:
             raise ValueError("e must be between 0 and 1")
-        if not 0 < self.lapse_pre_months < self.lapse_months < self.lapse_full_months:
-            raise ValueError("lapse months must increase: pre < lapsed < fully lapsed")
         if list(self.vehicle_age_bands) != sorted(set(self.vehicle_age_bands)) or not self.vehicle_age_bands:
             raise ValueError("vehicle_age_bands must be increasing")
         ZoneInfo(self.timezone)
@@ -54,6 +54,18 @@ class ReportSettings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def lapse_pre_months(self) -> int:
+        return self.lapse.pre
+
+    @property
+    def lapse_months(self) -> int:
+        return self.lapse.lapsed
+
+    @property
+    def lapse_full_months(self) -> int:
+        return self.lapse.full
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -199,57 +211,15 @@ TIER_CODES = ("premium", "potential", "ordinary", "unrated")
 TIER_LABELS = {"premium": "优质", "potential": "潜力", "ordinary": "一般", "unrated": "未分级"}
 
 
-class LapseStage(StrEnum):
-    """How long a service customer has stayed away (流失阶段)."""
-
-    PRE = "pre_lapsed"
-    LAPSED = "lapsed"
-    FULL = "fully_lapsed"
-
-    @property
-    def label(self) -> str:
-        return {"pre_lapsed": "准流失", "lapsed": "流失", "fully_lapsed": "彻底流失"}[self.value]
-
-
-def months_between(earlier: date, later: date) -> int:
-    """Whole calendar months from ``earlier`` to ``later`` (2026-01-31 → 2026-02-28 is 0, → 03-01 is 1)."""
-    months = (later.year - earlier.year) * 12 + later.month - earlier.month
-    if later.day < earlier.day and not _is_month_end(later, earlier.day):
-        months -= 1
-    return months
-
-
-def _is_month_end(d: date, wanted_day: int) -> bool:
-    return d.day < wanted_day and (d + timedelta(days=1)).month != d.month
-
-
 def lapse_stage(months_since_visit: int, s: ReportSettings = ReportSettings()) -> LapseStage | None:
     """The stage for a customer away ``months_since_visit`` whole months; None while still active."""
-    if months_since_visit >= s.lapse_full_months:
-        return LapseStage.FULL
-    if months_since_visit >= s.lapse_months:
-        return LapseStage.LAPSED
-    if months_since_visit >= s.lapse_pre_months:
-        return LapseStage.PRE
-    return None
-
-
-def months_before(d: date, months: int) -> date:
-    """The same day ``months`` calendar months earlier, clamped to the month's end (03-31 - 1 → 02-28)."""
-    total = d.year * 12 + (d.month - 1) - months
-    year, month = divmod(total, 12)
-    month += 1
-    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
-    return date(year, month, min(d.day, last))
+    return s.lapse.stage_after(months_since_visit)
 
 
 def lapse_cutoffs(today: date, s: ReportSettings = ReportSettings()) -> dict[LapseStage, date]:
-    """Last visit on or before the date → at least that stage (SQL compares dates with these)."""
-    return {
-        LapseStage.PRE: months_before(today, s.lapse_pre_months),
-        LapseStage.LAPSED: months_before(today, s.lapse_months),
-        LapseStage.FULL: months_before(today, s.lapse_full_months),
-    }
+    """Last visit on or before the date → at least that stage (``LapseStages.cutoffs``; the SQL compares dates
+    with these)."""
+    return s.lapse.cutoffs(today)
 
 
 def age_bands(today: date, s: ReportSettings = ReportSettings()) -> list[tuple[str, str, date | None, date | None]]:

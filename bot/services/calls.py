@@ -260,7 +260,8 @@ def book_chosen_callback(
     uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, at_local: datetime
 ) -> tuple[datetime, str] | RejectReason:
     """预约回访 during a call: as ``book_callback``, for a time that can still be booked (not past, within
-    ``callback_time.HORIZON``, inside the daily calling hours); otherwise why not, and nothing is booked."""
+    ``callback_time.HORIZON``, inside calling hours: not on a holiday or a closed weekend); otherwise why not,
+    and nothing is booked."""
     problem = callback_time_problem(at_local, kit.local_now(), kit.hours)
     if problem is not None:
         _claimed(uow, kit, staff, survey_id)  # NotYourCase still comes first

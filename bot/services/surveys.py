@@ -37,7 +37,7 @@ class SurveyKit:
     renderer: TemplateRenderer
     clock: Clock
     tz: ZoneInfo
-    hours: CallingHours = field(default_factory=CallingHours)  # when a callback may be booked (daily window)
+    hours: CallingHours = field(default_factory=CallingHours)  # when a callback may be booked (and is offered)
 
     def local_now(self) -> datetime:
         """Now in the store's zone, without the zone: how typed and offered callback times are written."""

@@ -183,7 +183,7 @@ async def survey_tap(update: Update, context: HuifangContext) -> None:
     elif isinstance(result, Rejection):
         await query.answer(REJECTION_TEXT_ZH[result.reason])
     elif isinstance(result, NotTaken):  # a time that has passed: the same question with times still ahead
-        _text, markup = question_message(texts, result.position, services.container.clock.now(), services.tz)
+        _text, markup = question_message(texts, result.position, services.kit)
         await asyncio.gather(query.answer(REJECTION_TEXT_ZH[result.reason]), _redraw(query.message, markup))
     elif isinstance(result, NoSurvey):
         await query.answer(texts.message("survey_closed"))
@@ -390,7 +390,7 @@ def _record_next(uow: SqlUnitOfWork, context: HuifangContext, chat_id: int, resu
     else:
         return None
     services = context.services
-    text, markup = question_message(services.texts, position, services.container.clock.now(), services.tz)
+    text, markup = question_message(services.texts, position, services.kit)
     payload = {"text": text, "buttons": button_rows(markup)}
     return _Next(text, markup, chat.record_next(uow, services.kit, position.survey_id, chat_id, payload))
 
@@ -408,7 +408,7 @@ async def _after_answer(
     position = result.position
     calls: list[Awaitable[object]] = [acknowledge] if acknowledge is not None else []
     if not result.moved:  # a toggle in a multiple choice: redraw the keyboard only
-        _text, markup = question_message(services.texts, position, services.container.clock.now(), services.tz)
+        _text, markup = question_message(services.texts, position, services.kit)
         if isinstance(old, Message):
             calls.append(_quiet(old.edit_reply_markup(reply_markup=markup)))
         await asyncio.gather(*calls)
@@ -427,7 +427,7 @@ async def _deliver(context: HuifangContext, chat_id: int, following: _Next) -> N
 
 async def _show(context: HuifangContext, chat_id: int, position: Position, message_id: int | None = None) -> None:
     services = context.services
-    text, markup = question_message(services.texts, position, services.container.clock.now(), services.tz)
+    text, markup = question_message(services.texts, position, services.kit)
     await _send(context, chat_id, text, markup, message_id)
 
 

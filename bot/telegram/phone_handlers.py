@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
@@ -32,7 +32,7 @@ from bot.services import calls, staff_desk
 from bot.services.calls import CallCard, NotYourCase, OutsideHours
 from bot.services.surveys import Accepted, Position, position_of, questionnaire_of, survey_id_of
 from bot.telegram.context import SEEN, HuifangContext, Seen
-from bot.telegram.views import callback_slots
+from bot.telegram.views import callback_slots, example_time
 from storage.unit_of_work import SqlUnitOfWork
 
 DIAL_OUTCOMES = (
@@ -108,7 +108,7 @@ def _dial_label(code: str) -> str:
 def _call_keyboard(context: HuifangContext, position: Position) -> InlineKeyboardMarkup:
     """The question's options (prefixed for the phone) and the buttons that end a call."""
     texts = context.services.texts
-    slots = callback_slots(context.services.container.clock.now(), context.services.tz)
+    slots = callback_slots(context.services.container.clock.now(), context.services.tz, context.services.kit.hours)
     view = for_chat(position.step, position.ref, slots if position.step.kind.value == "callback" else ())
     rows = [[InlineKeyboardButton(b.label, callback_data="p" + b.data) for b in row] for row in view.buttons]
     ref = position.ref
@@ -326,7 +326,7 @@ async def book_tap(update: Update, context: HuifangContext) -> None:
 async def _offer_times(context: HuifangContext, chat_id: int, survey_id: int, ref: str) -> None:
     """The times to tap; a time typed next in this chat books this survey's callback (``staff_text``)."""
     services = context.services
-    slots = callback_slots(services.container.clock.now(), services.tz)
+    slots = callback_slots(services.container.clock.now(), services.tz, services.kit.hours)
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(s.strftime("%m-%d %H:%M"), callback_data=f"cs:{ref}:{s:%Y%m%d%H%M}")] for s in slots]
     )
@@ -339,7 +339,7 @@ async def _offer_times(context: HuifangContext, chat_id: int, survey_id: int, re
 
 def _example_time(context: HuifangContext) -> str:
     services = context.services
-    return (services.container.clock.now().astimezone(services.tz) + timedelta(days=1)).strftime("%m-%d 14:00")
+    return example_time(services.container.clock.now(), services.tz, services.kit.hours)
 
 
 async def _send_booked(context: HuifangContext, chat_id: int, booked: object) -> None:

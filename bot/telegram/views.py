@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.domain.calling import CallingHours
 from bot.domain.presentation import for_chat
 from bot.domain.questionnaire import NodeKind
 from bot.services.staff_desk import TaskCard
-from bot.services.surveys import Position
+from bot.services.surveys import Position, SurveyKit
 from bot.texts import Texts
 
 CONSENT_START, CONSENT_LATER, CONSENT_STOP = "k:go", "k:later", "k:stop"
@@ -27,34 +28,33 @@ def command_menu(texts: Texts, manager: bool | None) -> list[BotCommand]:
     return [BotCommand(name, text) for name, text in texts.commands(*_MENUS[manager])]
 
 
-def callback_slots(now: datetime, tz: ZoneInfo) -> list[datetime]:
-    """Callback times to offer: later today (if still in calling hours), tomorrow morning and afternoon."""
-    local = now.astimezone(tz)
-    slots = []
-    later = (local + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
-    if 9 <= later.hour < 20 and later.date() == local.date():
-        slots.append(later)
-    tomorrow = local.date() + timedelta(days=1)
-    slots.append(datetime(tomorrow.year, tomorrow.month, tomorrow.day, 10, 0))
-    slots.append(datetime(tomorrow.year, tomorrow.month, tomorrow.day, 15, 0))
-    return [s.replace(tzinfo=None) for s in slots]
+def callback_slots(now: datetime, tz: ZoneInfo, hours: CallingHours) -> list[datetime]:
+    """Callback times to offer (store-local, naive), inside the configured calling hours: later today if still
+    open, then a morning and an afternoon time on the next calling day (``CallingHours.callback_slots``)."""
+    return hours.callback_slots(now.astimezone(tz).replace(tzinfo=None))
 
 
-def question_message(
-    texts: Texts, position: Position, now: datetime, tz: ZoneInfo
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The text and keyboard of the question a survey waits on (or its closing words)."""
+def example_time(now: datetime, tz: ZoneInfo, hours: CallingHours) -> str:
+    """A time to show as an example of what may be typed, one that can be booked
+    (``CallingHours.example_callback``)."""
+    return hours.example_callback(now.astimezone(tz).replace(tzinfo=None)).strftime("%m-%d %H:%M")
+
+
+def question_message(texts: Texts, position: Position, kit: SurveyKit) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The text and keyboard of the question a survey waits on (or its closing words), now (``kit.clock``); a
+    callback question offers times inside the calling hours (``kit.hours``)."""
+    now, tz, hours = kit.clock.now(), kit.tz, kit.hours
     step = position.step
-    view = for_chat(step, position.ref, callback_slots(now, tz) if step.kind is NodeKind.CALLBACK else ())
+    callback = step.kind is NodeKind.CALLBACK
+    view = for_chat(step, position.ref, callback_slots(now, tz, hours) if callback else ())
     if step.finished:
         return view.text, None
-    example = (now.astimezone(tz) + timedelta(days=1)).strftime("%m-%d 14:00")
     body = texts.message(
         "question_hint",
         text=view.text,
         kind=str(step.kind),
         max_length=step.max_length or 0,
-        example_time=example,
+        example_time=example_time(now, tz, hours) if callback else "",
     )
     text = texts.message("question", number=position.number, total=position.total, text=body)
     return text, keyboard(view.buttons) if view.buttons else None

@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from bot.domain.due import Candidate, DueRules, months_before
+from bot.domain.due import Candidate, DueRules, lapsed_purpose
+from bot.domain.lapse import LapseStage
 from storage.models import Customer, LeadEvent, Survey, Task, Vehicle
 
 
@@ -77,8 +78,9 @@ def survey_candidates(session: Session, now: datetime, today: date, rules: DueRu
     ).all()
     found += [Candidate(cid, "delivery_3day", "delivery_3day", _at(day)) for cid, day in rows]
 
-    # 流失: no workshop visit for 6 / 12 / 24 months; once per stage (the stage is kept in the purpose).
-    pre, lapsed, full = (months_before(today, m) for m in rules.lapse_months)
+    # 流失: no workshop visit for 6 / 12 / 24 months (``rules.lapse``); once per stage (the stage is kept in the
+    # purpose).
+    pre = rules.lapse.cutoffs(today)[LapseStage.PRE]
     # Walk the last-service index from the oldest visit and keep each customer's latest car only (no newer
     # visit on another car), so the pass stops after ``limit`` rows instead of grouping every owner.
     newer = aliased(Vehicle)
@@ -105,15 +107,12 @@ def survey_candidates(session: Session, now: datetime, today: date, rules: DueRu
             ).all()
         )
         for cid, day in rows:
-            stage = (
-                rules.lapse_months[2]
-                if day <= full
-                else rules.lapse_months[1]
-                if day <= lapsed
-                else rules.lapse_months[0]
-            )
-            if (cid, f"lapsed:{stage}") not in done:
-                found.append(Candidate(cid, "lapsed", f"lapsed:{stage}", _at(day)))
+            stage = rules.lapse.stage_of(day, today)
+            if stage is None:
+                continue
+            purpose = lapsed_purpose(stage, rules.lapse)
+            if (cid, purpose) not in done:
+                found.append(Candidate(cid, "lapsed", purpose, _at(day)))
 
     # 基盘关怀: owners, once a month.
     rows = session.execute(

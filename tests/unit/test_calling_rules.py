@@ -93,3 +93,48 @@ def test_half_days_split_at_noon() -> None:
 
     assert half_day(datetime(2026, 11, 25, 11, 59)) == (date(2026, 11, 25), False)
     assert half_day(datetime.combine(date(2026, 11, 25), time(12))) == (date(2026, 11, 25), True)
+
+
+# Callback slots offered as buttons: 10:00–16:00, no weekends, Mid-Autumn and National Day off (2026).
+NARROW = CallingHours(
+    time(10, 0), time(16, 0), weekends=False, holidays=frozenset(date(2026, 10, d) for d in range(1, 8))
+)
+
+
+@pytest.mark.parametrize(
+    ("now", "slots"),
+    [
+        (datetime(2026, 9, 29, 10, 0), ["09-29 12:00", "09-30 10:00", "09-30 15:00"]),  # Tuesday morning
+        (datetime(2026, 9, 29, 8, 30), ["09-29 10:00", "09-30 10:00", "09-30 15:00"]),  # before opening: 10:00
+        (datetime(2026, 9, 29, 14, 5), ["09-30 10:00", "09-30 15:00"]),  # 16:00 would be closed
+        (datetime(2026, 9, 30, 11, 0), ["09-30 13:00", "10-08 10:00", "10-08 15:00"]),  # before National Day
+        (datetime(2026, 10, 3, 11, 0), ["10-08 10:00", "10-08 15:00"]),  # a holiday: nothing today
+        (datetime(2026, 11, 27, 11, 0), ["11-27 13:00", "11-30 10:00", "11-30 15:00"]),  # Friday → Monday
+    ],
+)
+def test_callback_slots_are_inside_the_hours_never_on_a_holiday_or_a_closed_weekend(
+    now: datetime, slots: list[str]
+) -> None:
+    offered = NARROW.callback_slots(now)
+
+    assert [s.strftime("%m-%d %H:%M") for s in offered] == slots
+    assert all(NARROW.is_open(s) for s in offered)
+
+
+def test_slots_move_inside_a_window_that_leaves_out_ten_or_three_oclock() -> None:
+    afternoon = CallingHours(time(13, 30), time(17, 0))
+    morning = CallingHours(time(8, 0), time(12, 30))
+
+    assert afternoon.callback_slots(datetime(2026, 11, 25, 16, 0)) == [
+        datetime(2026, 11, 26, 13, 30),
+        datetime(2026, 11, 26, 15, 0),
+    ]
+    assert morning.callback_slots(datetime(2026, 11, 25, 12, 0)) == [
+        datetime(2026, 11, 26, 10, 0),
+        datetime(2026, 11, 26, 12, 0),
+    ]
+
+
+def test_the_example_callback_time_shown_can_be_booked() -> None:
+    assert NARROW.example_callback(datetime(2026, 9, 30, 11, 0)) == datetime(2026, 10, 8, 14, 0)
+    assert CallingHours(time(8, 0), time(12, 0)).example_callback(WED_10) == datetime(2026, 11, 26, 11, 0)

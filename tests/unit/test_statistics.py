@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import pytest
 
+from bot.domain.lapse import LapseStages
 from bot.domain.statistics import (
     RATE_DEFINITIONS,
     AaporCounts,
@@ -215,4 +216,4 @@ def test_report_settings_refuse_nonsense() -> None:
     with pytest.raises(ValueError):
         ReportSettings(e=1.5)
     with pytest.raises(ValueError):
-        ReportSettings(lapse_pre_months=12, lapse_months=6)
+        ReportSettings(lapse=LapseStages(pre=12, lapsed=6))
