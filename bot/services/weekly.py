@@ -43,6 +43,15 @@ def _series_lines(by_series: Report | None) -> list[str]:
     return [f"• {series}：{'、'.join(picks)}" for series, picks in sorted(top.items())]
 
 
+def _mode_lines(modes: Table | None, d: int) -> list[dict[str, str]]:
+    """One line per contact mode (chat, phone, …): cases tried, reached, completed and the mode's rates."""
+    if modes is None:
+        return []
+    rows = modes.rows[:-1] if modes.total_row else modes.rows  # the all-modes row repeats the lines above
+    keys = ("mode", "tried", "reached", "completed", "contact_rate", "response_rate")
+    return [{key: _cell(modes, row, key, d) for key in keys} for row in rows]
+
+
 def _reason_lines(reasons: Table | None, d: int) -> list[str]:
     """Each tallied question under its own heading, with its most frequent reasons and their change.
 
@@ -94,7 +103,8 @@ def week_reports(
 
 
 def summary_text(texts: Texts, report: Report, by_series: Report | None = None, *, current: bool = False) -> str:
-    """A week at a glance: cases and rates, the top reasons with their change, recovery, overdue tasks.
+    """A week at a glance: cases and rates, one line per contact mode, the top reasons with their change,
+    recovery, overdue tasks.
 
     ``current``: the week still running (/stats), not the last full week (the Monday push).
     """
@@ -111,6 +121,7 @@ def summary_text(texts: Texts, report: Report, by_series: Report | None = None, 
             if row.get("rate") in RATES:
                 lines.append(f"{row.get('label')}（{row['rate']}）：{_cell(rates, row, 'all', d)}")
     top = _reason_lines(_maybe(report, "reasons"), d)
+    modes = _mode_lines(_maybe(report, "contact_modes"), d)
     recovery = _maybe(report, "recovery")
     recovered = []
     if recovery is not None:
@@ -129,6 +140,7 @@ def summary_text(texts: Texts, report: Report, by_series: Report | None = None, 
         period=report.period.label,
         empty=report.empty,
         lines=lines,
+        modes=modes,
         top=top,
         series=_series_lines(by_series),
         recovered=recovered,

@@ -279,29 +279,32 @@ class DispositionCount:
     count: int
 
 
-def case_dispositions(
-    session: Session, start: datetime, end: datetime, outcome_codes: dict[str, str]
-) -> list[DispositionCount]:
-    """Final disposition per survey created in [start, end): the survey's outcome if it reached an end node
-    (``outcome_codes`` maps outcome → disposition), else its latest contact attempt, else 'not_attempted'."""
-    latest = (
-        select(ContactAttempt.disposition)
-        .where(ContactAttempt.survey_id == Survey.id)
-        .order_by(ContactAttempt.attempted_at.desc(), ContactAttempt.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    code = case(
-        *[(Survey.outcome == outcome, literal(disp)) for outcome, disp in outcome_codes.items()],
-        else_=func.coalesce(latest, "not_attempted"),
-    )
-    cases = (
-        select(Survey.channel.label("channel"), code.label("code"))
+@dataclass(frozen=True)
+class CaseAttempts:
+    """One case (survey): the channel it is on now, its outcome, and every contact attempt as (mode,
+    disposition), oldest first."""
+
+    survey_id: int
+    channel: str
+    outcome: str | None
+    attempts: tuple[tuple[str, str], ...]
+
+
+def case_attempts(session: Session, start: datetime, end: datetime) -> list[CaseAttempts]:
+    """Every survey created in [start, end) with its attempts in every mode (the service picks each case's
+    result with ``dispositions.case_result``); one query, ordered by survey then attempt time."""
+    query = (
+        select(Survey.id, Survey.channel, Survey.outcome, ContactAttempt.channel, ContactAttempt.disposition)
+        .outerjoin(ContactAttempt, ContactAttempt.survey_id == Survey.id)
         .where(Survey.created_at >= start, Survey.created_at < end)
-        .subquery()
+        .order_by(Survey.id, ContactAttempt.attempted_at, ContactAttempt.id)
     )
-    query = select(cases.c.channel, cases.c.code, func.count()).group_by(cases.c.channel, cases.c.code)
-    return [DispositionCount(ch, c, int(n)) for ch, c, n in session.execute(query)]
+    cases: dict[int, tuple[str, str | None, list[tuple[str, str]]]] = {}
+    for survey_id, channel, outcome, mode, code in session.execute(query):
+        attempts = cases.setdefault(survey_id, (channel, outcome, []))[2]
+        if code is not None:
+            attempts.append((mode, code))
+    return [CaseAttempts(sid, ch, outcome, tuple(a)) for sid, (ch, outcome, a) in cases.items()]
 
 
 # --------------------------------------------------------------------------------------------------------------

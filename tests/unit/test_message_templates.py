@@ -54,7 +54,10 @@ SAMPLES: dict[str, dict[str, object]] = {
     "callback_reminder": {"title": "王先生", "at": "10:00"},
     "escalation": {"staff_name": "李明", "kind_label": "跟进", "title": "王先生", "due": "11-24 10:00"},
     "weekly_summary": {
-        "current": False, "period": "2026-W48", "empty": False, "lines": ["完成：3"], "top": ["• 价格高：2（50.0%）"],
+        "current": False, "period": "2026-W48", "empty": False, "lines": ["完成：3"],
+        "modes": [{"mode": "电话", "tried": "3", "reached": "2", "completed": "1", "contact_rate": "66.7%",
+                   "response_rate": "33.3%"}],
+        "top": ["• 价格高：2（50.0%）"],
         "series": ["• 轻卡：价格高 2"], "recovered": [], "overdue": [],
     },
 }  # fmt: skip

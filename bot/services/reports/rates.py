@@ -151,6 +151,88 @@ def _counts(groups: dict[disp.AaporGroup, int]) -> AaporCounts:
     return AaporCounts(**{g.value: groups.get(g, 0) for g in disp.AaporGroup})
 
 
+CONTACT_GROUPS = frozenset({disp.AaporGroup.I, disp.AaporGroup.P, disp.AaporGroup.R, disp.AaporGroup.O})
+
+
+def case_codes(case: q.CaseAttempts) -> list[str]:
+    """Everything a case's result is picked from: the engine's outcome, then every attempt, oldest first."""
+    codes = [disp.OUTCOME_DISPOSITION[case.outcome]] if case.outcome in disp.OUTCOME_DISPOSITION else []
+    return codes + [code for _, code in case.attempts]
+
+
+def case_dispositions(cases: list[q.CaseAttempts]) -> list[q.DispositionCount]:
+    """Cases per (channel the case is on, its one result across every mode: ``dispositions.case_result``)."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for case in cases:
+        counts[(case.channel, disp.case_result(case_codes(case)).code)] += 1
+    return [q.DispositionCount(channel, code, n) for (channel, code), n in counts.items()]
+
+
+def mode_table(cases: list[q.CaseAttempts], e: float | None) -> Table:
+    """按联系方式: per mode, attempts, cases tried, reached and completed, and that mode's contact and
+    response rates (its cases' result from that mode's attempts only); the last row is every case once, its
+    result the best across modes (a chat without reply then completed by phone is one completed case)."""
+    table = Table(
+        key="contact_modes",
+        title="按联系方式",
+        columns=(
+            Column("mode", "联系方式"),
+            Column("attempts", "联系次数", "int"),
+            Column("tried", "尝试个案", "int"),
+            Column("reached", "接触个案", "int"),
+            Column("completed", "完成个案", "int"),
+            Column("contact_rate", "接触率（CON1）", "share"),
+            Column("response_rate", "应答率（RR1）", "share"),
+        ),
+        chart=("mode", "completed"),
+        total_row=True,
+        note=(
+            "每种联系方式只看该方式下的联系记录；全部 = 每个个案计一次，结果取各联系方式中最好的结果"
+            "（含未联系个案，与 AAPOR 表的“全部”一致）。"
+        ),
+    )
+    by_mode: dict[str, list[list[str]]] = defaultdict(list)
+    attempts: dict[str, int] = defaultdict(int)
+    for case in cases:
+        per_case: dict[str, list[str]] = defaultdict(list)
+        for mode, code in case.attempts:
+            per_case[mode].append(code)
+            attempts[mode] += 1
+        for mode, codes in per_case.items():
+            by_mode[mode].append(codes)
+
+    def row(label: str, results: list[disp.Disposition], tried: int, n_attempts: int) -> dict[str, Any]:
+        groups = disp.group_counts(dict(_tally(d.code for d in results)))
+        rates = aapor_rates(_counts(groups), e)
+        return {
+            "mode": label,
+            "attempts": n_attempts,
+            "tried": tried,
+            "reached": sum(1 for d in results if d.group in CONTACT_GROUPS),
+            "completed": sum(1 for d in results if d.group is disp.AaporGroup.I),
+            "contact_rate": rates["CON1"],
+            "response_rate": rates["RR1"],
+        }
+
+    channel_order = {ch: i for i, (ch, _) in enumerate(CHANNELS)}
+    for mode in sorted(by_mode, key=lambda m: (channel_order.get(m, 99), m)):
+        results = [disp.case_result(codes) for codes in by_mode[mode]]
+        table.rows.append(row(CHANNEL_LABELS.get(mode, mode), results, len(results), attempts[mode]))
+    if cases:
+        results = [disp.case_result(case_codes(case)) for case in cases]
+        tried = sum(1 for case in cases if case.attempts)
+        table.rows.append(row("全部", results, tried, sum(attempts.values())))
+    return table
+
+
+def _tally(codes: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for code in codes:
+        counts[code] += 1
+    return counts
+
+
 def section(session: Any, ctx: Context) -> list[Table]:
     start, end = ctx.bounds(ctx.period)
-    return contact_tables(q.case_dispositions(session, start, end, disp.OUTCOME_DISPOSITION), ctx.settings.e)
+    cases = q.case_attempts(session, start, end)
+    return [*contact_tables(case_dispositions(cases), ctx.settings.e), mode_table(cases, ctx.settings.e)]
