@@ -36,6 +36,7 @@ from bot.services.reports.model import (
 from bot.services.reports.owners import concentration_table, referral_table
 from bot.services.reports.rates import CHANNEL_LABELS, CHANNELS, contact_tables
 from bot.services.reports.reasons import reason_tables
+from bot.texts import report_text
 from storage.queries import reports as q
 from storage.unit_of_work import SqlUnitOfWork
 
@@ -63,7 +64,9 @@ __all__ = [
 def resolve_period(params: ReportParams, today: date) -> tuple[Period, Period | None]:
     """The report period and the previous period of the same length (None for all time)."""
     if params.all_time:
-        return Period(ALL_TIME_START, today + timedelta(days=1), f"全部（截至 {today.isoformat()}）"), None
+        return Period(
+            ALL_TIME_START, today + timedelta(days=1), report_text("report.all_time", today=today.isoformat())
+        ), None
     period = params.period or last_full_week(today)
     return period, period.previous()
 
@@ -78,16 +81,18 @@ def build_report(
     """Build the report ``params`` asks for, reading in one unit of work (one consistent snapshot)."""
     unknown = [s for s in params.sections if s not in SECTIONS]
     if unknown:
-        raise ReportError(f"未知的报表部分：{'、'.join(unknown)}")
+        raise ReportError(
+            report_text("errors.unknown_sections", sections=report_text("words.list_separator").join(unknown))
+        )
     if params.by is not None and params.by not in q.BREAKDOWNS:
-        raise ReportError(f"未知的分组方式：{params.by}")
+        raise ReportError(report_text("errors.unknown_breakdown", by=params.by))
     tz = settings.tz
     now = clock.now()
     today = now.astimezone(tz).date()
     period, previous = resolve_period(params, today)
     qn = questionnaires(params.questionnaire)
     if qn is None and "reasons" in params.sections:
-        raise ReportError(f"找不到问卷“{params.questionnaire}”")
+        raise ReportError(report_text("errors.unknown_questionnaire", questionnaire=params.questionnaire))
     ctx = Context(settings, period, previous, now, today, question_facts(qn))
     tables: list[Table] = []
     with uow_factory() as uow:
@@ -107,7 +112,7 @@ def build_report(
                 tables += owners.section(session, ctx)
             elif section == "lapsed":
                 tables += lapsed.section(session, ctx, questionnaires(LAPSED_QUESTIONNAIRE))
-    title = f"{qn.title if qn else params.questionnaire} · 统计报表"
+    title = report_text("report.title", questionnaire=qn.title if qn else params.questionnaire)
     return Report(
         title, params.questionnaire, period, previous, settings.timezone, now, tables, settings.percent_decimals
     )

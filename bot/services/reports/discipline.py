@@ -8,7 +8,8 @@ from typing import Any
 from bot.domain.statistics import (
     share,
 )
-from bot.services.reports.model import TOTAL, Column, Context, Table
+from bot.services.reports.model import TOTAL, UNASSIGNED, Context, Table, columns
+from bot.texts import report_text
 from storage.queries import reports as q
 
 
@@ -23,24 +24,25 @@ def section(session: Any, ctx: Context) -> list[Table]:
     rows = q.task_discipline(session, start, end, ctx.now)
     table = Table(
         key="discipline",
-        title="跟进纪律（按员工）",
-        columns=(
-            Column("staff", "员工"),
-            Column("created", "新建任务", "int"),
-            Column("done", "已完成", "int"),
-            Column("open_overdue", "逾期未完成", "int"),
-            Column("done_late", "逾期完成", "int"),
-            Column("median_hours", "首次跟进中位时长（小时）", "number"),
-            Column("within_24h", "24小时内跟进占比", "share"),
+        title=report_text("tables.discipline.title"),
+        columns=columns(
+            "discipline",
+            "staff",
+            "created:int",
+            "done:int",
+            "open_overdue:int",
+            "done_late:int",
+            "median_hours:number",
+            "within_24h:share",
         ),
         chart=("staff", "open_overdue"),
         total_row=True,
-        note="本期新建的任务；逾期按当前时间计；24小时占比只计已跟进或已满24小时的任务。",
+        note=report_text("tables.discipline.note"),
     )
     for r in sorted(rows, key=lambda r: (-r.created, r.name, r.staff_id or 0)):
         table.rows.append(
             {
-                "staff": r.name or "（未分配）",
+                "staff": r.name or UNASSIGNED,
                 "created": r.created,
                 "done": r.done,
                 "open_overdue": r.open_overdue,

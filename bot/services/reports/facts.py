@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.domain.questionnaire import NodeKind, Questionnaire
+from bot.texts import report_text
 
 # --------------------------------------------------------------------------------------------------------------
 # Questionnaire facts used for labels
@@ -44,7 +45,11 @@ def question_facts(qn: Questionnaire | None) -> QuestionFacts:
                 reasons.setdefault((node.id, code), (option.reason or option.label, option.reason_group or ""))
             if "recoverable" in option.tags:
                 recoverable.append((node.id, option.code))
-            if option.code == "other" or (option.reason_code or "").startswith("other") or option.label == "其他":
+            if (
+                option.code == "other"
+                or (option.reason_code or "").startswith("other")
+                or option.label == report_text("words.other")
+            ):
                 for route in option.next:
                     if qn.has_node(route.goto) and qn.node(route.goto).kind is NodeKind.TEXT:
                         other_text.append(route.goto)

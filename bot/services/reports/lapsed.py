@@ -14,8 +14,18 @@ from bot.domain.statistics import (
     share,
 )
 from bot.services.reports.facts import question_facts
-from bot.services.reports.model import LAPSE_GROUPS, LAPSED_QUESTIONNAIRE, TOTAL, UNKNOWN, Column, Context, Table
+from bot.services.reports.model import (
+    LAPSE_GROUPS,
+    LAPSED_QUESTIONNAIRE,
+    TOTAL,
+    UNKNOWN,
+    Column,
+    Context,
+    Table,
+    columns,
+)
 from bot.services.reports.reasons import reason_label
+from bot.texts import report_text
 from storage.queries import reports as q
 
 STAGES = (LapseStage.PRE, LapseStage.LAPSED, LapseStage.FULL)
@@ -23,19 +33,17 @@ STAGES = (LapseStage.PRE, LapseStage.LAPSED, LapseStage.FULL)
 
 def _lapse_dimension_table(
     key: str,
-    title: str,
-    header: str,
     counts: list[q.LapseCount],
     labels: dict[str, str] | None = None,
     order: dict[str, int] | None = None,
 ) -> Table:
-    columns = (
-        Column("value", header),
+    cols = (
+        Column("value", report_text(f"tables.{key}.header")),
         *(Column(s.value, s.label, "int") for s in STAGES),
-        Column("total", TOTAL, "int"),
-        Column("share", "占比", "share"),
+        *columns("lapse_dimension", "total:int", "share:share"),
     )
-    table = Table(key=key, title=title, columns=columns, chart=("value", "total"), total_row=True)
+    title = report_text(f"tables.{key}.title")
+    table = Table(key=key, title=title, columns=cols, chart=("value", "total"), total_row=True)
     cells: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for c in counts:
         cells[c.value][c.stage] += c.count
@@ -69,12 +77,14 @@ def section(session: Any, ctx: Context, lapsed_qn: Questionnaire | None) -> list
     stage_counts = q.lapse_counts(session, "stage", cutoffs)
     stages = Table(
         key="lapse_stages",
-        title=f"流失客户（按阶段，截至 {as_of.isoformat()}）",
-        columns=(Column("stage", "阶段"), Column("count", "车辆数", "int"), Column("share", "占比", "share")),
+        title=report_text("tables.lapse_stages.title", as_of=as_of.isoformat()),
+        columns=columns("lapse_stages", "stage", "count:int", "share:share"),
         chart=("stage", "count"),
-        note=(
-            f"距上次进店：准流失≥{ctx.settings.lapse_pre_months}个月，流失≥{ctx.settings.lapse_months}个月，"
-            f"彻底流失≥{ctx.settings.lapse_full_months}个月。"
+        note=report_text(
+            "tables.lapse_stages.note",
+            pre=ctx.settings.lapse_pre_months,
+            lapsed=ctx.settings.lapse_months,
+            full=ctx.settings.lapse_full_months,
         ),
     )
     by_stage = {c.stage: c.count for c in stage_counts}
@@ -95,15 +105,10 @@ def section(session: Any, ctx: Context, lapsed_qn: Questionnaire | None) -> list
     reason_total = sum(v[0] for v in folded.values())
     reasons = Table(
         key="lapse_reasons",
-        title="流失原因（内因 / 外因）",
-        columns=(
-            Column("group", "原因分组"),
-            Column("reason", "原因"),
-            Column("count", "次数", "int"),
-            Column("share", "占比", "share"),
-        ),
+        title=report_text("tables.lapse_reasons.title"),
+        columns=columns("lapse_reasons", "group", "reason", "count:int", "share:share"),
         chart=("reason", "count"),
-        note="本期流失回访的原因答案；占比 = 次数 ÷ 全部原因次数。",
+        note=report_text("tables.lapse_reasons.note"),
     )
     group_totals: dict[str, int] = defaultdict(int)
     for (group, _), (n, _, _) in folded.items():
@@ -115,8 +120,8 @@ def section(session: Any, ctx: Context, lapsed_qn: Questionnaire | None) -> list
         reasons.rows.append({"group": group, "reason": label, "count": n, "share": share(n, reason_total)})
     groups = Table(
         key="lapse_reason_groups",
-        title="流失原因分组",
-        columns=(Column("group", "原因分组"), Column("count", "次数", "int"), Column("share", "占比", "share")),
+        title=report_text("tables.lapse_reason_groups.title"),
+        columns=columns("lapse_reason_groups", "group", "count:int", "share:share"),
         chart=("group", "count"),
     )
     for group, n in sorted(group_totals.items(), key=lambda kv: (group_rank.get(kv[0], 9), kv[0])):
@@ -126,21 +131,11 @@ def section(session: Any, ctx: Context, lapsed_qn: Questionnaire | None) -> list
     band_labels = {key: label for key, label, _, _ in bands}
     band_order = {key: i for i, (key, _, _, _) in enumerate(bands)}
     tables = [stages, groups, reasons]
-    tables.append(
-        _lapse_dimension_table(
-            "lapse_by_region", "流失客户（按区域）", "区域", q.lapse_counts(session, "region", cutoffs)
-        )
-    )
-    tables.append(
-        _lapse_dimension_table(
-            "lapse_by_model", "流失客户（按车型）", "车型", q.lapse_counts(session, "model", cutoffs)
-        )
-    )
+    tables.append(_lapse_dimension_table("lapse_by_region", q.lapse_counts(session, "region", cutoffs)))
+    tables.append(_lapse_dimension_table("lapse_by_model", q.lapse_counts(session, "model", cutoffs)))
     tables.append(
         _lapse_dimension_table(
             "lapse_by_age",
-            "流失客户（按车龄）",
-            "车龄",
             q.lapse_counts(session, "age", cutoffs, [(k, after, until) for k, _, after, until in bands]),
             band_labels,
             band_order,

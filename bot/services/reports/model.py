@@ -11,14 +11,18 @@ from bot.domain.statistics import (
     ReportSettings,
 )
 from bot.services.reports.facts import QuestionFacts
+from bot.texts import report_text, report_value
 
 SECTIONS = ("reasons", "contacts", "discipline", "recovery", "owners", "lapsed")
-BY_HEADERS = {"series": "车系", "model": "车型", "consultant": "销售顾问", "store": "门店", "week": "周", "month": "月"}
-LAPSE_GROUPS = ("内因", "外因")
+BY_HEADERS: dict[str, str] = dict(report_value("breakdowns"))
+LAPSE_GROUPS: tuple[str, ...] = tuple(report_value("lapse_groups"))
 LAPSED_QUESTIONNAIRE = "lapsed"
 ALL_TIME_START = date(2000, 1, 1)
-UNKNOWN = "（未填）"
-TOTAL = "合计"
+UNKNOWN = report_text("words.unknown")
+UNASSIGNED = report_text("words.unassigned")
+TOTAL = report_text("words.total")
+ALL = report_text("words.all")
+OTHER = report_text("words.other")
 
 
 class ReportError(ValueError):
@@ -58,7 +62,16 @@ class Table:
 
     @property
     def empty_text(self) -> str:
-        return "本期无数据"
+        return report_text("report.empty_table")
+
+
+def columns(table: str, *specs: str) -> tuple[Column, ...]:
+    """The columns of ``table`` from ``key`` or ``key:kind`` specs; headers from ``tables.<table>.columns``."""
+    result = []
+    for spec in specs:
+        key, _, kind = spec.partition(":")
+        result.append(Column(key, report_text(f"tables.{table}.columns.{key}"), kind or "text"))
+    return tuple(result)
 
 
 @dataclass(frozen=True)

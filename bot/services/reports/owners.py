@@ -13,7 +13,8 @@ from bot.domain.statistics import (
     referral_label,
     share,
 )
-from bot.services.reports.model import TOTAL, UNKNOWN, Column, Context, Table
+from bot.services.reports.model import TOTAL, UNKNOWN, Column, Context, Table, columns
+from bot.texts import report_text
 from storage.queries import reports as q
 
 
@@ -25,25 +26,26 @@ def _tier_rule(s: ReportSettings) -> q.TierRule:
 
 def concentration_table(counts: list[q.ConcentrationCount], dimension: str, year: int) -> Table:
     """Rows = region (or industry); columns = each tier last year / this year, totals, this year's share."""
-    header = {"region": "区域", "industry": "行业"}[dimension]
-    columns: list[Column] = [Column("value", header)]
+    key = f"{dimension}_tiers"
+    texts = "tables.tier_concentration"
+    cols: list[Column] = [Column("value", report_text(f"tables.{key}.header"))]
     for tier in TIER_CODES:
-        columns.append(Column(f"{tier}_prev", f"{TIER_LABELS[tier]} {year - 1}年", "int"))
-        columns.append(Column(f"{tier}_curr", f"{TIER_LABELS[tier]} {year}年", "int"))
-    columns += [
-        Column("total_prev", f"合计 {year - 1}年", "int"),
-        Column("total_curr", f"合计 {year}年", "int"),
-        Column("share_curr", f"{year}年占比", "share"),
-        Column("change", "同比变化", "int"),
+        for suffix, y in (("prev", year - 1), ("curr", year)):
+            header = report_text(f"{texts}.tier_year", tier=TIER_LABELS[tier], year=y)
+            cols.append(Column(f"{tier}_{suffix}", header, "int"))
+    cols += [
+        Column("total_prev", report_text(f"{texts}.total_year", year=year - 1), "int"),
+        Column("total_curr", report_text(f"{texts}.total_year", year=year), "int"),
+        Column("share_curr", report_text(f"{texts}.share_year", year=year), "share"),
+        Column("change", report_text(f"{texts}.change"), "int"),
     ]
-    title = {"region": "基盘客户分级 · 区域集中度", "industry": "基盘客户分级 · 行业分级"}[dimension]
     table = Table(
-        key=f"{dimension}_tiers",
-        title=title,
-        columns=tuple(columns),
+        key=key,
+        title=report_text(f"tables.{key}.title"),
+        columns=tuple(cols),
         chart=("value", "total_curr"),
         total_row=True,
-        note="按客户首次购车年份统计（本年与上年）；等级按忠诚度与经济能力评分计算。",
+        note=report_text(f"{texts}.note"),
     )
     cells: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for c in counts:
@@ -77,11 +79,11 @@ def referral_table(counts: list[tuple[str, int]]) -> Table:
     """推荐来源: count and share of all referrals, largest first, with a 合计 row."""
     table = Table(
         key="referrals",
-        title="推荐成果（按推荐来源）",
-        columns=(Column("source", "推荐来源"), Column("count", "推荐数", "int"), Column("share", "比例", "share")),
+        title=report_text("tables.referrals.title"),
+        columns=columns("referrals", "source", "count:int", "share:share"),
         chart=("source", "count"),
         total_row=True,
-        note="本期新建客户中填写了推荐来源的人数。",
+        note=report_text("tables.referrals.note"),
     )
     merged: dict[str, int] = defaultdict(int)
     for source, n in counts:
@@ -99,19 +101,15 @@ def section(session: Any, ctx: Context) -> list[Table]:
     summary = q.tier_summary(session, rule)
     tiers = Table(
         key="tiers",
-        title="基盘客户分级（当前）",
-        columns=(
-            Column("tier", "等级"),
-            Column("customers", "客户数", "int"),
-            Column("share", "占比", "share"),
-            Column("loyalty_avg", "平均忠诚度（10分）", "number"),
-            Column("economic_avg", "平均经济能力（10分）", "number"),
-        ),
+        title=report_text("tables.tiers.title"),
+        columns=columns("tiers", "tier", "customers:int", "share:share", "loyalty_avg:number", "economic_avg:number"),
         chart=("tier", "customers"),
-        note=(
-            f"优质：忠诚度≥{ctx.settings.tier_premium_loyalty} 且经济能力≥{ctx.settings.tier_premium_economic}；"
-            f"潜力：忠诚度≥{ctx.settings.tier_potential_loyalty} 或经济能力≥"
-            f"{ctx.settings.tier_potential_economic}；其余为一般；未评分的沿用已登记等级。"
+        note=report_text(
+            "tables.tiers.note",
+            premium_loyalty=ctx.settings.tier_premium_loyalty,
+            premium_economic=ctx.settings.tier_premium_economic,
+            potential_loyalty=ctx.settings.tier_potential_loyalty,
+            potential_economic=ctx.settings.tier_potential_economic,
         ),
     )
     total = sum(s.customers for s in summary)

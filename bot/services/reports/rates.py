@@ -13,11 +13,12 @@ from bot.domain.statistics import (
     aapor_rates,
     share,
 )
-from bot.services.reports.model import TOTAL, Column, Context, Table
+from bot.services.reports.model import ALL, Column, Context, Table, columns
+from bot.texts import report_text, report_value
 from storage.queries import reports as q
 
-CHANNELS = (("chat", "聊天"), ("phone", "电话"))
-CHANNEL_LABELS = {"chat": "聊天", "phone": "电话", "voice": "语音"}
+CHANNEL_LABELS: dict[str, str] = dict(report_value("modes"))
+CHANNELS = tuple((ch, CHANNEL_LABELS[ch]) for ch in ("chat", "phone"))  # the modes with their own AAPOR columns
 
 
 def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Table]:
@@ -30,15 +31,8 @@ def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Ta
 
     dispositions = Table(
         key="dispositions",
-        title="联系结果（按个案的最终结果）",
-        columns=(
-            Column("channel", "渠道"),
-            Column("code", "结果代码"),
-            Column("label", "结果"),
-            Column("aapor", "AAPOR类别"),
-            Column("count", "个案数", "int"),
-            Column("share", "占本渠道个案", "share"),
-        ),
+        title=report_text("tables.dispositions.title"),
+        columns=columns("dispositions", "channel", "code", "label", "aapor", "count:int", "share:share"),
         chart=("label", "count"),
     )
     channel_order = {ch: i for i, (ch, _) in enumerate(CHANNELS)}
@@ -58,13 +52,12 @@ def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Ta
 
     groups = {ch: disp.group_counts(codes) for ch, codes in by_channel.items()}
     overall = _sum_groups(groups.values())
-    columns = (
-        Column("item", "项目"),
-        Column("label", "说明"),
+    group_columns = (
+        *columns("aapor_counts", "item", "label"),
         *(Column(ch, label, "int") for ch, label in CHANNELS),
-        Column("all", "全部", "int"),
+        *columns("aapor_counts", "all:int"),
     )
-    group_table = Table(key="aapor_counts", title="AAPOR 分类个案数", columns=columns)
+    group_table = Table(key="aapor_counts", title=report_text("tables.aapor_counts.title"), columns=group_columns)
     if counts:
         for g in disp.AaporGroup:
             row: dict[str, Any] = {"item": g.value, "label": g.label}
@@ -74,19 +67,16 @@ def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Ta
             group_table.rows.append(row)
 
     rate_columns = (
-        Column("rate", "指标"),
-        Column("label", "说明"),
+        *columns("aapor_rates", "rate", "label"),
         *(Column(ch, label, "share") for ch, label in CHANNELS),
-        Column("all", "全部", "share"),
+        *columns("aapor_rates", "all:share"),
     )
     rates_table = Table(
         key="aapor_rates",
-        title="AAPOR 应答率、合作率、拒绝率、接触率",
+        title=report_text("tables.aapor_rates.title"),
         columns=rate_columns,
-        note=(
-            "e（资格未知个案中估计合格的比例）："
-            + ("按已知资格个案比例估计" if e is None else f"{e}")
-            + "；公式见 docs/reports.md。"
+        note=report_text(
+            "tables.aapor_rates.note", e=report_text("tables.aapor_rates.e_estimated") if e is None else e
         ),
     )
     if counts:
@@ -101,16 +91,10 @@ def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Ta
 
     failures = Table(
         key="tracking_failures",
-        title="跟踪失败",
-        columns=(
-            Column("channel", "渠道"),
-            Column("code", "类型代码"),
-            Column("label", "失败类型"),
-            Column("count", "个案数", "int"),
-            Column("share", "占全部个案", "share"),
-        ),
+        title=report_text("tables.tracking_failures.title"),
+        columns=columns("tracking_failures", "channel", "code", "label", "count:int", "share:share"),
         chart=("label", "count"),
-        note="占全部个案 = 该类型个案数 ÷ 本渠道本期全部个案数（含完成）。",
+        note=report_text("tables.tracking_failures.note"),
     )
     for channel in sorted(by_channel, key=lambda ch: (channel_order.get(ch, 99), ch)):
         failed = [(code, n) for code, n in by_channel[channel].items() if disp.disposition(code).tracking_failure]
@@ -131,7 +115,7 @@ def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Ta
             {
                 "channel": CHANNEL_LABELS.get(channel, channel),
                 "code": "total",
-                "label": f"跟踪失败{TOTAL}",
+                "label": report_text("tables.tracking_failures.total"),
                 "count": subtotal,
                 "share": share(subtotal, channel_totals[channel]),
             }
@@ -174,22 +158,20 @@ def mode_table(cases: list[q.CaseAttempts], e: float | None) -> Table:
     result the best across modes (a chat without reply then completed by phone is one completed case)."""
     table = Table(
         key="contact_modes",
-        title="按联系方式",
-        columns=(
-            Column("mode", "联系方式"),
-            Column("attempts", "联系次数", "int"),
-            Column("tried", "尝试个案", "int"),
-            Column("reached", "接触个案", "int"),
-            Column("completed", "完成个案", "int"),
-            Column("contact_rate", "接触率（CON1）", "share"),
-            Column("response_rate", "应答率（RR1）", "share"),
+        title=report_text("tables.contact_modes.title"),
+        columns=columns(
+            "contact_modes",
+            "mode",
+            "attempts:int",
+            "tried:int",
+            "reached:int",
+            "completed:int",
+            "contact_rate:share",
+            "response_rate:share",
         ),
         chart=("mode", "completed"),
         total_row=True,
-        note=(
-            "每种联系方式只看该方式下的联系记录；全部 = 每个个案计一次，结果取各联系方式中最好的结果"
-            "（含未联系个案，与 AAPOR 表的“全部”一致）。"
-        ),
+        note=report_text("tables.contact_modes.note"),
     )
     by_mode: dict[str, list[list[str]]] = defaultdict(list)
     attempts: dict[str, int] = defaultdict(int)
@@ -221,7 +203,7 @@ def mode_table(cases: list[q.CaseAttempts], e: float | None) -> Table:
     if cases:
         results = [disp.case_result(case_codes(case)) for case in cases]
         tried = sum(1 for case in cases if case.attempts)
-        table.rows.append(row("全部", results, tried, sum(attempts.values())))
+        table.rows.append(row(ALL, results, tried, sum(attempts.values())))
     return table
 
 

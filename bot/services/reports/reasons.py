@@ -14,7 +14,8 @@ from bot.domain.statistics import (
     share,
 )
 from bot.services.reports.facts import QuestionFacts
-from bot.services.reports.model import BY_HEADERS, UNKNOWN, Column, Context, ReportParams, Table
+from bot.services.reports.model import BY_HEADERS, OTHER, UNKNOWN, Column, Context, ReportParams, Table, columns
+from bot.texts import report_text
 from storage.queries import reports as q
 
 
@@ -67,21 +68,22 @@ def reason_tables(
 
     reasons = Table(
         key=f"{key_prefix}reasons",
-        title=f"{title_prefix}原因统计（帕累托）",
-        columns=(
-            Column("question", "问题"),
-            Column("reason_code", "原因代码"),
-            Column("reason", "原因"),
-            Column("group", "原因分组"),
-            Column("count", "次数", "int"),
-            Column("share", "占比", "share"),
-            Column("cumulative", "累计占比", "share"),
-            Column("previous_count", "上期次数", "int"),
-            Column("previous_share", "上期占比", "share"),
-            Column("change_pp", "变化（百分点）", "pp"),
+        title=report_text("tables.reasons.title", prefix=title_prefix),
+        columns=columns(
+            "reasons",
+            "question",
+            "reason_code",
+            "reason",
+            "group",
+            "count:int",
+            "share:share",
+            "cumulative:share",
+            "previous_count:int",
+            "previous_share:share",
+            "change_pp:pp",
         ),
         chart=("reason", "count"),
-        note="占比 = 该原因次数 ÷ 同一问题的原因总次数；“其他”的原话只列出供阅读，不单独计为原因。",
+        note=report_text("tables.reasons.note"),
     )
     running: dict[str, int] = defaultdict(int)
     for key in sorted(keys, key=order):
@@ -116,20 +118,15 @@ def reason_tables(
     cur_groups, prev_groups = by_group(cur), by_group(prev)
     groups = Table(
         key=f"{key_prefix}reason_groups",
-        title=f"{title_prefix}原因分组统计",
-        columns=(
-            Column("question", "问题"),
-            Column("group", "原因分组"),
-            Column("count", "次数", "int"),
-            Column("share", "占比", "share"),
-            Column("previous_share", "上期占比", "share"),
-            Column("change_pp", "变化（百分点）", "pp"),
+        title=report_text("tables.reason_groups.title", prefix=title_prefix),
+        columns=columns(
+            "reason_groups", "question", "group", "count:int", "share:share", "previous_share:share", "change_pp:pp"
         ),
         chart=("group", "count"),
     )
     for question, group in sorted(
         set(cur_groups) | set(prev_groups),
-        key=lambda k: (facts.order.get(k[0], 10_000), k[0], -cur_groups.get(k, 0), k[1] == "其他", k[1]),
+        key=lambda k: (facts.order.get(k[0], 10_000), k[0], -cur_groups.get(k, 0), k[1] == OTHER, k[1]),
     ):
         n = cur_groups.get((question, group), 0)
         now_share = share(n, cur_totals.get(question, 0))
@@ -163,9 +160,9 @@ def section(session: Any, ctx: Context, params: ReportParams) -> list[Table]:
     )
     others = Table(
         key="other_texts",
-        title="“其他”原因原话（供阅读，不计入统计）",
-        columns=(Column("answered_at", "时间"), Column("question", "问题"), Column("text", "原话")),
-        note=f"最近 {ctx.settings.free_text_limit} 条。",
+        title=report_text("tables.other_texts.title"),
+        columns=columns("other_texts", "answered_at", "question", "text"),
+        note=report_text("tables.other_texts.note", limit=ctx.settings.free_text_limit),
     )
     for t in texts:
         others.rows.append(
@@ -190,16 +187,12 @@ def _breakdown_table(session: Any, ctx: Context, params: ReportParams, start: da
     header = BY_HEADERS[params.by]
     table = Table(
         key="reasons_by",
-        title=f"原因统计（按{header}）",
+        title=report_text("tables.reasons_by.title", header=header),
         columns=(
             Column("bucket", header),
-            Column("question", "问题"),
-            Column("reason_code", "原因代码"),
-            Column("reason", "原因"),
-            Column("count", "次数", "int"),
-            Column("share", "占比", "share"),
+            *columns("reasons_by", "question", "reason_code", "reason", "count:int", "share:share"),
         ),
-        note=f"占比 = 该原因次数 ÷ 同一{header}、同一问题的原因总次数。",
+        note=report_text("tables.reasons_by.note", header=header),
     )
     folded: dict[tuple[str, str, str], int] = defaultdict(int)
     for c in counts:
