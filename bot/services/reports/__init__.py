@@ -1,7 +1,7 @@
 """Reports: ``build_report`` turns stored answers, attempts, tasks and customers into named tables.
 
 The same function feeds ``huifang report``, the weekly summary push and the managers' /stats. Counting is
-done by the SQL in ``storage/queries/reports.py``; each section of the report is one module of this package
+done by the SQL in ``storage/queries/reports/``; each section of the report is one module of this package
 (``reasons``, ``rates`` (contacts, AAPOR), ``discipline``, ``recovery``, ``owners``, ``lapsed``), which adds
 labels (from the current questionnaire version: codes are stable across versions), shares, percentage-point
 changes and totals, from exact counts. This module builds the whole report from them.
