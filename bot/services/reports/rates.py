@@ -1,8 +1,8 @@
-"""Contacts: dispositions per channel, AAPOR group counts and rates, tracking failures."""
+"""Contacts: dispositions per channel, AAPOR group counts and rates, tracking failures, figures per contact mode."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -184,7 +184,7 @@ def mode_table(cases: list[q.CaseAttempts], e: float | None) -> Table:
             by_mode[mode].append(codes)
 
     def row(label: str, results: list[disp.Disposition], tried: int, n_attempts: int) -> dict[str, Any]:
-        groups = disp.group_counts(dict(_tally(d.code for d in results)))
+        groups = disp.group_counts(Counter(d.code for d in results))
         rates = aapor_rates(_counts(groups), e)
         return {
             "mode": label,
@@ -205,13 +205,6 @@ def mode_table(cases: list[q.CaseAttempts], e: float | None) -> Table:
         tried = sum(1 for case in cases if case.attempts)
         table.rows.append(row(ALL, results, tried, sum(attempts.values())))
     return table
-
-
-def _tally(codes: Iterable[str]) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for code in codes:
-        counts[code] += 1
-    return counts
 
 
 def section(session: Any, ctx: Context) -> list[Table]:
