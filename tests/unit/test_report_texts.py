@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.rendering import RenderError
 from bot.texts import REPORT_LABELS, report_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,3 +51,8 @@ def test_report_texts_fill_their_fields_from_the_report() -> None:
     assert report_text("tables.lapse_stages.title", as_of="2026-11-22") == "流失客户（按阶段，截至 2026-11-22）"
     assert report_text("words.total") == "合计"
     assert REPORT_LABELS.is_file()
+
+
+def test_a_report_text_missing_a_field_raises_instead_of_printing_a_blank() -> None:
+    with pytest.raises(RenderError):
+        report_text("tables.lapse_stages.title")
