@@ -22,10 +22,11 @@ from typing import Any
 from bot.domain.statistics import percent_text, pp_text, round_half_up
 from bot.services.reports import Column, Report, Table
 from bot.tabular import append_row, csv_row
+from bot.texts import report_text, report_value
 
 FORMATS = ("table", "json", "csv", "xlsx", "png")
 BINARY_FORMATS = ("xlsx", "png")
-EMPTY_REPORT = "本报告期内没有任何数据。"
+EMPTY_REPORT = report_text("report.empty")
 CHART_MAX_BARS = 15
 
 
@@ -102,15 +103,16 @@ def render_table_text(table: Table, decimals: int = 1) -> str:
     for r in cells:
         lines.append("  ".join(pad(v, w, _numeric(c)) for v, c, w in zip(r, table.columns, widths, strict=True)))
     if table.note:
-        lines.append(f"注：{table.note}")
+        lines.append(report_text("report.note", note=table.note))
     return "\n".join(lines)
 
 
 def _heading(report: Report) -> list[str]:
-    lines = [report.title, f"统计期间：{report.period.label}（{report.timezone}）"]
+    lines = [report.title, report_text("report.period_with_zone", period=report.period.label, timezone=report.timezone)]
     if report.previous is not None:
-        lines.append(f"对比期间：{report.previous.label}")
-    lines.append(f"生成时间：{report.generated_at.astimezone(_zone(report)).strftime('%Y-%m-%d %H:%M')}")
+        lines.append(report_text("report.previous", period=report.previous.label))
+    at = report.generated_at.astimezone(_zone(report)).strftime("%Y-%m-%d %H:%M")
+    lines.append(report_text("report.generated_at", at=at))
     return lines
 
 
@@ -206,7 +208,7 @@ def sheet_names(titles: Iterable[str]) -> list[str]:
     """Unique sheet names of at most 31 characters without the characters Excel forbids."""
     names: list[str] = []
     for title in titles:
-        base = title.translate(_SHEET_FORBIDDEN)[:31] or "表"
+        base = title.translate(_SHEET_FORBIDDEN)[:31] or report_text("workbook.untitled_sheet")
         name, n = base, 2
         while name in names:
             suffix = f"({n})"
@@ -222,18 +224,18 @@ def render_xlsx(report: Report) -> bytes:
 
     workbook = Workbook()
     summary = workbook.active
-    summary.title = "概要"
+    summary.title = report_text("workbook.summary_sheet")
     for line in _heading(report):
         append_row(summary, [line])
     if report.empty:
         append_row(summary, [EMPTY_REPORT])
     append_row(summary, [])
-    append_row(summary, ["表", "行数", "说明"])
+    append_row(summary, [str(h) for h in report_value("workbook.summary_header")])
     names = sheet_names(t.title for t in report.tables)
     percent_format = "0." + "0" * report.percent_decimals + "%" if report.percent_decimals else "0%"
     number_format = "0." + "0" * report.percent_decimals if report.percent_decimals else "0"
     for table, name in zip(report.tables, names, strict=True):
-        append_row(summary, [name, len(table.rows), table.note or ("本期无数据" if table.empty else "")])
+        append_row(summary, [name, len(table.rows), table.note or (table.empty_text if table.empty else "")])
         sheet = workbook.create_sheet(name)
         append_row(sheet, [c.header for c in table.columns])
         for cell in sheet[1]:
@@ -276,12 +278,10 @@ def font_path() -> Path:
     try:
         from pylopdf_fonts_zh_cn import sans_path
     except ImportError:  # pragma: no cover - the dependency is declared; this is for a broken install
-        raise OutputError(
-            "缺少中文字体包 pylopdf-fonts-zh-cn，无法生成图表（pip install pylopdf-fonts-zh-cn）"
-        ) from None
+        raise OutputError(report_text("errors.no_font_package")) from None
     path = Path(sans_path())
     if not path.exists():  # pragma: no cover
-        raise OutputError(f"中文字体文件不存在：{path}")
+        raise OutputError(report_text("errors.no_font_file", path=path))
     return path
 
 
@@ -311,7 +311,7 @@ def chart_data(report: Report) -> list[tuple[str, list[str], list[float]]]:
 
 def chart_texts(report: Report) -> set[str]:
     """Every string the PNG draws (titles, labels, the heading), for the glyph-coverage test."""
-    texts = {report.title, f"统计期间：{report.period.label}", EMPTY_REPORT}
+    texts = {report.title, report_text("report.period", period=report.period.label), EMPTY_REPORT}
     for title, labels, values in chart_data(report):
         texts.add(title)
         texts.update(labels)
@@ -335,7 +335,8 @@ def render_png(report: Report) -> bytes:
     heights = [max(1.6, 0.32 * len(labels) + 1.0) for _, labels, _ in charts] or [1.5]
     with matplotlib.rc_context({"font.family": family, "axes.unicode_minus": False}):
         figure = Figure(figsize=(10, sum(heights) + 0.8), dpi=110)
-        figure.suptitle(f"{report.title}\n统计期间：{report.period.label}", fontsize=12)
+        period = report_text("report.period", period=report.period.label)
+        figure.suptitle(f"{report.title}\n{period}", fontsize=12)
         if not charts:
             figure.text(0.5, 0.4, EMPTY_REPORT, ha="center", va="center", fontsize=14)
         else:
@@ -373,7 +374,7 @@ def render(report: Report, fmt: str) -> str | bytes:
         return render_xlsx(report)
     if fmt == "png":
         return render_png(report)
-    raise OutputError(f"未知的输出格式：{fmt}")
+    raise OutputError(report_text("errors.unknown_format", fmt=fmt))
 
 
 def write(report: Report, fmt: str, out: Path | None) -> str | None:
@@ -381,7 +382,7 @@ def write(report: Report, fmt: str, out: Path | None) -> str | None:
     data = render(report, fmt)
     if out is None:
         if isinstance(data, bytes):
-            raise OutputError(f"{fmt} 格式需要用 --out 指定输出文件")
+            raise OutputError(report_text("errors.needs_out", fmt=fmt))
         return data
     out.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, bytes):

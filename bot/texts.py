@@ -5,14 +5,15 @@ Handlers never hold Chinese literals: they ask ``Texts`` for a message by name o
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 import yaml
 
-from bot.rendering import SCRIPTS_DIR, render_file
+from bot.rendering import SCRIPTS_DIR, render_file, render_string
 
 MESSAGES_DIR = SCRIPTS_DIR / "messages"
+REPORT_LABELS = SCRIPTS_DIR / "reports" / "labels.yaml"
 
 
 class Texts:
@@ -45,3 +46,23 @@ class Texts:
 
     def message_names(self) -> list[str]:
         return sorted(p.stem for p in MESSAGES_DIR.glob("*.j2"))
+
+
+@cache
+def _report_labels() -> dict[str, Any]:
+    return dict(yaml.safe_load(REPORT_LABELS.read_text(encoding="utf-8")))
+
+
+def report_value(path: str) -> Any:
+    """A raw entry of ``scripts_zh/reports/labels.yaml`` by dotted path (a text, a list or a mapping)."""
+    value: Any = _report_labels()
+    for part in path.split("."):
+        value = value[part]
+    return value
+
+
+def report_text(path: str, /, **context: Any) -> str:
+    """One text of the reports by dotted path (``tables.reasons.title``); a text with ``{{ field }}`` is
+    rendered with ``context`` through the one Jinja2 environment (a missing field raises)."""
+    text = str(report_value(path))
+    return render_string(text, context) if "{{" in text else text

@@ -196,7 +196,7 @@ def aapor_rates(c: AaporCounts, e: float | Fraction | None = None) -> dict[str, 
 def tier_from_scores(loyalty: int | None, economic: int | None, s: ReportSettings = ReportSettings()) -> str | None:
     """优质 (premium) when loyal and able; 潜力 (potential) when either is strong; else 一般. None if unscored.
 
-    Codes are ``bot.domain.people.Tier`` values. The SQL in ``storage/queries/reports.py`` mirrors this rule.
+    Codes are ``bot.domain.people.Tier`` values. The SQL in ``storage/queries/reports/owners.py`` mirrors this rule.
     """
     if loyalty is None or economic is None:
         return None

@@ -30,29 +30,39 @@ def _maybe(report: Report, key: str) -> Table | None:
         return None
 
 
-def _series_lines(by_series: Report | None) -> list[str]:
-    """Per vehicle series, its two most frequent reasons."""
+def _series_lines(texts: Texts, by_series: Report | None) -> list[dict[str, Any]]:
+    """Per vehicle series, its two most frequent reasons (``series``, ``picks``: "reason count")."""
     table = _maybe(by_series, "reasons_by") if by_series is not None else None
     if table is None:
         return []
     top: dict[str, list[str]] = {}
     for row in sorted(table.rows, key=lambda r: -(r.get("count") or 0)):
-        picks = top.setdefault(str(row.get("bucket") or "未知车系"), [])
+        picks = top.setdefault(str(row.get("bucket") or texts.label("unknown_series")), [])
         if len(picks) < 2:
             picks.append(f"{row.get('reason')} {row.get('count')}")
-    return [f"• {series}：{'、'.join(picks)}" for series, picks in sorted(top.items())]
+    return [{"series": series, "picks": picks} for series, picks in sorted(top.items())]
 
 
-def _reason_lines(reasons: Table | None, d: int) -> list[str]:
-    """Each tallied question under its own heading, with its most frequent reasons and their change.
+def _mode_lines(modes: Table | None, d: int) -> list[dict[str, str]]:
+    """One line per contact mode (chat, phone, …): cases tried, reached, completed and the mode's rates."""
+    if modes is None:
+        return []
+    rows = modes.rows[:-1] if modes.total_row else modes.rows  # the all-modes row repeats the lines above
+    keys = ("mode", "tried", "reached", "completed", "contact_rate", "response_rate")
+    return [{key: _cell(modes, row, key, d) for key in keys} for row in rows]
+
+
+def _reason_lines(reasons: Table | None, d: int) -> list[dict[str, Any]]:
+    """Each tallied question under its own heading (``title``), with its most frequent ``reasons`` and their
+    change.
 
     Questions are kept apart: where the customer bought (q1) and why (q2, q4) are shares of different
     wholes, and one list would rank them against each other.
     """
     if reasons is None:
         return []
-    lines: list[str] = []
-    shown: dict[str, int] = {}
+    questions: list[dict[str, Any]] = []
+    shown: dict[str, list[dict[str, Any]]] = {}
     for row in reasons.rows:
         if not row.get("reason_code") or not row.get("count"):
             continue
@@ -60,18 +70,20 @@ def _reason_lines(reasons: Table | None, d: int) -> list[str]:
         if question not in shown:
             if len(shown) == MAX_QUESTIONS:
                 break
-            shown[question] = 0
-            lines.append(f"【{question.split(' ', 1)[-1]}】")
-        if shown[question] == TOP_REASONS:
+            shown[question] = []
+            questions.append({"title": question.split(" ", 1)[-1], "reasons": shown[question]})
+        if len(shown[question]) == TOP_REASONS:
             continue
-        shown[question] += 1
         change = _cell(reasons, row, "change_pp", d) if row.get("change_pp") is not None else ""
-        lines.append(
-            f"• {row.get('reason')}：{_cell(reasons, row, 'count', d)}（{_cell(reasons, row, 'share', d)}"
-            + (f"，较上周 {change}" if change else "")
-            + "）"
+        shown[question].append(
+            {
+                "reason": row.get("reason"),
+                "count": _cell(reasons, row, "count", d),
+                "share": _cell(reasons, row, "share", d),
+                "change": change,
+            }
         )
-    return lines
+    return questions
 
 
 def this_week_text(
@@ -94,43 +106,40 @@ def week_reports(
 
 
 def summary_text(texts: Texts, report: Report, by_series: Report | None = None, *, current: bool = False) -> str:
-    """A week at a glance: cases and rates, the top reasons with their change, recovery, overdue tasks.
+    """A week at a glance: cases and rates, one line per contact mode, the top reasons with their change,
+    recovery, overdue tasks.
 
     ``current``: the week still running (/stats), not the last full week (the Monday push).
     """
     d = report.percent_decimals
-    lines: list[str] = []
-    counts = _maybe(report, "aapor_counts")
-    if counts is not None and not counts.empty:
-        for row in counts.rows:
+    counts: list[dict[str, Any]] = []
+    table = _maybe(report, "aapor_counts")
+    if table is not None and not table.empty:
+        for row in table.rows:
             if row.get("all"):  # a chat message lists what happened, not every empty category
-                lines.append(f"{row.get('label') or row.get('item')}：{_cell(counts, row, 'all', d)}")
-    rates = _maybe(report, "aapor_rates")
-    if rates is not None:
-        for row in rates.rows:
+                counts.append({"label": row.get("label") or row.get("item"), "value": _cell(table, row, "all", d)})
+    rates: list[dict[str, Any]] = []
+    table = _maybe(report, "aapor_rates")
+    if table is not None:
+        for row in table.rows:
             if row.get("rate") in RATES:
-                lines.append(f"{row.get('label')}（{row['rate']}）：{_cell(rates, row, 'all', d)}")
+                rates.append({"label": row.get("label"), "rate": row["rate"], "value": _cell(table, row, "all", d)})
     top = _reason_lines(_maybe(report, "reasons"), d)
+    modes = _mode_lines(_maybe(report, "contact_modes"), d)
     recovery = _maybe(report, "recovery")
-    recovered = []
-    if recovery is not None:
-        recovered = [
-            f"• {r.get('consultant')}：回访 {r.get('surveyed')}，已成交 {r.get('bought')}" for r in recovery.rows
-        ]
+    recovered = recovery.rows if recovery is not None else []
     discipline = _maybe(report, "discipline")
-    overdue = []
-    if discipline is not None:
-        overdue = [
-            f"• {r.get('staff')}：逾期 {r.get('open_overdue')}" for r in discipline.rows if r.get("open_overdue")
-        ]
+    overdue = [r for r in discipline.rows if r.get("open_overdue")] if discipline is not None else []
     return texts.message(
         "weekly_summary",
         current=current,
         period=report.period.label,
         empty=report.empty,
-        lines=lines,
+        counts=counts,
+        rates=rates,
+        modes=modes,
         top=top,
-        series=_series_lines(by_series),
+        series=_series_lines(texts, by_series),
         recovered=recovered,
         overdue=overdue,
     )[:4000]

@@ -18,6 +18,8 @@ from bot.app import Container
 from bot.domain.statistics import Period, ReportSettings, parse_week
 from bot.report_output import EMPTY_REPORT, render
 from bot.services.reports import SECTIONS, Report, ReportParams, build_report
+from bot.services.weekly import summary_text, week_reports
+from bot.texts import Texts
 from storage.models import Answer, ContactAttempt, Customer, Staff, Store, Survey, Task, Vehicle
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -124,9 +126,11 @@ class Seed:
         self.answer(sv, question, code, when)
         return sv
 
-    def attempt(self, survey: Survey, disposition: str, when: datetime) -> None:
+    def attempt(self, survey: Survey, disposition: str, when: datetime, channel: str | None = None) -> None:
         self.s.add(
-            ContactAttempt(survey_id=survey.id, channel=survey.channel, attempted_at=when, disposition=disposition)
+            ContactAttempt(
+                survey_id=survey.id, channel=channel or survey.channel, attempted_at=when, disposition=disposition
+            )
         )
         self.s.flush()
 
@@ -417,7 +421,7 @@ def test_contact_outcomes_give_dispositions_aapor_rates_and_tracking_failures(ap
     seed.survey(outcome="refusal", created=when)
     wrong = seed.survey(outcome=None, created=when)
     seed.attempt(wrong, "no_answer", when)
-    seed.attempt(wrong, "vacant", when + timedelta(hours=2))  # the latest attempt decides
+    seed.attempt(wrong, "vacant", when + timedelta(hours=2))  # the most informative attempt decides, not the latest
     silent = seed.survey(outcome=None, created=when)
     seed.attempt(silent, "no_answer", when)
     seed.survey(outcome=None, created=when)  # never tried
@@ -436,27 +440,81 @@ def test_contact_outcomes_give_dispositions_aapor_rates_and_tracking_failures(ap
         ("聊天", "not_attempted", 1, Fraction(1, 3)),
         ("电话", "completed", 2, Fraction(2, 6)),
         ("电话", "refused", 1, Fraction(1, 6)),
-        ("电话", "no_answer", 1, Fraction(1, 6)),
-        ("电话", "vacant", 1, Fraction(1, 6)),
+        ("电话", "no_answer", 2, Fraction(2, 6)),  # 无人接听 then 空号: 空号 is about the number, not the customer
         ("电话", "not_attempted", 1, Fraction(1, 6)),
     ]
     rates = {row["rate"]: row for row in r.table("aapor_rates").rows}
-    # phone: I=2, R=1, UH=2 (no answer, never tried), NE=1 (空号); e = eligible/known = 3/4
-    assert rates["RR1"]["phone"] == Fraction(2, 5)
-    assert rates["RR3"]["phone"] == Fraction(2, 3 + Fraction(3, 4) * 2)
-    assert rates["REF1"]["phone"] == Fraction(1, 5)
-    assert rates["CON1"]["phone"] == Fraction(3, 5)
+    # phone: I=2, R=1, UH=3 (two no answer, never tried), NE=0; e = eligible/known = 3/3
+    assert rates["RR1"]["phone"] == Fraction(2, 6)
+    assert rates["RR3"]["phone"] == Fraction(2, 3 + 1 * 3)
+    assert rates["REF1"]["phone"] == Fraction(1, 6)
+    assert rates["CON1"]["phone"] == Fraction(3, 6)
     assert rates["COOP1"]["phone"] == Fraction(2, 3)
-    # chat: I=1, R=1 (blocked), UH=1 → RR1 = 1/3; all: I=3, R=2, UH=3, NE=1
+    # chat: I=1, R=1 (blocked), UH=1 → RR1 = 1/3; all: I=3, R=2, UH=4
     assert rates["RR1"]["chat"] == Fraction(1, 3)
-    assert rates["RR1"]["all"] == Fraction(3, 8)
+    assert rates["RR1"]["all"] == Fraction(3, 9)
     assert rows(r, "tracking_failures", "channel", "label", "count", "share") == [
         ("聊天", "被屏蔽", 1, Fraction(1, 3)),
         ("聊天", "跟踪失败合计", 1, Fraction(1, 3)),
-        ("电话", "无人接听", 1, Fraction(1, 6)),
-        ("电话", "空号", 1, Fraction(1, 6)),
+        ("电话", "无人接听", 2, Fraction(2, 6)),
         ("电话", "跟踪失败合计", 2, Fraction(1, 3)),
     ]
+
+
+def _seed_cases_across_two_modes(seed: Seed) -> None:
+    when = at(2026, 11, 18, 10)
+    later = when + timedelta(days=1)
+    # A: no reply in chat, then completed by phone: one completed case.
+    a = seed.survey(channel="phone", outcome="complete", created=when)
+    seed.attempt(a, "no_reply", when, channel="chat")
+    seed.attempt(a, "completed", later, channel="phone")
+    # B: no reply in chat, never called yet.
+    b = seed.survey(channel="chat", outcome=None, created=when)
+    seed.attempt(b, "no_reply", when)
+    # C: refused on the phone.
+    c = seed.survey(channel="phone", outcome="refusal", created=when)
+    seed.attempt(c, "refused", later)
+    # D: never tried.
+    seed.survey(channel="chat", outcome=None, created=when)
+    # E: no reply in chat, a callback booked by phone, then no answer at the booked time: still an appointment.
+    e = seed.survey(channel="phone", outcome=None, created=when)
+    seed.attempt(e, "no_reply", when, channel="chat")
+    seed.attempt(e, "appointment", later, channel="phone")
+    seed.attempt(e, "no_answer", later + timedelta(days=1), channel="phone")
+    seed.commit()
+
+
+def test_contact_figures_per_mode_count_a_case_in_every_mode_it_was_tried_and_once_overall(
+    app: Container, seed: Seed
+) -> None:
+    _seed_cases_across_two_modes(seed)
+
+    r = report(app, "contacts", period=W47)
+
+    columns = ("mode", "attempts", "tried", "reached", "completed", "contact_rate", "response_rate")
+    assert rows(r, "contact_modes", *columns) == [
+        ("聊天", 3, 3, 0, 0, Fraction(0), Fraction(0)),
+        ("电话", 4, 3, 3, 1, Fraction(1), Fraction(1, 3)),
+        ("全部", 7, 4, 3, 1, Fraction(3, 5), Fraction(1, 5)),
+    ]
+
+
+def test_a_case_result_is_the_best_result_across_modes_not_the_latest_attempt(app: Container, seed: Seed) -> None:
+    _seed_cases_across_two_modes(seed)
+
+    r = report(app, "contacts", period=W47)
+
+    assert rows(r, "dispositions", "channel", "code", "count") == [
+        ("聊天", "no_reply", 1),
+        ("聊天", "not_attempted", 1),
+        ("电话", "completed", 1),
+        ("电话", "refused", 1),
+        ("电话", "appointment", 1),
+    ]
+    rates = {row["rate"]: row for row in r.table("aapor_rates").rows}
+    # all five cases once: I=1 (chat no reply, then completed by phone), R=1, O=1, UO=1, UH=1 (never tried)
+    assert rates["RR1"]["all"] == Fraction(1, 5)
+    assert rates["CON1"]["all"] == Fraction(3, 5)
 
 
 def test_a_fixed_e_setting_is_used_for_the_e_rates(app: Container, seed: Seed) -> None:
@@ -664,3 +722,12 @@ def test_lapsed_customers_by_stage_region_model_age_and_reason_group(app: Contai
         ("内因", "费用高", 2),
         ("外因", "地理位置/距离远", 1),
     ]
+
+
+def test_the_weekly_summary_has_one_line_per_contact_mode(app: Container, seed: Seed) -> None:
+    _seed_cases_across_two_modes(seed)
+
+    text = summary_text(Texts(), *week_reports(app.uow, ReportSettings(), app.clock, W47))
+
+    assert "按联系方式：\n• 聊天：尝试 3，接触 0，完成 0（接触率 0.0%，应答率 0.0%）\n" in text
+    assert "• 电话：尝试 3，接触 3，完成 1（接触率 100.0%，应答率 33.3%）" in text

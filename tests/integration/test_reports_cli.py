@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import click
+import openpyxl
 import pytest
 from click.testing import CliRunner, Result
 
 from bot.app import Container
 from bot.cli.report import report
 from storage.database import make_engine
-from tests.integration.test_reports import Seed, _seed_two_weeks
+from tests.integration.test_reports import Seed, _seed_cases_across_two_modes, _seed_two_weeks
 
 
 @click.group()
@@ -92,3 +93,30 @@ def test_an_unmigrated_database_is_refused(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "huifang db upgrade" in result.output
+
+
+@pytest.fixture
+def two_modes(app: Container, database_url: str) -> str:
+    _seed_cases_across_two_modes(Seed(app))
+    return database_url
+
+
+def test_contact_figures_per_mode_are_in_every_format(two_modes: str, tmp_path: Path) -> None:
+    week = ("--week", "2026-W47", "--section", "contacts")
+
+    table = run(two_modes, *week, "--format", "table").output
+    data = json.loads(run(two_modes, *week, "--format", "json").output)
+    csv_text = run(two_modes, *week, "--format", "csv").output
+    run(two_modes, *week, "--format", "xlsx", "--out", str(tmp_path / "r.xlsx"))
+
+    assert "按联系方式" in table and "接触率（CON1）" in table
+    modes = next(t for t in data["tables"] if t["key"] == "contact_modes")
+    assert [(r["mode"], r["tried"], r["completed"]) for r in modes["rows"]] == [
+        ("聊天", 3, 0),
+        ("电话", 3, 1),
+        ("全部", 4, 1),
+    ]
+    assert "按联系方式\n联系方式,联系次数,尝试个案,接触个案,完成个案" in csv_text
+    assert "全部,7,4,3,1,60.0%,20.0%" in csv_text
+    sheet = openpyxl.load_workbook(tmp_path / "r.xlsx")["按联系方式"]
+    assert [c.value for c in sheet[1]][:3] == ["联系方式", "联系次数", "尝试个案"]

@@ -54,8 +54,14 @@ SAMPLES: dict[str, dict[str, object]] = {
     "callback_reminder": {"title": "王先生", "at": "10:00"},
     "escalation": {"staff_name": "李明", "kind_label": "跟进", "title": "王先生", "due": "11-24 10:00"},
     "weekly_summary": {
-        "current": False, "period": "2026-W48", "empty": False, "lines": ["完成：3"], "top": ["• 价格高：2（50.0%）"],
-        "series": ["• 轻卡：价格高 2"], "recovered": [], "overdue": [],
+        "current": False, "period": "2026-W48", "empty": False, "counts": [{"label": "完成", "value": "3"}],
+        "rates": [{"label": "应答率1（最低）", "rate": "RR1", "value": "30.0%"}],
+        "modes": [{"mode": "电话", "tried": "3", "reached": "2", "completed": "1", "contact_rate": "66.7%",
+                   "response_rate": "33.3%"}],
+        "top": [{"title": "主要原因", "reasons": [{"reason": "价格高", "count": "2", "share": "50.0%", "change": ""}]}],
+        "series": [{"series": "轻卡", "picks": ["价格高 2"]}],
+        "recovered": [{"consultant": "李明", "surveyed": 3, "bought": 1}],
+        "overdue": [{"staff": "李明", "open_overdue": 1}],
     },
 }  # fmt: skip
 

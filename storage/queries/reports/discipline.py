@@ -1,0 +1,125 @@
+"""Follow-up discipline: task counts and time to first action per staff member."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Staff,
+    Task,
+)
+from storage.queries.reports.common import epoch_seconds
+
+# --------------------------------------------------------------------------------------------------------------
+# Follow-up discipline
+
+
+@dataclass(frozen=True)
+class DisciplineRow:
+    """Task figures for one staff member (staff_id None: unassigned; name '合计' row built by the service)."""
+
+    staff_id: int | None
+    name: str
+    created: int
+    done: int
+    open_overdue: int
+    done_late: int
+    acted: int
+    within_24h: int
+    judged_24h: int
+    median_seconds_twice: int | None  # sum of the one or two middle delays; None if no action yet
+    median_terms: int
+
+
+def task_discipline(session: Session, start: datetime, end: datetime, now: datetime) -> list[DisciplineRow]:
+    """Per staff member: tasks created in [start, end), done, overdue (open past due, done late), and time to
+    first action (first_action_at, else done_at): count within 24 h among tasks old enough to judge, median."""
+    first_action = func.coalesce(Task.first_action_at, Task.done_at)
+    delay = epoch_seconds(first_action) - epoch_seconds(Task.created_at)
+    in_period = and_(Task.created_at >= start, Task.created_at < end)
+    day_ago = now - timedelta(hours=24)
+
+    def as_int(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.sum(case((condition, 1), else_=0))
+
+    totals = (
+        select(
+            Task.staff_id,
+            func.count(),
+            as_int(Task.status == "done"),
+            as_int(and_(Task.status == "open", Task.due_at < now)),
+            as_int(and_(Task.status == "done", Task.done_at > Task.due_at)),
+            as_int(first_action.is_not(None)),
+            as_int(and_(first_action.is_not(None), delay <= 86400)),
+            as_int(or_(first_action.is_not(None), Task.created_at <= day_ago)),
+        )
+        .where(in_period)
+        .group_by(Task.staff_id)
+    )
+    ranked = (
+        select(
+            Task.staff_id.label("staff_id"),
+            delay.label("d"),
+            func.row_number().over(partition_by=Task.staff_id, order_by=delay).label("rn"),
+            func.count().over(partition_by=Task.staff_id).label("cnt"),
+        )
+        .where(in_period, first_action.is_not(None))
+        .subquery()
+    )
+    middle = (
+        select(ranked.c.staff_id, func.sum(ranked.c.d), func.count())
+        .where(or_(ranked.c.rn == (ranked.c.cnt + 1) // 2, ranked.c.rn == (ranked.c.cnt + 2) // 2))
+        .group_by(ranked.c.staff_id)
+    )
+    medians = {sid: (int(total), int(n)) for sid, total, n in session.execute(middle)}
+    names = dict(session.execute(select(Staff.id, Staff.name)).all())
+    rows = []
+    for sid, created, done, overdue, late, acted, within, judged in session.execute(totals):
+        med = medians.get(sid)
+        rows.append(
+            DisciplineRow(
+                staff_id=sid,
+                name=names.get(sid, "") if sid is not None else "",
+                created=int(created),
+                done=int(done or 0),
+                open_overdue=int(overdue or 0),
+                done_late=int(late or 0),
+                acted=int(acted or 0),
+                within_24h=int(within or 0),
+                judged_24h=int(judged or 0),
+                median_seconds_twice=med[0] if med else None,
+                median_terms=med[1] if med else 0,
+            )
+        )
+    return rows
+
+
+def overall_median_delay(session: Session, start: datetime, end: datetime) -> tuple[int, int] | None:
+    """(sum of the middle one or two delays, how many) over all tasks created in [start, end) with an action."""
+    first_action = func.coalesce(Task.first_action_at, Task.done_at)
+    delay = epoch_seconds(first_action) - epoch_seconds(Task.created_at)
+    ranked = (
+        select(
+            delay.label("d"),
+            func.row_number().over(order_by=delay).label("rn"),
+            func.count().over().label("cnt"),
+        )
+        .where(Task.created_at >= start, Task.created_at < end, first_action.is_not(None))
+        .subquery()
+    )
+    query = select(func.sum(ranked.c.d), func.count()).where(
+        or_(ranked.c.rn == (ranked.c.cnt + 1) // 2, ranked.c.rn == (ranked.c.cnt + 2) // 2)
+    )
+    total, n = session.execute(query).one()
+    return (int(total), int(n)) if n else None
