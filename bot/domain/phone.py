@@ -6,6 +6,7 @@ import re
 
 import phonenumbers
 
+
 # Mainland mobile numbers (the bulk of a dealership's list) checked against the library's own CN mobile
 # pattern without a full parse: the same answer, a fraction of the time.
 def _cn_mobile_pattern() -> re.Pattern[str]:
