@@ -237,17 +237,17 @@ def _issue(error: Any, data: dict[str, Any], lines: Lines, source: str) -> Issue
 
 
 def _data_path(loc: tuple[Any, ...], data: Any) -> DataPath:
-    """The path in the file's data of an error location: pydantic's union tags dropped, up to what exists."""
+    """The path in the file's data of an error location, as far as it exists there.
+
+    Pydantic puts a union's tag after a node (its kind) and after ``next`` (``id`` or ``routes``); those are
+    not in the file and are dropped. An action's tag is its one key, which is in the file.
+    """
     path: list[str | int] = []
     here = data
-    i = 0
-    while i < len(loc):
-        part = loc[i]
-        if len(path) >= 2 and path[-2] == "nodes" and isinstance(path[-1], int) and i == len(path):
-            i += 1  # the node's kind tag
-            continue
-        if path and path[-1] == "next" and part in ("id", "routes"):
-            i += 1  # the shape tag of `next`
+    tag_follows = False
+    for part in loc:
+        if tag_follows:
+            tag_follows = False
             continue
         in_mapping = isinstance(here, dict) and part in here
         in_list = isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here)
@@ -255,7 +255,7 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> DataPath:
             break
         here = here[part]
         path.append(part)
-        i += 1
+        tag_follows = part == "next" or (len(path) == 2 and path[0] == "nodes")
     return tuple(path)
 
 
@@ -283,7 +283,7 @@ def _place(path: DataPath, data: dict[str, Any]) -> tuple[str, type[BaseModel], 
             what += ": route"
             model = s.RouteDoc
         elif key == "actions":
-            action = next(iter(item), None) if isinstance(item, dict) and len(item) == 1 else None
+            action = next(iter(item)) if len(item) == 1 else None
             if action not in s.ACTION_DOCS:
                 return f"{what}: action" if len(rest) > 2 else what, model, rest[2:]
             what += f": {action}"

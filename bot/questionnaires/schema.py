@@ -37,7 +37,7 @@ from bot.domain.questionnaire import (
 
 
 def _fail(message: str, **context: Any) -> PydanticCustomError:
-    return PydanticCustomError("questionnaire", message, context or None)  # type: ignore[arg-type]
+    return PydanticCustomError("questionnaire", message, context or None)
 
 
 def _key(info: ValidationInfo) -> str:

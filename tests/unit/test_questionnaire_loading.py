@@ -6,7 +6,12 @@ back to the YAML lines; these cases pin the place, the line and the wording an a
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.domain.questionnaire import ActionKind
 from bot.questionnaires import QUESTIONNAIRES_DIR, load_catalog, load_text, parse_questionnaire
@@ -194,3 +199,43 @@ def test_a_file_that_is_not_a_mapping_is_one_issue_on_line_one() -> None:
 def test_the_shipped_questionnaires_keep_the_refs_surveys_in_existing_databases_are_pinned_to() -> None:
     refs = sorted(q.ref for q in load_catalog(QUESTIONNAIRES_DIR).by_id.values())
     assert refs == ["defeat@1+4fe83974", "delivery_3day@1+b6c5e358", "lapsed@1+be9efa91", "owner_care@1+62b56e5a"]
+
+
+def _paths(value: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found += _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += _paths(v, (*prefix, i))
+    return found
+
+
+_SHIPPED = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in QUESTIONNAIRES_DIR.glob("*.yaml")}
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 20) | st.sampled_from(["", "x", "Bad Code", "q1", "end", "1-5"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["code", "kind", "status", "x"]), inner, max_size=2),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(_SHIPPED)), pick=st.integers(0, 10_000), value=_VALUES)
+def test_any_value_anywhere_in_a_shipped_file_gives_issues_with_lines_or_a_questionnaire_never_a_crash(
+    name: str, pick: int, value: object
+) -> None:
+    data = copy.deepcopy(_SHIPPED[name])
+    paths = [p for p in _paths(data) if p]
+    path = paths[pick % len(paths)]
+    parent = data
+    for part in path[:-1]:
+        parent = parent[part]  # type: ignore[index]
+    parent[path[-1]] = value  # type: ignore[index]
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    q, issues = parse_questionnaire(text, f"{name}.yaml")
+    assert q is not None or issues
+    lines = text.count("\n") + 1
+    for issue in issues:
+        assert 1 <= issue.line <= lines and issue.message and "Traceback" not in issue.message
