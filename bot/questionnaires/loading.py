@@ -225,9 +225,9 @@ def _issue(error: Any, data: dict[str, Any], lines: Lines, source: str) -> Issue
     if kind == "extra_forbidden":
         allowed = ", ".join(sorted(f.alias or name for name, f in model.model_fields.items()))
         return Issue(source, lines.at(path), f"{what}: unknown key {key!r} (allowed: {allowed})")
-    if kind == "questionnaire":
-        at = (*path, error["ctx"]["key"]) if error.get("ctx") and "key" in error["ctx"] else path
-        return Issue(source, lines.at(at), f"{what}: {error['msg']}")
+    if kind.startswith("questionnaire"):  # raised by the schema's validators, already in an author's words
+        at = kind.partition("@")[2]
+        return Issue(source, lines.at((*path, at) if at else path), f"{what}: {error['msg']}")
     name = _ITEM_NAMES.get(str(path[-2]), "value") if len(path) >= 2 and isinstance(path[-1], int) else repr(key)
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         got = type(error["input"]).__name__

@@ -36,8 +36,10 @@ from bot.domain.questionnaire import (
 )
 
 
-def _fail(message: str, **context: Any) -> PydanticCustomError:
-    return PydanticCustomError("questionnaire", message, context or None)
+def _fail(message: str, *, at: str = "") -> PydanticCustomError:
+    """An author's mistake; ``at``: the key of the mapping the line should point at. No context is passed, so
+    braces in the author's values are never taken for placeholders."""
+    return PydanticCustomError(f"questionnaire{'@' if at else ''}{at}", message)
 
 
 def _key(info: ValidationInfo) -> str:
@@ -373,7 +375,7 @@ def _node_shape(value: Any) -> Any:
         raise _fail("missing required key 'kind'")
     if not isinstance(value["kind"], str) or value["kind"] not in NODE_DOCS:
         raise _fail(
-            f"unknown kind {value['kind']!r} (one of: {', '.join(k.value for k in NodeKind)})", key="kind"
+            f"unknown kind {value['kind']!r} (one of: {', '.join(k.value for k in NodeKind)})", at="kind"
         )
     return value
 

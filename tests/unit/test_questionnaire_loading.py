@@ -175,6 +175,15 @@ MISTAKES = [
         ],
     ),
     (
+        "braces in an unknown kind are shown as written",
+        "kind: end",
+        'kind: "{at}"',
+        [
+            "sample.yaml:27: node done: unknown kind '{at}'"
+            " (one of: message, single, multi, text, rating, callback, end)"
+        ],
+    ),
+    (
         "a key written twice is reported at its second line",
         "title: 样例",
         "title: 样例\ntitle: 再来",
