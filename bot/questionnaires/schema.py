@@ -3,7 +3,7 @@
 One model per place in the file (the questionnaire, a score, a node of each kind, an option, a band, a
 route, an action of each kind), ``extra="forbid"`` everywhere. Nodes are a union discriminated on ``kind``;
 actions (``- set_status: defeated``) on their one key. Values are checked strictly (no ``"2"`` for 2, no
-``yes`` for true); numbers written where text is expected are taken as text. Validators raise
+``1`` for true); numbers written where text is expected are taken as text. Validators raise
 ``PydanticCustomError`` with the message a questionnaire author reads; ``bot.questionnaires.loading`` adds
 the file, the line and the place (``node q1, option no``).
 """

@@ -68,16 +68,21 @@ def _build(
     lines.keys.setdefault(path, node.start_mark.line + 1)
     lines.values[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # merge keys (<<) into the mapping, as the safe loader does
+        written = sum(1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge")
+        loader.flatten_mapping(node)  # merged keys (<<: *anchor) come first; keys written here override them
+        merged = len(node.value) - written
         result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
+        seen: set[Any] = set()
+        for i, (key_node, value_node) in enumerate(node.value):
             key = loader.construct_object(key_node, deep=True)
             if isinstance(key, list | dict):
                 raise yaml.constructor.ConstructorError(
                     None, None, "found an unhashable key", key_node.start_mark
                 )
-            if key in result:
-                duplicates.append(Issue(source, key_node.start_mark.line + 1, f"duplicate key {key!r}"))
+            if i >= merged:
+                if key in seen:
+                    duplicates.append(Issue(source, key_node.start_mark.line + 1, f"duplicate key {key!r}"))
+                seen.add(key)
             lines.keys[(*path, key)] = key_node.start_mark.line + 1
             result[key] = _build(loader, value_node, (*path, key), lines, duplicates, source)
         return result

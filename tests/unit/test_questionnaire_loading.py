@@ -248,3 +248,16 @@ def test_any_value_anywhere_in_a_shipped_file_gives_issues_with_lines_or_a_quest
     lines = text.count("\n") + 1
     for issue in issues:
         assert 1 <= issue.line <= lines and issue.message and "Traceback" not in issue.message
+
+
+def test_anchors_merge_keys_and_numbers_written_as_labels_load_as_written() -> None:
+    text = BASE.replace(
+        '      - code: "no"\n        label: 不满意\n',
+        '      - &unhappy\n        code: "no"\n        label: 12\n',
+    ).replace("  - id: done\n", "  - id: q2\n    kind: single\n    text: 再问\n    options:\n"
+              "      - {<<: *unhappy, code: again, actions: []}\n  - id: done\n")
+    q, issues = parse_questionnaire(text, "sample.yaml")
+    assert issues == [] and q is not None
+    no, again = q.node("q1").option("no"), q.node("q2").option("again")
+    assert no is not None and no.label == "12"
+    assert again is not None and again.label == "12" and again.next[0].goto == "done" and again.actions == ()
