@@ -7,10 +7,10 @@ from pathlib import Path
 
 import bot.domain
 
-FORBIDDEN = ("telegram", "sqlalchemy", "apscheduler", "storage", "alembic", "httpx", "jinja2")
+FORBIDDEN = ("telegram", "sqlalchemy", "apscheduler", "storage", "alembic", "httpx", "jinja2", "yaml", "pydantic")
 
 
-def test_no_domain_module_imports_telegram_the_database_or_the_scheduler() -> None:
+def test_no_domain_module_imports_telegram_the_database_the_scheduler_or_a_file_format_library() -> None:
     offenders = []
     for path in Path(bot.domain.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

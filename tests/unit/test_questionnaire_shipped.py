@@ -6,19 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.questionnaire import (
-    ActionKind,
-    NodeKind,
-    content_hash,
-    max_scores,
-    parse_questionnaire,
-)
+from bot.domain.questionnaire import ActionKind, NodeKind, content_hash
+from bot.domain.questionnaire_graph import max_scores
 from bot.questionnaires import (
     QUESTIONNAIRES_DIR,
     SAMPLE_CONTEXT,
     check_paths,
     load_catalog,
     load_text,
+    parse_questionnaire,
     sample_answers,
 )
 from bot.rendering import RenderError, TemplateRenderer

@@ -1,16 +1,14 @@
-"""Loading and checking the questionnaire files of ``scripts_zh/questionnaires/``.
+"""``huifang scripts check``: every check of questionnaire files, every issue at once.
 
-``load_catalog()`` reads every shipped questionnaire (QuestionnaireError listing all issues if any file is
-broken); ``load_text(text, source)`` rebuilds a pinned version from text kept by storage, so a survey in
-flight finishes on the version it started with even after the file changed; ``check_paths(paths)`` is what
-``huifang scripts check`` runs: schema, graph, templates (rendered with ``SAMPLE_CONTEXT``) and Telegram
-limits, every issue at once.
+``check_paths(paths)`` checks files and directories: the file format (``bot.questionnaires.loading``), the
+rules and the graph (``bot.domain.questionnaire_checks``), templates rendered with ``SAMPLE_CONTEXT``
+(compile, render, pipe only answers given on every path, fit Telegram) and callback data sizes. A file that
+does not fit the format reports its format issues only: the graph of a file that cannot be read is not known.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +16,11 @@ import jinja2
 from jinja2 import nodes as jnodes
 
 from bot.domain.presentation import SURVEY_REF_MAX, encode_callback
-from bot.domain.questionnaire import (
-    MESSAGE_TEXT_MAX,
-    Issue,
-    NodeKind,
-    Questionnaire,
-    QuestionnaireError,
-    guaranteed_answers,
-    parse_questionnaire,
-    validate,
-)
-from bot.rendering import SCRIPTS_DIR, RenderError, TemplateRenderer, default_environment
-
-QUESTIONNAIRES_DIR = SCRIPTS_DIR / "questionnaires"
+from bot.domain.questionnaire import MESSAGE_TEXT_MAX, Issue, NodeKind, Questionnaire
+from bot.domain.questionnaire_checks import validate
+from bot.domain.questionnaire_graph import guaranteed_answers
+from bot.questionnaires.loading import parse_questionnaire, questionnaire_files
+from bot.rendering import RenderError, TemplateRenderer, default_environment
 
 # The fixed sample used by `scripts check` and `scripts try`, and by tests.
 SAMPLE_CONTEXT: dict[str, Any] = {
@@ -45,63 +35,6 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "store": {"name": "某某4S店"},
     "specialist": {"name": "小王"},
 }
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """Questionnaires by id (the current file) and by ref (every version loaded)."""
-
-    by_id: dict[str, Questionnaire] = field(default_factory=dict)
-    by_ref: dict[str, Questionnaire] = field(default_factory=dict)
-
-    def get(self, questionnaire_id: str) -> Questionnaire:
-        """The current version of a questionnaire (KeyError if unknown)."""
-        return self.by_id[questionnaire_id]
-
-    def add(self, q: Questionnaire) -> None:
-        """Register an older pinned version (rebuilt with load_text) so in-flight surveys can finish on it."""
-        self.by_ref.setdefault(q.ref, q)
-
-
-def questionnaire_files(directory: Path = QUESTIONNAIRES_DIR) -> list[Path]:
-    """The questionnaire files of a directory, sorted."""
-    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
-
-
-def load_text(text: str, source: str = "<string>", *, expected_id: str | None = None) -> Questionnaire:
-    """Parse and validate questionnaire text; QuestionnaireError listing every issue if it is not usable."""
-    q, issues = parse_questionnaire(text, source)
-    if q is not None and not issues:
-        issues = validate(q, expected_id=expected_id)
-    if q is None or issues:
-        raise QuestionnaireError(issues or [Issue(source, 1, "not a questionnaire")])
-    return q
-
-
-def load_file(path: Path) -> Questionnaire:
-    """Load one questionnaire file (its id must equal the file name)."""
-    return load_text(path.read_text(encoding="utf-8"), str(path), expected_id=path.stem)
-
-
-def load_catalog(directory: Path = QUESTIONNAIRES_DIR) -> Catalog:
-    """Load every questionnaire of a directory; QuestionnaireError with all issues of all files."""
-    catalog = Catalog()
-    issues: list[Issue] = []
-    for path in questionnaire_files(directory):
-        try:
-            q = load_file(path)
-        except QuestionnaireError as exc:
-            issues.extend(exc.issues)
-            continue
-        catalog.by_id[q.id] = q
-        catalog.by_ref[q.ref] = q
-    if issues:
-        raise QuestionnaireError(issues)
-    return catalog
-
-
-# --------------------------------------------------------------------------------------------------
-# Checking
 
 
 def check_paths(paths: Iterable[Path]) -> tuple[list[Questionnaire], list[Issue]]:
@@ -144,11 +77,13 @@ def answer_references(template: str, env: jinja2.Environment | None = None) -> s
     ast = (env or default_environment()).parse(template)
     refs: set[str] = set()
     for node in ast.find_all((jnodes.Getattr, jnodes.Getitem)):
-        if isinstance(node.node, jnodes.Name) and node.node.name == "answers":
-            if isinstance(node, jnodes.Getattr):
-                refs.add(node.attr)
-            elif isinstance(node.arg, jnodes.Const) and isinstance(node.arg.value, str):
-                refs.add(node.arg.value)
+        assert isinstance(node, jnodes.Getattr | jnodes.Getitem)
+        if not (isinstance(node.node, jnodes.Name) and node.node.name == "answers"):
+            continue
+        if isinstance(node, jnodes.Getattr):
+            refs.add(node.attr)
+        elif isinstance(node.arg, jnodes.Const) and isinstance(node.arg.value, str):
+            refs.add(node.arg.value)
     return refs
 
 
