@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from bot.domain.calling import CallingHours, PhoneSettings
+    from bot.domain.statistics import ReportSettings
     from bot.domain.lapse import LapseStages
     from bot.services.links import LinkIssuer
     from bot.services.surveys import SurveyKit
@@ -140,7 +141,7 @@ class Container:
             chart_dir=Path(self.settings.chart_dir),
         )
 
-    def report_settings(self) -> object:
+    def report_settings(self) -> ReportSettings:
         from bot.settings import report_settings
 
         return report_settings(self.settings)

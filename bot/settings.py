@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -30,6 +30,10 @@ _LAPSE_ALIASES = {
     "lapse_months": "report_lapse_months",
     "lapse_full_months": "report_lapse_full_months",
 }
+
+
+if TYPE_CHECKING:
+    from bot.domain.statistics import ReportSettings
 
 
 class Settings(BaseSettings):
@@ -201,7 +205,7 @@ class Settings(BaseSettings):
         )
 
 
-def report_settings(settings: Settings) -> Any:
+def report_settings(settings: Settings) -> ReportSettings:
     """ReportSettings from the product settings; fields not (yet) in Settings keep their defaults."""
     from dataclasses import fields
 

@@ -337,7 +337,8 @@ def answer(questionnaire: Questionnaire, state: State, given: Input, renderer: R
     handler = _HANDLERS.get((node.kind, type(given)))
     if handler is None:
         return Rejection(RejectReason.WRONG_INPUT, f"{type(given).__name__} does not answer a {node.kind} node", state)
-    return handler(questionnaire, node, state, given, renderer)
+    outcome: Result | Rejection = handler(questionnaire, node, state, given, renderer)
+    return outcome
 
 
 # --------------------------------------------------------------------------------------------------

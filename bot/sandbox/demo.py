@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from bot.app import Container, build
 from bot.domain.clock import FixedClock
 from bot.domain.engine import Choose, FreeText, Rate
@@ -83,7 +85,7 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
     database.unlink(missing_ok=True)
     clock = FixedClock(START)
     settings = Settings(database_url=f"sqlite:///{database}", store_name="惠州江铃4S店",
-                        link_secret="demo-secret-not-for-production", chart_dir=str(out))  # fmt: skip
+                        link_secret=SecretStr("demo-secret-not-for-production"), chart_dir=str(out))  # fmt: skip
     app = build(settings, clock=clock)
     upgrade(app.engine)
     examples = _examples_dir()

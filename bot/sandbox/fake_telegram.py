@@ -156,7 +156,7 @@ class FakeTelegram:
 
     def press_data(self, user: FakeUser, message: SentMessage, data: str) -> int:
         """The user taps a button whose callback data is ``data`` (also for replaying an old tap)."""
-        query = {
+        query: dict[str, Any] = {
             "id": str(next(self._update_ids) * 7919),
             "from": user.as_dict(),
             "chat_instance": str(user.id),
@@ -546,7 +546,8 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
             name = part.get_param("name", header="content-disposition")
             if not isinstance(name, str):
                 continue
-            payload = part.get_payload(decode=True) or b""
+            raw = part.get_payload(decode=True)
+            payload = raw if isinstance(raw, bytes) else b""
             if part.get_filename():
                 params[name] = {"filename": part.get_filename(), "size": len(payload)}
             else:

@@ -57,7 +57,7 @@ async def call_command(update: Update, context: HuifangContext) -> None:
     user = update.effective_user
     assert user is not None
 
-    def claim_next(uow: SqlUnitOfWork) -> tuple[bool, object]:
+    def claim_next(uow: SqlUnitOfWork) -> tuple[bool, calls.CallCard | calls.OutsideHours | None]:
         staff = staff_desk.staff_member(uow, user.id)
         result = calls.next_call(uow, services.kit, _phone_settings(context), staff) if staff else None
         uow.commit()

@@ -215,7 +215,7 @@ def proxy_for(api_url: str, configured: str | None = None) -> str | None:
     if configured:
         return configured
     host = urlsplit(api_url).hostname or ""
-    if host in ("127.0.0.1", "localhost", "::1") or urllib.request.proxy_bypass_environment(host):
+    if host in ("127.0.0.1", "localhost", "::1") or urllib.request.proxy_bypass_environment(host):  # type: ignore[attr-defined]  # CPython has it; typeshed not
         return None
     for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
         value = os.environ.get(name)

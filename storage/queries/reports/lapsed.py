@@ -15,7 +15,7 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.models import (
     Customer,
@@ -51,7 +51,7 @@ def lapse_counts(
         else_=literal("pre_lapsed"),
     )
     if dimension == "stage":
-        value: ColumnElement[Any] = literal("")
+        value: ColumnElement[Any] | InstrumentedAttribute[str | None] = literal("")
     elif dimension == "region":
         value = Customer.region
     elif dimension == "model":

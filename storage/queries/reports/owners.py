@@ -136,4 +136,4 @@ def referral_counts(session: Session, start: datetime, end: datetime) -> list[tu
         )
         .group_by(Customer.referral_source)
     )
-    return [(source, int(n)) for source, n in session.execute(query)]
+    return [(source or "", int(n)) for source, n in session.execute(query)]

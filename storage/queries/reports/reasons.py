@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import (
     Select,
@@ -43,7 +43,7 @@ class ReasonCount:
     bucket: str = ""
 
 
-def _raw_reasons(questionnaire_id: str, start: datetime, end: datetime) -> Select[Any]:
+def _raw_reasons(questionnaire_id: str, start: datetime, end: datetime) -> Select[Unpack[tuple[Any, ...]]]:
     return (
         select(
             Answer.question_id.label("question_id"),
@@ -66,7 +66,7 @@ def reason_counts(session: Session, questionnaire_id: str, start: datetime, end:
     """Answers per (question, reason code, group) answered in [start, end): roll-up days plus raw edges."""
     days = whole_utc_days(start, end)
     if days is None:
-        parts: list[Select[Any]] = [_raw_reasons(questionnaire_id, start, end)]
+        parts: list[Select[Unpack[tuple[Any, ...]]]] = [_raw_reasons(questionnaire_id, start, end)]
     else:
         first, after_last = days
         first_at = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
@@ -152,7 +152,7 @@ def reason_counts_by(
         Answer.question_id, Answer.reason_code, answer_group(), *group_cols
     )
     result = []
-    for q, code, group, bucket, n in session.execute(query):
+    for q, code, group, bucket, n in session.execute(query).tuples():  # type: ignore[misc]  # columns added above
         label = labels.get(bucket, "") if labels else (bucket or "")
         result.append(ReasonCount(q, code, group, int(n), label))
     return result
@@ -190,4 +190,4 @@ def free_texts(
         .order_by(Answer.answered_at.desc(), Answer.id.desc())
         .limit(limit)
     )
-    return [FreeText(at, q, t) for at, q, t in session.execute(query)]
+    return [FreeText(at, q, t or "") for at, q, t in session.execute(query)]
