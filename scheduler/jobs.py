@@ -26,11 +26,13 @@ from typing import Any
 
 from bot.domain.calling import CallingHours
 from bot.domain.due import DueRules, one_per_customer
+from bot.domain.lifecycle import Event, EventKind
 from bot.domain.people import Honorific, title
 from bot.services.outbox import Sender, SendReport, send_outbox
+from bot.services.survey_status import move
 from bot.services.surveys import SurveyKit, create_survey
 from bot.texts import Texts
-from storage.models import ContactAttempt, Customer, Staff, Survey, Task
+from storage.models import Customer, Staff, Survey, Task
 from storage.queries.due import survey_candidates, task_candidates
 from storage.unit_of_work import SqlUnitOfWork
 
@@ -130,9 +132,8 @@ def send_invitations(ctx: JobContext) -> int:
                 "customer_id": customer.id,
             }
             queued += uow.outbox.add(f"invite:{survey.id}", "telegram", str(customer.telegram_chat_id), payload, now)
-            survey.status = "invited"
+            move(uow, survey, Event(EventKind.INVITE), channel="chat", now=now)
             survey.expires_at = now + ctx.invitation_expires_after
-            survey.updated_at = now
         uow.commit()
     return queued
 
@@ -153,10 +154,7 @@ def remind_and_expire(ctx: JobContext) -> tuple[int, int]:
         for survey, customer in waiting:
             assert survey.expires_at is not None
             if survey.expires_at <= now:
-                survey.status, survey.outcome, survey.completed_at = "expired", "no_response", now
-                uow.surveys.add_attempt(
-                    ContactAttempt(survey_id=survey.id, channel="chat", attempted_at=now, disposition="no_reply")
-                )
+                move(uow, survey, Event(EventKind.NO_REPLY), channel="chat", now=now)
                 expired += 1
                 continue
             invited_at = survey.expires_at - ctx.invitation_expires_after

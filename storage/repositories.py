@@ -16,10 +16,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.domain.customer_import import CustomerFacts, LeadEventFacts, VehicleFacts
+from bot.domain.lifecycle import ACTIVE_VALUES, OutboxStatus, SurveyStatus, TaskStatus
 from bot.domain.people import CustomerStatus, Honorific, IntentLevel, Role, Tier
 from storage.models import (
     ACTIVE_SURVEY,
-    ACTIVE_SURVEY_STATUSES,
     Answer,
     ContactAttempt,
     Customer,
@@ -350,14 +350,10 @@ class SurveyRepository:
         query = _ACTIVE_SURVEY_LOCKED if for_update else _ACTIVE_SURVEY
         return self._session.scalars(query, {"customer_id": customer_id}).first()
 
-    def cancel_active(self, customer_id: int, outcome: str, now: datetime) -> int:
-        """End every open survey of a customer (opt-out); returns how many."""
-        result = self._session.execute(
-            update(Survey)
-            .where(Survey.customer_id == customer_id, Survey.status.in_(ACTIVE_SURVEY_STATUSES))
-            .values(status="cancelled", outcome=outcome, completed_at=now, updated_at=now)
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    def all_active_for_customer(self, customer_id: int, *, for_update: bool = False) -> list[Survey]:
+        """Every survey of the customer that is waiting or running (one per purpose at most)."""
+        query = select(Survey).where(Survey.customer_id == customer_id, Survey.status.in_(ACTIVE_VALUES))
+        return list(self._session.scalars(query.with_for_update() if for_update else query.order_by(Survey.id)))
 
     def add_answers(self, answers: Sequence[Answer]) -> None:
         """Insert answers now, as plain rows: nothing reads them back in this unit of work, so the ORM's
@@ -389,7 +385,7 @@ class SurveyRepository:
             select(Customer, Survey.questionnaire_id)
             .join(Survey, Survey.customer_id == Customer.id)
             .where(
-                Survey.status.in_(("pending", "invited", "non_contact")),
+                Survey.status.in_((SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.NON_CONTACT)),
                 Customer.opted_out_at.is_(None),
                 (Customer.telegram_chat_id.is_(None)) | (Customer.chat_unreachable_at.is_not(None)),
             )
@@ -415,9 +411,9 @@ class SurveyRepository:
     ) -> list[int]:
         """Survey ids to offer a specialist, best first: due callbacks (their own first), then phone
         surveys due now by purpose priority and waiting time. Unclaimed or lapsed claims only."""
-        callback = (Survey.status == "appointment") & (Survey.callback_at <= now)
+        callback = (Survey.status == SurveyStatus.APPOINTMENT) & (Survey.callback_at <= now)
         waiting = (
-            Survey.status.in_(("pending", "in_progress"))
+            Survey.status.in_((SurveyStatus.PENDING, SurveyStatus.IN_PROGRESS))
             & (Survey.channel == "phone")
             & ((Survey.next_try_at.is_(None)) | (Survey.next_try_at <= now))
         )
@@ -544,7 +540,7 @@ class StaffRecords:
     def least_busy(self, store_id: int, role: str) -> Staff | None:
         """The active staff member of this role with the fewest open tasks (ties: lowest id)."""
         open_tasks = (
-            select(Task.staff_id, func.count().label("n")).where(Task.status == "open").group_by(Task.staff_id)
+            select(Task.staff_id, func.count().label("n")).where(Task.status == TaskStatus.OPEN).group_by(Task.staff_id)
         ).subquery()
         return self._session.scalars(
             select(Staff)
@@ -584,7 +580,7 @@ class TaskRepository:
                 customer_id=customer_id,
                 kind=kind,
                 due_at=due_at,
-                status="open",
+                status=TaskStatus.OPEN,
                 schedule_key=key,
                 created_at=now,
             )
@@ -597,7 +593,7 @@ class TaskRepository:
         return self._session.get(Task, task_id)
 
     def open_for(self, staff_id: int, due_before: datetime | None = None) -> list[Task]:
-        query = select(Task).where(Task.staff_id == staff_id, Task.status == "open")
+        query = select(Task).where(Task.staff_id == staff_id, Task.status == TaskStatus.OPEN)
         if due_before is not None:
             query = query.where(Task.due_at < due_before)
         return list(self._session.scalars(query.order_by(Task.due_at, Task.id)))
@@ -695,7 +691,7 @@ class OutboxRepository:
                 channel=channel,
                 recipient=recipient,
                 payload=payload,
-                status="pending",
+                status=OutboxStatus.PENDING,
                 attempts=0,
                 created_at=now,
             )
@@ -723,7 +719,7 @@ class OutboxRepository:
                 channel=channel,
                 recipient=recipient,
                 payload=payload,
-                status="claimed",
+                status=OutboxStatus.CLAIMED,
                 attempts=1,
                 claimed_at=now,
                 created_at=now,
@@ -746,11 +742,11 @@ class OutboxRepository:
         result = self._session.execute(
             update(OutboundMessage)
             .where(
-                OutboundMessage.status == "claimed",
+                OutboundMessage.status == OutboxStatus.CLAIMED,
                 OutboundMessage.idempotency_key.startswith(key_prefix, autoescape=True),
                 OutboundMessage.claimed_at < claimed_before,
             )
-            .values(status="pending")
+            .values(status=OutboxStatus.PENDING)
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
@@ -761,8 +757,8 @@ class OutboxRepository:
             self._session.scalars(
                 select(OutboundMessage.id)
                 .where(
-                    (OutboundMessage.status == "pending")
-                    | ((OutboundMessage.status == "claimed") & (OutboundMessage.claimed_at < stale_before))
+                    (OutboundMessage.status == OutboxStatus.PENDING)
+                    | ((OutboundMessage.status == OutboxStatus.CLAIMED) & (OutboundMessage.claimed_at < stale_before))
                 )
                 .order_by(OutboundMessage.id)
                 .limit(limit)
@@ -775,10 +771,10 @@ class OutboxRepository:
             update(OutboundMessage)
             .where(
                 OutboundMessage.id == message_id,
-                (OutboundMessage.status == "pending")
-                | ((OutboundMessage.status == "claimed") & (OutboundMessage.claimed_at < stale_before)),
+                (OutboundMessage.status == OutboxStatus.PENDING)
+                | ((OutboundMessage.status == OutboxStatus.CLAIMED) & (OutboundMessage.claimed_at < stale_before)),
             )
-            .values(status="claimed", claimed_at=now, attempts=OutboundMessage.attempts + 1)
+            .values(status=OutboxStatus.CLAIMED, claimed_at=now, attempts=OutboundMessage.attempts + 1)
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -786,11 +782,23 @@ class OutboxRepository:
     def get(self, message_id: int) -> OutboundMessage | None:
         return self._session.get(OutboundMessage, message_id)
 
+    def cancel_unsent_to(self, recipient: str, reason: str) -> int:
+        """Cancel every message to ``recipient`` not sent yet (pending, or claimed by a sender); how many."""
+        result = self._session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.recipient == recipient,
+                OutboundMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.CLAIMED)),
+            )
+            .values(status=OutboxStatus.CANCELLED, error=reason)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     def finish(self, message_id: int, status: str, now: datetime, error: str | None = None) -> None:
         self._session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id == message_id)
-            .values(status=status, sent_at=now if status == "sent" else None, error=error)
+            .values(status=status, sent_at=now if status == OutboxStatus.SENT else None, error=error)
             .execution_options(synchronize_session=False)
         )
 
@@ -805,7 +813,7 @@ _SURVEY_WITH_CUSTOMER = (
 _SURVEY_WITH_CUSTOMER_LOCKED = _SURVEY_WITH_CUSTOMER.with_for_update(of=Survey)
 _ACTIVE_SURVEY = (
     select(Survey)
-    .where(Survey.customer_id == bindparam("customer_id"), Survey.status.in_(ACTIVE_SURVEY_STATUSES))
+    .where(Survey.customer_id == bindparam("customer_id"), Survey.status.in_(ACTIVE_VALUES))
     .order_by(Survey.created_at.desc(), Survey.id.desc())
     .limit(1)
 )

@@ -53,7 +53,10 @@ class SurveyStatus(StrEnum):
 ACTIVE: frozenset[SurveyStatus] = frozenset(
     {SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS, SurveyStatus.APPOINTMENT}
 )
-ACTIVE_VALUES: tuple[str, ...] = tuple(sorted(s.value for s in ACTIVE))
+# In the enum's order (pending, invited, in_progress, appointment): the partial unique index's predicate is
+# written from this tuple, and its text must not change.
+ACTIVE_VALUES: tuple[str, ...] = tuple(s.value for s in SurveyStatus if s in ACTIVE)
+INITIAL: SurveyStatus = SurveyStatus.PENDING  # every survey is created waiting to be offered
 WAITING: frozenset[SurveyStatus] = frozenset({SurveyStatus.PENDING, SurveyStatus.INVITED})
 
 # The questionnaire engine's outcome at an end node → the final state (``appointment`` stays active).
@@ -74,6 +77,7 @@ class EventKind(StrEnum):
 
     INVITE = "invite"  # an invitation went out (or a call was placed) in some mode
     BEGIN = "begin"  # the customer said 开始 / picked up and agreed: the first question is asked
+    # (``started=True``: begin afresh in another mode, e.g. 开始 in chat on a survey a call had begun)
     ANSWER = "answer"  # an answer was taken and the questionnaire moved on (not finished)
     FINISH = "finish"  # an answer reached an end node; ``outcome`` is the engine's outcome
     BOOK_CALLBACK = "book_callback"  # a time to call back was chosen outside the questionnaire (预约回访)
@@ -91,6 +95,7 @@ class Event:
     kind: EventKind
     outcome: str | None = None  # FINISH, CALL_FINAL, END_CALL
     started: bool = False  # CALL_RETRY, NEXT_MODE: has the questionnaire been started (answers kept)?
+    # BEGIN: the questionnaire runs already (in another mode) and begins afresh
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,7 @@ def transition(status: SurveyStatus | str, event: Event) -> Transition:
             raise IllegalTransition(status, event)
         return Transition(SurveyStatus.INVITED)
     if kind is EventKind.BEGIN:
-        if status is SurveyStatus.IN_PROGRESS:
+        if status is SurveyStatus.IN_PROGRESS and not event.started:
             raise IllegalTransition(status, event)  # 开始 twice: the first question is already out
         return Transition(SurveyStatus.IN_PROGRESS)
     if kind is EventKind.ANSWER:
@@ -163,8 +168,7 @@ def transition(status: SurveyStatus | str, event: Event) -> Transition:
             return Transition(SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING)
         return Transition(status)
     if kind is EventKind.CALL_FINAL:
-        outcome = event.outcome or "ended"
-        return Transition(STATUS_BY_OUTCOME.get(outcome, SurveyStatus.ENDED), outcome=outcome)
+        return Transition(STATUS_BY_OUTCOME.get(event.outcome or "", SurveyStatus.ENDED), outcome=event.outcome)
     if kind is EventKind.END_CALL:
         if event.outcome not in ("refusal", "partial"):
             raise IllegalTransition(status, event)
@@ -178,3 +182,21 @@ def transition(status: SurveyStatus | str, event: Event) -> Transition:
     if kind is EventKind.NEXT_MODE:
         return Transition(SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING)
     raise IllegalTransition(status, event)  # pragma: no cover - every kind is handled above
+
+
+class TaskStatus(StrEnum):
+    """Where a staff task stands (stored as its value in ``task.status``)."""
+
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class OutboxStatus(StrEnum):
+    """Where an outbound message stands (stored as its value in ``outbound_message.status``)."""
+
+    PENDING = "pending"  # waiting for a sender
+    CLAIMED = "claimed"  # a sender took it (or the handler that recorded it sends it right after commit)
+    SENT = "sent"
+    FAILED = "failed"  # given up on (permanent error, or too many tries)
+    CANCELLED = "cancelled"  # not to be sent any more (the customer opted out)

@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from bot.app import Container
+from bot.domain.lifecycle import ACTIVE_VALUES as ACTIVE_SURVEY_STATUSES
 from bot.domain.people import Role
 from bot.sandbox.fake_telegram import FakeTelegramThread, FakeUser
 from bot.settings import Settings
 from storage.models import ContactAttempt, Customer, OutboundMessage, Staff, Survey, Task
-from storage.repositories import ACTIVE_SURVEY_STATUSES
 from tests.e2e.harness import Harness
 
 SECRET = "test-secret-0123456789abcdef"

@@ -24,6 +24,7 @@ E = EventKind
 EVENTS: dict[str, Event] = {
     "invite": Event(E.INVITE),
     "begin": Event(E.BEGIN),
+    "begin afresh in another mode": Event(E.BEGIN, started=True),
     "answer": Event(E.ANSWER),
     "finish complete": Event(E.FINISH, "complete"),
     "finish refusal": Event(E.FINISH, "refusal"),
@@ -74,6 +75,8 @@ def _expected(status: SurveyStatus, name: str) -> Transition | None:
         return T(S.INVITED) if status in (S.PENDING, S.INVITED) else None
     if name == "begin":
         return None if status is S.IN_PROGRESS else T(S.IN_PROGRESS)
+    if name == "begin afresh in another mode":
+        return T(S.IN_PROGRESS)
     if name == "answer":
         return T(S.IN_PROGRESS) if status is S.IN_PROGRESS else None
     if name in FINISHED:
