@@ -113,6 +113,7 @@ class Container:
     def job_context(self) -> JobContext:
         from pathlib import Path
 
+        from bot.domain.contact_plan import Mode
         from bot.domain.due import DueRules
         from bot.texts import Texts
         from scheduler.jobs import JobContext
@@ -126,6 +127,7 @@ class Container:
             texts=Texts(),
             rules=rules,
             hours=self.calling_hours(),
+            modes=frozenset(Mode(m) for m in self.settings.contact_modes) | {Mode.PHONE},
             chart_dir=Path(self.settings.chart_dir),
         )
 

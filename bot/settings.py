@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     skip_public_holidays: bool = Field(default=True, description="No calls or invitations on China's public holidays")
     survey_gap_days: int = Field(default=30, ge=1, description="At most one survey per customer in this many days")
     purpose_order: list[str] = Field(default_factory=lambda: ["defeat", "delivery_3day", "lapsed", "owner_care"])
+    contact_modes: list[Literal["chat", "web", "voice", "phone"]] = Field(
+        default_factory=lambda: ["chat", "phone"],
+        description="Contact modes whose channel is set up here; the plan skips the others (未配置)",
+    )
     chart_dir: str = Field(default="huifang-charts", description="Where the weekly summary's chart images go")
 
     # Reports (see docs/reports.md); bot/report_cli.py reads every ``report_*`` field.

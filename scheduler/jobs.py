@@ -18,22 +18,24 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.contact_plans import load_plans
 from bot.domain.calling import CallingHours
-from bot.domain.due import DueRules, one_per_customer
-from bot.domain.lifecycle import Event, EventKind
+from bot.domain.contact_plan import ContactPlan, Mode
+from bot.domain.due import DueRules
 from bot.domain.people import Honorific, title
+from bot.services import due_selection, invitations, plan_progress
+from bot.services.due_selection import DueReport
 from bot.services.outbox import Sender, SendReport, send_outbox
-from bot.services.survey_status import move
-from bot.services.surveys import SurveyKit, create_survey
+from bot.services.plan_progress import PlanReport
+from bot.services.surveys import SurveyKit
 from bot.texts import Texts
-from storage.models import Customer, Staff, Survey, Task
-from storage.queries.due import survey_candidates, task_candidates
+from storage.models import Staff, Task
 from storage.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ class JobContext:
     texts: Texts
     rules: DueRules = field(default_factory=DueRules)
     hours: CallingHours = field(default_factory=CallingHours)
+    plans: Mapping[str, ContactPlan] = field(default_factory=load_plans)
+    modes: frozenset[Mode] = frozenset({Mode.CHAT, Mode.PHONE})  # modes whose adapters are set up
     invitation_reminder_after: timedelta = timedelta(hours=24)
     invitation_expires_after: timedelta = timedelta(days=7)
     chart_dir: Path = Path("huifang-charts")
@@ -65,43 +69,24 @@ class JobContext:
 # ------------------------------------------------------------------------------------------------- surveys
 
 
-@dataclass
-class DueReport:
-    surveys: int = 0
-    chat: int = 0
-    phone: int = 0
-    tasks: int = 0
+def plan_summary(texts: Texts, report: PlanReport) -> str:
+    """The contact plan's run in one Chinese line (modes started / moved, modes skipped and why)."""
+    return texts.message(
+        "plan_report",
+        started=[(texts.mode(m), n) for m, n in sorted(report.started.items())],
+        moved=[(texts.mode(m), n) for m, n in sorted(report.moved.items())],
+        ended=report.ended,
+        skipped=[(texts.mode(m), texts.skip_reason(r), n) for (m, r), n in sorted(report.skipped.items())],
+    )
 
 
 def select_due(ctx: JobContext) -> DueReport:
-    """Create the surveys and follow-up tasks that are due now (at most one survey per customer)."""
-    report = DueReport()
-    now = ctx.now
-    today = ctx.local(now).date()
+    """Create the surveys (each in its plan's first usable mode) and follow-up tasks that are due now."""
     with ctx.uow() as uow:
-        # Two schedulers at once (cron beside `huifang run`): the second waits here for the first's commit and
-        # then finds its surveys and tasks already made. The unique index on active surveys backs this up.
-        uow.serialise("select_due")
-        chosen = one_per_customer(survey_candidates(uow.session, now, today, ctx.rules), ctx.rules.purpose_order)
-        customers = {
-            c.id: c for c in uow.session.query(Customer).filter(Customer.id.in_([x.customer_id for x in chosen]))
-        } if chosen else {}  # fmt: skip
-        for candidate in chosen[: ctx.rules.batch_limit]:
-            customer = customers[candidate.customer_id]
-            by_chat = customer.telegram_chat_id is not None and customer.chat_unreachable_at is None
-            channel = "chat" if by_chat else "phone"
-            survey = create_survey(uow, ctx.kit, customer.id, candidate.questionnaire_id, candidate.purpose, channel,
-                                   now)  # fmt: skip
-            if survey is None:  # another process created it a moment ago: already done
-                continue
-            report.surveys += 1
-            report.chat += by_chat
-            report.phone += not by_chat
-        for due in task_candidates(uow.session, now, today, ctx.rules):
-            report.tasks += uow.tasks.add_scheduled(due.staff_id, due.customer_id, due.kind, due.due_at, due.key, now)
-        uow.commit()
+        report = due_selection.select_due(uow, ctx.kit, ctx.rules, ctx.plans, ctx.modes, ctx.now)
     log.info("select_due: %s surveys (%s chat, %s phone), %s tasks", report.surveys, report.chat, report.phone,
              report.tasks)  # fmt: skip
+    report.summary = f"{plan_summary(ctx.texts, report.plan)}；{ctx.texts.label('tasks_made')} {report.tasks}"
     return report
 
 
@@ -109,74 +94,35 @@ def send_invitations(ctx: JobContext) -> int:
     """Queue a chat invitation (consent first) for every waiting chat survey, inside calling hours only."""
     if not ctx.hours.is_open(ctx.local().replace(tzinfo=None)):
         return 0
-    now = ctx.now
-    queued = 0
     with ctx.uow() as uow:
-        uow.serialise("send_invitations")
-        rows = uow.session.query(Survey, Customer).join(Customer, Customer.id == Survey.customer_id).filter(
-            Survey.status == "pending", Survey.channel == "chat", Customer.opted_out_at.is_(None),
-            Customer.telegram_chat_id.is_not(None), Customer.chat_unreachable_at.is_(None),
-        ).limit(5000).all()  # fmt: skip
-        for survey, customer in rows:
-            honorific = Honorific(customer.honorific) if customer.honorific else None
-            payload = {
-                "template": "consent",
-                "context": {
-                    "title": title(customer.name, honorific),
-                    "store_name": uow.people.store_name(customer.store_id),
-                    "purpose": survey.questionnaire_id,
-                    "purpose_text": ctx.texts.purpose(survey.questionnaire_id),
-                    "minutes": 2,
-                },
-                "buttons": _consent_buttons(ctx.texts),
-                "customer_id": customer.id,
-            }
-            queued += uow.outbox.add(f"invite:{survey.id}", "telegram", str(customer.telegram_chat_id), payload, now)
-            move(uow, survey, Event(EventKind.INVITE), channel="chat", now=now)
-            survey.expires_at = now + ctx.invitation_expires_after
+        return invitations.send_invitations(uow, ctx.texts, ctx.plans, ctx.now, ctx.invitation_expires_after)
+
+
+def advance_plans(ctx: JobContext) -> PlanReport:
+    """Move every waiting survey whose mode's wait ran out to its plan's next mode (or end it)."""
+    with ctx.uow() as uow:
+        uow.serialise("remind_and_expire")  # one lock with the reminders: a survey is moved once
+        report = plan_progress.advance_plans(uow, ctx.plans, ctx.modes, ctx.now)
         uow.commit()
-    return queued
-
-
-def _consent_buttons(texts: Texts) -> list[list[list[str]]]:
-    return [[[texts.label("start"), "k:go"], [texts.label("later"), "k:later"], [texts.label("stop"), "k:stop"]]]
+    report.summary = plan_summary(ctx.texts, report)
+    return report
 
 
 def remind_and_expire(ctx: JobContext) -> tuple[int, int]:
-    """One reminder 24 h after an unanswered invitation; after 7 days the survey expires (no response)."""
+    """The contact plan's step (a survey unanswered for its mode's wait moves to the next mode, or ends when
+    none is left), then one reminder 24 h after an unanswered chat invitation. (reminded, ended)."""
     now = ctx.now
-    reminded = expired = 0
     with ctx.uow() as uow:
-        uow.serialise("remind_and_expire")  # else two runs would both record the expiry attempt
-        waiting = uow.session.query(Survey, Customer).join(Customer, Customer.id == Survey.customer_id).filter(
-            Survey.channel == "chat", Survey.status.in_(("invited", "in_progress")), Survey.expires_at.is_not(None),
-        ).limit(5000).all()  # fmt: skip
-        for survey, customer in waiting:
-            assert survey.expires_at is not None
-            if survey.expires_at <= now:
-                move(uow, survey, Event(EventKind.NO_REPLY), channel="chat", now=now)
-                expired += 1
-                continue
-            invited_at = survey.expires_at - ctx.invitation_expires_after
-            if (
-                survey.status == "invited"
-                and survey.reminders_sent == 0
-                and now - invited_at >= ctx.invitation_reminder_after
-                and customer.opted_out_at is None
-                and ctx.hours.is_open(ctx.local().replace(tzinfo=None))
-            ):
-                honorific = Honorific(customer.honorific) if customer.honorific else None
-                payload = {
-                    "template": "reminder",
-                    "context": {"title": title(customer.name, honorific)},
-                    "buttons": _consent_buttons(ctx.texts),
-                    "customer_id": customer.id,
-                }
-                uow.outbox.add(f"remind:{survey.id}", "telegram", str(customer.telegram_chat_id), payload, now)
-                survey.reminders_sent = 1
-                reminded += 1
+        uow.serialise("remind_and_expire")  # else two runs would both record the move
+        plan = plan_progress.advance_plans(uow, ctx.plans, ctx.modes, now)
+        reminded = 0
+        if ctx.hours.is_open(ctx.local().replace(tzinfo=None)):
+            reminded = invitations.send_reminders(
+                uow, ctx.texts, ctx.plans, now,
+                remind_after=ctx.invitation_reminder_after, expires_after=ctx.invitation_expires_after,
+            )  # fmt: skip
         uow.commit()
-    return reminded, expired
+    return reminded, plan.ended
 
 
 # --------------------------------------------------------------------------------------------------- staff

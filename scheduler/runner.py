@@ -31,6 +31,7 @@ def job_table(ctx: JobContext, sender: Sender | None, report_settings: Any) -> d
         "select_due": threaded(jobs.select_due),
         "send_invitations": threaded(jobs.send_invitations),
         "remind_and_expire": threaded(jobs.remind_and_expire),
+        "advance_plans": threaded(jobs.advance_plans),
         "staff_digest": threaded(jobs.staff_digest),
         "urgent": threaded(jobs.urgent),
         "weekly_summary": threaded(jobs.weekly_summary, report_settings),

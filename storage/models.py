@@ -29,6 +29,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from bot.domain.contact_plan import Mode
 from bot.domain.lifecycle import ACTIVE_VALUES, OutboxStatus, TaskStatus
 from bot.domain.people import CustomerStatus, Honorific, IntentLevel, Role, Tier
 
@@ -191,7 +192,7 @@ class Survey(Base):
 
     __tablename__ = "survey"
     __table_args__ = (
-        CheckConstraint(_in("channel", ["chat", "phone", "voice"]), name="channel"),
+        CheckConstraint(_in("channel", [m.value for m in Mode]), name="channel"),
         Index("ix_survey_customer_created", "customer_id", "created_at"),
         Index("ix_survey_status_due", "status", "due_at"),
         Index("ix_survey_status_next_try", "status", "next_try_at"),
@@ -224,6 +225,10 @@ class Survey(Base):
     next_try_at: Mapped[datetime | None]
     callback_at: Mapped[datetime | None]
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # Its place in the contact plan (``channel`` is its current mode): the stage's index, None until placed.
+    plan_stage: Mapped[int | None]
+    stage_entered_at: Mapped[datetime | None]
+    stage_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     due_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]

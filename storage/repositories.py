@@ -355,6 +355,54 @@ class SurveyRepository:
         query = select(Survey).where(Survey.customer_id == customer_id, Survey.status.in_(ACTIVE_VALUES))
         return list(self._session.scalars(query.with_for_update() if for_update else query.order_by(Survey.id)))
 
+    def in_plan(self, limit: int = 5000) -> list[tuple[Survey, Customer]]:
+        """Surveys the contact plan may move: waiting or running (not at a booked time), not in a call."""
+        rows = self._session.execute(
+            select(Survey, Customer)
+            .join(Customer, Customer.id == Survey.customer_id)
+            .where(
+                Survey.status.in_((SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)),
+                Survey.claimed_by_staff_id.is_(None),
+                Customer.opted_out_at.is_(None),
+            )
+            .order_by(Survey.id)
+            .limit(limit)
+        ).all()
+        return [(survey, customer) for survey, customer in rows]
+
+    def to_invite_by_chat(self, limit: int = 5000) -> list[tuple[Survey, Customer]]:
+        """Chat surveys not yet offered, to customers who can be messaged."""
+        rows = self._session.execute(
+            select(Survey, Customer)
+            .join(Customer, Customer.id == Survey.customer_id)
+            .where(
+                Survey.status == SurveyStatus.PENDING,
+                Survey.channel == "chat",
+                Customer.opted_out_at.is_(None),
+                Customer.telegram_chat_id.is_not(None),
+                Customer.chat_unreachable_at.is_(None),
+            )
+            .order_by(Survey.id)
+            .limit(limit)
+        ).all()
+        return [(survey, customer) for survey, customer in rows]
+
+    def invited_by_chat(self, limit: int = 5000) -> list[tuple[Survey, Customer]]:
+        """Chat surveys offered and not answered yet (candidates for a reminder)."""
+        rows = self._session.execute(
+            select(Survey, Customer)
+            .join(Customer, Customer.id == Survey.customer_id)
+            .where(
+                Survey.channel == "chat",
+                Survey.status == SurveyStatus.INVITED,
+                Survey.expires_at.is_not(None),
+                Customer.opted_out_at.is_(None),
+            )
+            .order_by(Survey.id)
+            .limit(limit)
+        ).all()
+        return [(survey, customer) for survey, customer in rows]
+
     def add_answers(self, answers: Sequence[Answer]) -> None:
         """Insert answers now, as plain rows: nothing reads them back in this unit of work, so the ORM's
         bookkeeping (identity map, primary keys fetched back) would be spent for nothing on every tap."""
@@ -505,6 +553,15 @@ class CustomerRecords:
 
     def by_chat(self, chat_id: int) -> Customer | None:
         return self._session.scalars(_CUSTOMER_BY_CHAT, {"chat_id": chat_id}).first()
+
+    def many(self, customer_ids: Iterable[int]) -> dict[int, Customer]:
+        """Customers by id (those that exist)."""
+        ids = list(dict.fromkeys(customer_ids))
+        found: dict[int, Customer] = {}
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            found.update((c.id, c) for c in self._session.scalars(select(Customer).where(Customer.id.in_(chunk))))
+        return found
 
     def by_phone(self, phone: str) -> list[Customer]:
         return list(self._session.scalars(select(Customer).where(Customer.phone == phone)))

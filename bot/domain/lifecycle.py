@@ -8,7 +8,9 @@ States (stored as their ASCII value in ``survey.status``)::
 
     pending ──invite──► invited ──begin──► in_progress ──answer(finished)──► completed / partial / refused
        │                   │                    │                       └──► appointment ──begin──► in_progress
-       │                   └──(no reply by the deadline)──► expired
+       │                   └──(no reply by the deadline, or no mode left in the plan)──► expired
+       ├──(the plan's next mode)──► pending / in_progress (offered afresh in the next mode)
+       ├──(no mode left, never offered)──► non_contact
        └── any active state ──opt-out──► cancelled;  ──call ended / call outcome (final)──► refused / partial /
                                                         non_contact / not_eligible / ended
 
@@ -87,6 +89,7 @@ class EventKind(StrEnum):
     NO_REPLY = "no_reply"  # the deadline passed without an answer
     OPT_OUT = "opt_out"  # the customer opted out (any channel): every active survey ends
     NEXT_MODE = "next_mode"  # the contact plan moved the survey to its next mode: offer it afresh
+    PLAN_ENDED = "plan_ended"  # the contact plan has no usable mode left for the survey
     RECOVER = "recover"  # after a crash or a lapsed claim: stay, and re-send what the customer waits on
 
 
@@ -180,7 +183,20 @@ def transition(status: SurveyStatus | str, event: Event) -> Transition:
             raise IllegalTransition(status, event)
         return Transition(SurveyStatus.EXPIRED, disposition="no_reply", outcome="no_response")
     if kind is EventKind.NEXT_MODE:
-        return Transition(SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING)
+        if status is SurveyStatus.APPOINTMENT:
+            raise IllegalTransition(status, event)  # a booked time is a result: the plan waits for it
+        # The mode the survey leaves recorded no reply if it had been offered there.
+        offered = status in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
+        return Transition(
+            SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING,
+            disposition="no_reply" if offered else None,
+        )
+    if kind is EventKind.PLAN_ENDED:
+        if status in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS):
+            return Transition(SurveyStatus.EXPIRED, disposition="no_reply", outcome="no_response")
+        if status is SurveyStatus.PENDING:  # never offered in any mode
+            return Transition(SurveyStatus.NON_CONTACT, outcome="non_contact")
+        raise IllegalTransition(status, event)
     raise IllegalTransition(status, event)  # pragma: no cover - every kind is handled above
 
 

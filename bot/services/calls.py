@@ -19,6 +19,7 @@ from bot.domain.engine import Input, Rejection, RejectReason, State
 from bot.domain.lifecycle import Event, EventKind, SurveyStatus, TaskStatus
 from bot.domain.people import Honorific, title
 from bot.domain.phone import national
+from bot.services.plan_progress import count_try
 from bot.services.survey_status import move, opt_out_everywhere
 from bot.services.surveys import Accepted, Position, SurveyKit, begin_survey, position_of, submit_answer, survey_ref
 from storage.models import ContactAttempt, Staff, Survey, Task
@@ -154,6 +155,7 @@ def record_dial(
     ]
     decision = decide(disposition, _local(now, kit.tz), earlier, phone.hours, phone.rules)
     survey.attempt_count += 1
+    count_try(survey)  # a dial is a try of the phone stage
     if decision.next is Next.CONNECTED:
         survey.channel = PHONE
         running = survey.status == SurveyStatus.IN_PROGRESS
