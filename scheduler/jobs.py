@@ -17,7 +17,6 @@ tests/reliability/test_two_processes.py):
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,14 +27,13 @@ from bot.contact_plans import load_plans
 from bot.domain.calling import CallingHours
 from bot.domain.contact_plan import ContactPlan, Mode
 from bot.domain.due import DueRules
-from bot.domain.people import Honorific, title
-from bot.services import due_selection, invitations, plan_progress
+from bot.domain.statistics import ReportSettings
+from bot.services import due_selection, invitations, plan_progress, staff_messages
 from bot.services.due_selection import DueReport
 from bot.services.outbox import Sender, SendReport, send_outbox
 from bot.services.plan_progress import PlanReport
 from bot.services.surveys import SurveyKit
 from bot.texts import Texts
-from storage.models import Staff, Task
 from storage.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -130,122 +128,22 @@ def remind_and_expire(ctx: JobContext) -> tuple[int, int]:
 
 def staff_digest(ctx: JobContext) -> int:
     """The 09:00 digest: each bound staff member's open tasks."""
-    now = ctx.now
-    day = ctx.local(now).date()
-    queued = 0
     with ctx.uow() as uow:
-        uow.serialise("staff_digest")
-        staff = uow.session.query(Staff).filter(Staff.telegram_user_id.is_not(None), Staff.active.is_(True)).all()
-        for member in staff:
-            tasks = uow.tasks.open_for(member.id)
-            if not tasks:
-                continue
-            overdue = sum(1 for t in tasks if t.due_at < now)
-            kinds: dict[str, int] = {}
-            for task in tasks:
-                kinds[ctx.texts.task_kind(task.kind)] = kinds.get(ctx.texts.task_kind(task.kind), 0) + 1
-            payload = {
-                "template": "digest",
-                "context": {
-                    "name": member.name,
-                    "count": len(tasks),
-                    "overdue": overdue,
-                    "kinds": sorted(kinds.items()),
-                },
-            }
-            queued += uow.outbox.add(
-                f"digest:{member.id}:{day}", "telegram", str(member.telegram_user_id), payload, now
-            )
-        uow.commit()
-    return queued
+        return staff_messages.staff_digest(uow, ctx.texts, ctx.now, ctx.kit.tz)
 
 
 def urgent(ctx: JobContext) -> int:
     """Every minute: callback reminders 10 minutes ahead; tasks overdue by a day escalate to the managers."""
-    now = ctx.now
-    queued = 0
     with ctx.uow() as uow:
-        uow.serialise("urgent")
-        soon = uow.session.query(Task, Staff).join(Staff, Staff.id == Task.staff_id).filter(
-            Task.kind == "callback", Task.status == "open", Task.due_at <= now + timedelta(minutes=10),
-            Task.due_at > now - timedelta(hours=1), Staff.telegram_user_id.is_not(None),
-        ).all()  # fmt: skip
-        for task, member in soon:
-            customer = uow.people.get(task.customer_id)
-            assert customer is not None
-            honorific = Honorific(customer.honorific) if customer.honorific else None
-            payload = {
-                "template": "callback_reminder",
-                "context": {"title": title(customer.name, honorific), "at": ctx.local(task.due_at).strftime("%H:%M")},
-            }
-            queued += uow.outbox.add(f"callback:{task.id}", "telegram", str(member.telegram_user_id), payload, now)
-        # Tasks that crossed "a day overdue" within the last day: each escalates once (the key sees to
-        # that), and a scheduler that was down for some hours still catches up.
-        overdue = (
-            uow.session.query(Task)
-            .filter(
-                Task.status == "open", Task.due_at <= now - timedelta(days=1), Task.due_at > now - timedelta(days=2)
-            )
-            .limit(2000)
-            .all()
-        )
-        for task in overdue:
-            customer = uow.people.get(task.customer_id)
-            assert customer is not None
-            owner = uow.people.staff(task.staff_id)
-            for manager in uow.colleagues.managers(customer.store_id):
-                if manager.telegram_user_id is None or manager.id == task.staff_id:
-                    continue
-                honorific = Honorific(customer.honorific) if customer.honorific else None
-                payload = {
-                    "template": "escalation",
-                    "context": {
-                        "staff_name": owner.name if owner else "未分配",
-                        "kind_label": ctx.texts.task_kind(task.kind),
-                        "title": title(customer.name, honorific),
-                        "due": ctx.local(task.due_at).strftime("%m-%d %H:%M"),
-                    },
-                }
-                key = f"escalate:{task.id}:{manager.id}"
-                queued += uow.outbox.add(key, "telegram", str(manager.telegram_user_id), payload, now)
-        uow.commit()
-    return queued
+        return staff_messages.urgent(uow, ctx.texts, ctx.now, ctx.kit.tz)
 
 
 # ----------------------------------------------------------------------------------------------- managers
 
 
-def weekly_summary(ctx: JobContext, report_settings: Any) -> int:
+def weekly_summary(ctx: JobContext, report_settings: ReportSettings) -> int:
     """Monday 09:00: last week's numbers with a chart, to every manager."""
-    from bot.domain.statistics import last_full_week
-    from bot.report_output import write
-    from bot.services.weekly import summary_text, week_reports
-
-    now = ctx.now
-    period = last_full_week(ctx.local(now).date())
-    report, by_series = week_reports(ctx.uow, report_settings, ctx.kit.clock, period)
-    ctx.chart_dir.mkdir(parents=True, exist_ok=True)
-    chart = ctx.chart_dir / f"weekly-{period.label}.png"
-    # Written aside and renamed into place: a second process writing the same chart at the same moment never
-    # leaves a half-written file for a sender to read.
-    partial = chart.with_name(f".{chart.name}.{os.getpid()}.partial")
-    write(report, "png", partial)
-    os.replace(partial, chart)
-    text = summary_text(ctx.texts, report, by_series)
-    queued = 0
-    with ctx.uow() as uow:
-        uow.serialise("weekly_summary")
-        managers = (
-            uow.session.query(Staff)
-            .filter(Staff.role == "manager", Staff.active.is_(True), Staff.telegram_user_id.is_not(None))
-            .all()
-        )
-        for manager in managers:
-            payload = {"text": text, "photo": str(chart.resolve())}
-            key = f"weekly:{period.label}:{manager.id}"
-            queued += uow.outbox.add(key, "telegram", str(manager.telegram_user_id), payload, now)
-        uow.commit()
-    return queued
+    return staff_messages.weekly_summary(ctx.uow, ctx.texts, report_settings, ctx.kit.clock, ctx.kit.tz, ctx.chart_dir)
 
 
 # ------------------------------------------------------------------------------------------------ sending

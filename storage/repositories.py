@@ -591,6 +591,13 @@ class StaffRecords:
     def by_telegram(self, user_id: int) -> Staff | None:
         return self._session.scalars(_STAFF_BY_TELEGRAM, {"user_id": user_id}).first()
 
+    def reachable(self, role: str | None = None) -> list[Staff]:
+        """Active staff bound to Telegram (of one role, if given), by id."""
+        query = select(Staff).where(Staff.telegram_user_id.is_not(None), Staff.active.is_(True))
+        if role is not None:
+            query = query.where(Staff.role == role)
+        return list(self._session.scalars(query.order_by(Staff.id)))
+
     def by_name(self, store_id: int, name: str) -> Staff | None:
         return self._session.scalars(select(Staff).where(Staff.store_id == store_id, Staff.name == name)).first()
 
@@ -648,6 +655,27 @@ class TaskRepository:
 
     def get(self, task_id: int) -> Task | None:
         return self._session.get(Task, task_id)
+
+    def callbacks_due(self, start: datetime, end: datetime) -> list[tuple[Task, Staff]]:
+        """Open callback tasks due in (start, end], with their staff member if bound to Telegram."""
+        rows = self._session.execute(
+            select(Task, Staff)
+            .join(Staff, Staff.id == Task.staff_id)
+            .where(
+                Task.kind == "callback",
+                Task.status == TaskStatus.OPEN,
+                Task.due_at <= end,
+                Task.due_at > start,
+                Staff.telegram_user_id.is_not(None),
+            )
+            .order_by(Task.id)
+        ).all()
+        return [(task, staff) for task, staff in rows]
+
+    def open_due_between(self, start: datetime, end: datetime, limit: int = 2000) -> list[Task]:
+        """Open tasks due in (start, end]."""
+        query = select(Task).where(Task.status == TaskStatus.OPEN, Task.due_at <= end, Task.due_at > start)
+        return list(self._session.scalars(query.order_by(Task.id).limit(limit)))
 
     def open_for(self, staff_id: int, due_before: datetime | None = None) -> list[Task]:
         query = select(Task).where(Task.staff_id == staff_id, Task.status == TaskStatus.OPEN)
