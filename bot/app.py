@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from bot.domain.calling import CallingHours, PhoneSettings
+    from bot.domain.contact_plan import Mode
     from bot.services.links import LinkIssuer
     from bot.services.surveys import SurveyKit
     from bot.telegram.context import ChatServices
@@ -72,8 +73,19 @@ class Container:
 
             daily = self.calling_hours()  # a callback the customer names: any day, within the daily window
             hours = CallingHours(daily.start, daily.end)
-            self._kit = SurveyKit(load_catalog(), TemplateRenderer(), self.clock, self.settings.tz, hours)
+            from bot.contact_plans import load_plans
+
+            self._kit = SurveyKit(
+                load_catalog(), TemplateRenderer(), self.clock, self.settings.tz, hours, load_plans(),
+                self.contact_modes(),
+            )
         return self._kit
+
+    def contact_modes(self) -> frozenset[Mode]:
+        """The contact modes set up in this installation (a specialist's call always is)."""
+        from bot.domain.contact_plan import Mode
+
+        return frozenset(Mode(m) for m in self.settings.contact_modes) | {Mode.PHONE}
 
     def link_secret(self) -> bytes:
         if self.settings.link_secret is None:
@@ -113,7 +125,6 @@ class Container:
     def job_context(self) -> JobContext:
         from pathlib import Path
 
-        from bot.domain.contact_plan import Mode
         from bot.domain.due import DueRules
         from bot.texts import Texts
         from scheduler.jobs import JobContext
@@ -121,13 +132,15 @@ class Container:
         rules = DueRules(
             survey_gap_days=self.settings.survey_gap_days, purpose_order=tuple(self.settings.purpose_order)
         )
+        kit = self.survey_kit()
         return JobContext(
             uow=self.uow,
-            kit=self.survey_kit(),
+            kit=kit,
             texts=Texts(),
             rules=rules,
             hours=self.calling_hours(),
-            modes=frozenset(Mode(m) for m in self.settings.contact_modes) | {Mode.PHONE},
+            plans=kit.plans or {},
+            modes=kit.modes,
             chart_dir=Path(self.settings.chart_dir),
         )
 

@@ -19,7 +19,7 @@ from bot.domain.engine import Input, Rejection, RejectReason, State
 from bot.domain.lifecycle import Event, EventKind, SurveyStatus, TaskStatus
 from bot.domain.people import Honorific, title
 from bot.domain.phone import national
-from bot.services.plan_progress import count_try
+from bot.services.plan_progress import count_try, enter, next_mode_after_giving_up
 from bot.services.survey_status import move, opt_out_everywhere
 from bot.services.surveys import Accepted, Position, SurveyKit, begin_survey, position_of, submit_answer, survey_ref
 from storage.models import ContactAttempt, Staff, Survey, Task
@@ -192,9 +192,18 @@ def _apply(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, staff: Staff, dec
         survey.next_try_at = _utc(decision.at, kit.tz, now)
         move(uow, survey, Event(EventKind.CALL_RETRY, started=bool(survey.state)), channel=PHONE, now=now)
         return
-    move(uow, survey, Event(EventKind.CALL_FINAL, decision.outcome), channel=PHONE, now=now, staff_id=staff.id)
     customer = uow.people.get(survey.customer_id)
     assert customer is not None
+    if decision.outcome == "non_contact" and kit.plans is not None:
+        # The phone's retry rules gave up without reaching the customer: the plan's next usable mode, if any.
+        step = next_mode_after_giving_up(kit.plans, survey, customer, kit.modes, now)
+        if step is not None:
+            next_mode = Event(EventKind.NEXT_MODE, started=bool(survey.state))
+            move(uow, survey, next_mode, channel=PHONE, now=now, record=False)  # the dial is recorded already
+            enter(survey, step)
+            survey.next_try_at = None
+            return
+    move(uow, survey, Event(EventKind.CALL_FINAL, decision.outcome), channel=PHONE, now=now, staff_id=staff.id)
     if decision.opt_out:
         customer.opted_out_at = now
         opt_out_everywhere(uow, customer.id, channel=PHONE, now=now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.domain.contact_plan import ContactPlan, Mode, Move, Place, Reach, SkipReason, Step, advance, may_try, start
@@ -78,6 +78,17 @@ def enter(survey: Survey, step: Step) -> None:
     survey.plan_stage = step.place.stage
     survey.stage_entered_at = step.place.entered_at
     survey.stage_attempts = 0
+
+
+def next_mode_after_giving_up(
+    plans: Mapping[str, ContactPlan], survey: Survey, customer: Customer, configured: frozenset[Mode], now: datetime
+) -> Step | None:
+    """The stage to enter when the current mode's own rules gave up on the customer (a phone number that
+    never answers), or None when no usable mode is left (the mode's own end stands)."""
+    plan = plan_for(plans, survey)
+    exhausted = replace(place_of(plan, survey), exhausted=True)
+    step = advance(plan, exhausted, reach_of(customer, configured), now)
+    return step if step.move is Move.ENTER else None
 
 
 def may_try_now(plans: Mapping[str, ContactPlan], survey: Survey) -> bool:

@@ -7,6 +7,7 @@ transaction as its answers, so a restart resumes at the same question and nothin
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.callback_time import callback_time_problem
 from bot.domain.calling import CallingHours
 from bot.domain.clock import Clock
+from bot.domain.contact_plan import ContactPlan, Mode
 from bot.domain.engine import BookCallback, Input, Rejection, State, Step, answer, current_step, start
 from bot.domain.lifecycle import Event, EventKind, SurveyStatus, TaskStatus
 from bot.domain.people import Honorific, title
@@ -38,6 +40,9 @@ class SurveyKit:
     clock: Clock
     tz: ZoneInfo
     hours: CallingHours = field(default_factory=CallingHours)  # when a callback may be booked (daily window)
+    # The contact plans and the modes set up here; None: no plan (a mode's own end is the survey's end).
+    plans: Mapping[str, ContactPlan] | None = None
+    modes: frozenset[Mode] = frozenset({Mode.CHAT, Mode.PHONE})
 
     def local_now(self) -> datetime:
         """Now in the store's zone, without the zone: how typed and offered callback times are written."""

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Container
-from bot.domain.calling import PhoneSettings
-from bot.domain.contact_plan import Mode
+from bot.domain.calling import PhoneSettings, RetryRules
+from bot.domain.contact_plan import Mode, plan_from_mapping
 from bot.domain.people import Role
 from bot.services import calls
 from bot.services.calls import CallCard
@@ -78,11 +78,11 @@ class World:
         assert card is None or isinstance(card, CallCard)
         return card
 
-    def dial(self, moment: datetime, survey_id: int, code: str) -> None:
+    def dial(self, moment: datetime, survey_id: int, code: str, phone: PhoneSettings | None = None) -> None:
         self.app.clock.set(moment)  # type: ignore[attr-defined]
         with self.app.uow() as uow:
             staff = uow.session.scalars(select(Staff).where(Staff.name == "周芳")).one()
-            calls.record_dial(uow, self.app.survey_kit(), PhoneSettings(), staff, survey_id, code)
+            calls.record_dial(uow, self.app.survey_kit(), phone or PhoneSettings(), staff, survey_id, code)
             uow.commit()
 
     def messages(self) -> list[str]:
@@ -230,3 +230,32 @@ def test_a_contact_mode_that_does_not_exist_is_one_line_on_stderr(database_url: 
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("错误：")
     assert "contact_modes" in done.stderr.lower() or "CONTACT_MODES" in done.stderr
+
+
+def test_a_number_the_phone_rules_give_up_on_moves_to_the_next_mode_when_the_plan_has_one(
+    world: World, app: Container
+) -> None:
+    plans = {"defeat": plan_from_mapping("defeat", [{"mode": "phone", "wait": "7d"}, {"mode": "voice", "wait": "2d"}])}
+    world.modes = frozenset({Mode.CHAT, Mode.VOICE, Mode.PHONE})
+    app._kit = replace(app.survey_kit(), plans=plans, modes=world.modes)  # the voice channel is set up here
+    world.defeated()
+    world.run(at("2026-11-25", 8), jobs.select_due)
+    card = world.next_call(at("2026-11-25", 10))
+    assert card is not None
+
+    world.dial(at("2026-11-25", 10, 1), card.survey_id, "no_answer", PhoneSettings(rules=RetryRules(max_attempts=1)))
+
+    survey = world.survey()
+    assert (survey.status, survey.channel, survey.plan_stage) == ("pending", "voice", 1)
+    assert world.next_call(at("2026-11-25", 11)) is None  # no longer the specialists'
+
+
+def test_a_number_the_phone_rules_give_up_on_ends_as_non_contact_when_phone_is_the_last_mode(world: World) -> None:
+    world.defeated()
+    world.run(at("2026-11-25", 8), jobs.select_due)
+    card = world.next_call(at("2026-11-25", 10))
+    assert card is not None
+
+    world.dial(at("2026-11-25", 10, 1), card.survey_id, "no_answer", PhoneSettings(rules=RetryRules(max_attempts=1)))
+
+    assert (world.survey().status, world.survey().outcome) == ("non_contact", "non_contact")
