@@ -1,12 +1,13 @@
-"""The scheduled jobs: plain functions over a unit-of-work factory, a clock and (to send) a sender.
+"""The scheduled jobs: thin functions over a ``JobContext`` that call one service each (no SQL here).
 
-The database says what is due; these functions only look and write. Each is safe to run twice, or in two
+The services (``bot/services/due_selection.py``, ``invitations.py``, ``plan_progress.py``,
+``staff_messages.py``) do the work in a unit of work and commit. Each job is safe to run twice, or in two
 processes at once (cron's `huifang jobs run NAME` beside the scheduler of `huifang run`; tested in
 tests/reliability/test_two_processes.py):
 
 * each job's transaction first takes a lock named after the job (``SqlUnitOfWork.serialise``): a second
   process waits for the first to commit, then its queries see what the first wrote, so a survey, a task or
-  an expiry is not recorded twice;
+  a move to the next contact mode is not recorded twice;
 * the database refuses a second active survey for the same customer and purpose (a partial unique index)
   and a second copy of a due follow-up task (its unique schedule key); both inserts take that refusal as
   "already done" (``INSERT … ON CONFLICT DO NOTHING``), so they hold even without the lock;
@@ -99,9 +100,7 @@ def send_invitations(ctx: JobContext) -> int:
 def advance_plans(ctx: JobContext) -> PlanReport:
     """Move every waiting survey whose mode's wait ran out to its plan's next mode (or end it)."""
     with ctx.uow() as uow:
-        uow.serialise("remind_and_expire")  # one lock with the reminders: a survey is moved once
-        report = plan_progress.advance_plans(uow, ctx.plans, ctx.modes, ctx.now)
-        uow.commit()
+        report = plan_progress.move_plans_on(uow, ctx.plans, ctx.modes, ctx.now)
     report.summary = plan_summary(ctx.texts, report)
     return report
 
@@ -109,17 +108,12 @@ def advance_plans(ctx: JobContext) -> PlanReport:
 def remind_and_expire(ctx: JobContext) -> tuple[int, int]:
     """The contact plan's step (a survey unanswered for its mode's wait moves to the next mode, or ends when
     none is left), then one reminder 24 h after an unanswered chat invitation. (reminded, ended)."""
-    now = ctx.now
     with ctx.uow() as uow:
-        uow.serialise("remind_and_expire")  # else two runs would both record the move
-        plan = plan_progress.advance_plans(uow, ctx.plans, ctx.modes, now)
-        reminded = 0
-        if ctx.hours.is_open(ctx.local().replace(tzinfo=None)):
-            reminded = invitations.send_reminders(
-                uow, ctx.texts, ctx.plans, now,
-                remind_after=ctx.invitation_reminder_after, expires_after=ctx.invitation_expires_after,
-            )  # fmt: skip
-        uow.commit()
+        reminded, plan = invitations.remind_and_move_on(
+            uow, ctx.texts, ctx.plans, ctx.modes, ctx.now,
+            remind=ctx.hours.is_open(ctx.local().replace(tzinfo=None)),
+            remind_after=ctx.invitation_reminder_after, expires_after=ctx.invitation_expires_after,
+        )  # fmt: skip
     return reminded, plan.ended
 
 

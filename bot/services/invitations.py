@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.contact_plan import ContactPlan
+from bot.domain.contact_plan import ContactPlan, Mode
 from bot.domain.lifecycle import Event, EventKind
 from bot.domain.people import Honorific, title
-from bot.services.plan_progress import count_try, may_try_now
+from bot.services.plan_progress import PlanReport, advance_plans, count_try, may_try_now
 from bot.services.survey_status import move
 from bot.texts import Texts
 from storage.models import Customer
@@ -54,6 +54,29 @@ def send_invitations(
         count_try(survey)
     uow.commit()
     return queued
+
+
+def remind_and_move_on(
+    uow: SqlUnitOfWork,
+    texts: Texts,
+    plans: Mapping[str, ContactPlan],
+    configured: frozenset[Mode],
+    now: datetime,
+    *,
+    remind: bool,
+    remind_after: timedelta,
+    expires_after: timedelta,
+) -> tuple[int, PlanReport]:
+    """The contact plan's step (surveys unanswered for their mode's wait move on, or end when no mode is left),
+    then the reminders (if ``remind``: inside calling hours), in one transaction under one lock (two runs at
+    once remind and move each survey once); committed. (reminders queued, what the plan did)."""
+    uow.serialise("remind_and_expire")
+    plan = advance_plans(uow, plans, configured, now)
+    reminded = 0
+    if remind:
+        reminded = send_reminders(uow, texts, plans, now, remind_after=remind_after, expires_after=expires_after)
+    uow.commit()
+    return reminded, plan
 
 
 def send_reminders(

@@ -102,6 +102,17 @@ def count_try(survey: Survey) -> None:
     survey.stage_attempts = (survey.stage_attempts or 0) + 1
 
 
+def move_plans_on(
+    uow: SqlUnitOfWork, plans: Mapping[str, ContactPlan], configured: frozenset[Mode], now: datetime
+) -> PlanReport:
+    """``advance_plans`` as a job step of its own: under the reminders' lock (two runs at once move each survey
+    once), and committed."""
+    uow.serialise("remind_and_expire")
+    report = advance_plans(uow, plans, configured, now)
+    uow.commit()
+    return report
+
+
 def advance_plans(
     uow: SqlUnitOfWork, plans: Mapping[str, ContactPlan], configured: frozenset[Mode], now: datetime
 ) -> PlanReport:

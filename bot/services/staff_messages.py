@@ -34,7 +34,7 @@ def staff_digest(uow: SqlUnitOfWork, texts: Texts, now: datetime, tz: ZoneInfo) 
         kinds: dict[str, int] = {}
         for task in tasks:
             kinds[texts.task_kind(task.kind)] = kinds.get(texts.task_kind(task.kind), 0) + 1
-        payload = {
+        payload: dict[str, object] = {
             "template": "digest",
             "context": {
                 "name": member.name,
@@ -55,7 +55,7 @@ def urgent(uow: SqlUnitOfWork, texts: Texts, now: datetime, tz: ZoneInfo) -> int
     for task, member in uow.tasks.callbacks_due(now - timedelta(hours=1), now + timedelta(minutes=10)):
         customer = uow.people.get(task.customer_id)
         assert customer is not None
-        payload = {
+        payload: dict[str, object] = {
             "template": "callback_reminder",
             "context": {"title": _title(customer), "at": task.due_at.astimezone(tz).strftime("%H:%M")},
         }
@@ -111,7 +111,7 @@ def weekly_summary(
     with uow_factory() as uow:
         uow.serialise("weekly_summary")
         for manager in uow.colleagues.reachable(Role.MANAGER):
-            payload = {"text": text, "photo": str(chart.resolve())}
+            payload: dict[str, object] = {"text": text, "photo": str(chart.resolve())}
             key = f"weekly:{period.label}:{manager.id}"
             queued += uow.outbox.add(key, "telegram", str(manager.telegram_user_id), payload, now)
         uow.commit()
