@@ -91,6 +91,21 @@ def next_mode_after_giving_up(
     return step if step.move is Move.ENTER else None
 
 
+def answered_in(plans: Mapping[str, ContactPlan] | None, survey: Survey, mode: str, now: datetime) -> None:
+    """The customer took the survey up in ``mode`` (开始 in chat on a survey the plan had moved on, a call):
+    the survey's place in the plan becomes that mode's stage, so its wait runs from now."""
+    survey.channel = mode
+    if plans is None or survey.questionnaire_id not in plans:
+        return
+    modes = [s.mode.value for s in plan_for(plans, survey).stages]
+    stage = survey.plan_stage
+    if mode not in modes or (stage is not None and 0 <= stage < len(modes) and modes[stage] == mode):
+        return
+    survey.plan_stage = modes.index(mode)
+    survey.stage_entered_at = now
+    survey.stage_attempts = 0
+
+
 def may_try_now(plans: Mapping[str, ContactPlan], survey: Survey) -> bool:
     """Whether the survey's current stage has a try left (an invitation, a reminder, a call)."""
     plan = plan_for(plans, survey)

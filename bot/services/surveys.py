@@ -25,6 +25,7 @@ from bot.domain.questionnaire import ActionKind, NodeKind, Questionnaire, succes
 from bot.questionnaires import Catalog, load_text
 from bot.rendering import TemplateRenderer
 from bot.services import survey_status
+from bot.services.plan_progress import answered_in
 from storage.models import Answer, Customer, Survey, Task
 from storage.unit_of_work import SqlUnitOfWork
 
@@ -182,7 +183,7 @@ def begin_survey(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, channel: st
     survey.current_step = result.state.node_id
     again = survey.status == SurveyStatus.IN_PROGRESS  # running in another mode: begins afresh here
     survey_status.move(uow, survey, Event(EventKind.BEGIN, started=again), channel=channel, now=now)
-    survey.channel = channel
+    answered_in(kit.plans, survey, channel, now)
     survey.started_at = survey.started_at or now
     return _position(survey, questionnaire, result.state, result.step)
 

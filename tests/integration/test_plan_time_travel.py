@@ -19,7 +19,7 @@ from bot.app import Container
 from bot.domain.calling import PhoneSettings, RetryRules
 from bot.domain.contact_plan import Mode, plan_from_mapping
 from bot.domain.people import Role
-from bot.services import calls
+from bot.services import calls, chat
 from bot.services.calls import CallCard
 from scheduler import jobs
 from storage.models import Customer, LeadEvent, OutboundMessage, Staff, Survey
@@ -259,3 +259,20 @@ def test_a_number_the_phone_rules_give_up_on_ends_as_non_contact_when_phone_is_t
     world.dial(at("2026-11-25", 10, 1), card.survey_id, "no_answer", PhoneSettings(rules=RetryRules(max_attempts=1)))
 
     assert (world.survey().status, world.survey().outcome) == ("non_contact", "non_contact")
+
+
+def test_a_customer_who_starts_in_chat_after_the_plan_moved_on_is_back_in_the_chat_stage(world: World) -> None:
+    world.defeated(chat=8109)
+    world.run(at("2026-11-25", 8), jobs.select_due)
+    world.run(at("2026-11-25", 9), jobs.send_invitations)
+    world.run(at("2026-12-02", 8, 30), jobs.advance_plans)  # moved to the call queue
+    world.app.clock.set(at("2026-12-02", 9))  # type: ignore[attr-defined]
+    with world.app.uow() as uow:  # then the customer taps 开始 on the old invitation
+        chat.consent(uow, world.app.survey_kit(), 8109, "周芳")
+        uow.commit()
+
+    survey = world.survey()
+    assert (survey.status, survey.channel, survey.plan_stage) == ("in_progress", "chat", 0)
+    assert world.next_call(at("2026-12-02", 9, 5)) is None  # not the specialists' any more
+    report = world.run(at("2026-12-05", 10), jobs.advance_plans)  # the chat stage's wait runs from 开始
+    assert not report.moved and report.ended == 0
