@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from datetime import date
 
     from bot.domain.calling import CallingHours, PhoneSettings
-    from bot.domain.statistics import ReportSettings
+    from bot.domain.contact_plan import Mode
     from bot.domain.lapse import LapseStages
+    from bot.domain.statistics import ReportSettings
     from bot.services.links import LinkIssuer
     from bot.services.surveys import SurveyKit
     from bot.telegram.context import ChatServices
@@ -68,6 +69,7 @@ class Container:
     def survey_kit(self) -> SurveyKit:
         """Questionnaires, renderer, clock and zone: what every survey use case needs (loaded once)."""
         if self._kit is None:
+            from bot.contact_plans import load_plans
             from bot.questionnaires import load_catalog
             from bot.rendering import TemplateRenderer
             from bot.services.surveys import SurveyKit
@@ -75,8 +77,17 @@ class Container:
             # A callback the customer or a specialist names: inside calling hours, not on a holiday or a
             # non-calling weekend (the same hours the queue, the invitations and the offered slots follow).
             hours = self.calling_hours()
-            self._kit = SurveyKit(load_catalog(), TemplateRenderer(), self.clock, self.settings.tz, hours)
+            self._kit = SurveyKit(
+                load_catalog(), TemplateRenderer(), self.clock, self.settings.tz, hours, load_plans(),
+                self.contact_modes(),
+            )
         return self._kit
+
+    def contact_modes(self) -> frozenset[Mode]:
+        """The contact modes set up in this installation (a specialist's call always is)."""
+        from bot.domain.contact_plan import Mode
+
+        return frozenset(Mode(m) for m in self.settings.contact_modes) | {Mode.PHONE}
 
     def link_secret(self) -> bytes:
         if self.settings.link_secret is None:
@@ -132,12 +143,15 @@ class Container:
             survey_gap_days=self.settings.survey_gap_days,
             purpose_order=tuple(self.settings.purpose_order),
         )
+        kit = self.survey_kit()
         return JobContext(
             uow=self.uow,
-            kit=self.survey_kit(),
+            kit=kit,
             texts=Texts(),
             rules=rules,
             hours=self.calling_hours(),
+            plans=kit.plans or {},
+            modes=kit.modes,
             chart_dir=Path(self.settings.chart_dir),
         )
 

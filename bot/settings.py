@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -95,6 +95,10 @@ class Settings(BaseSettings):
         default=SURVEY_GAP_DAYS, ge=1, description="At most one survey per customer in this many days"
     )
     purpose_order: list[str] = Field(default_factory=lambda: list(PURPOSE_ORDER))
+    contact_modes: list[Literal["chat", "web", "voice", "phone"]] = Field(
+        default_factory=lambda: ["chat", "phone"],
+        description="Contact modes whose channel is set up here; the plan skips the others (未配置)",
+    )
 
     # Lapse stages (准流失 / 流失 / 彻底流失), whole months since the last workshop visit: who gets the lapsed
     # survey (once per stage) and the reports' lapse section. ``report_lapse_*`` are older names, read when

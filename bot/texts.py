@@ -33,6 +33,14 @@ class Texts:
     def task_kind(self, kind: str) -> str:
         return str(self._labels["task_kinds"].get(kind, kind))
 
+    def mode(self, mode: str) -> str:
+        """A contact mode's name (聊天, 人工电话 …)."""
+        return str(self._labels["modes"].get(mode, mode))
+
+    def skip_reason(self, reason: str) -> str:
+        """Why a contact mode was skipped (未配置, 未绑定聊天, 无手机号 …)."""
+        return str(self._labels["skip_reasons"].get(reason, reason))
+
     def purpose(self, questionnaire_id: str | None) -> str:
         return str(self._labels["purposes"].get(questionnaire_id or "", ""))
 

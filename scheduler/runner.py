@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.domain.statistics import ReportSettings
 from bot.services.outbox import Sender
 from scheduler import jobs
 from scheduler.jobs import JobContext
@@ -21,7 +22,9 @@ from scheduler.jobs import JobContext
 log = logging.getLogger(__name__)
 
 
-def job_table(ctx: JobContext, sender: Sender | None, report_settings: Any) -> dict[str, Callable[[], Awaitable[Any]]]:
+def job_table(
+    ctx: JobContext, sender: Sender | None, report_settings: ReportSettings
+) -> dict[str, Callable[[], Awaitable[Any]]]:
     """Every job by its fixed name, as an awaitable with no arguments (database work runs in a thread)."""
 
     def threaded(function: Callable[..., Any], *args: Any) -> Callable[[], Awaitable[Any]]:
@@ -31,6 +34,7 @@ def job_table(ctx: JobContext, sender: Sender | None, report_settings: Any) -> d
         "select_due": threaded(jobs.select_due),
         "send_invitations": threaded(jobs.send_invitations),
         "remind_and_expire": threaded(jobs.remind_and_expire),
+        "advance_plans": threaded(jobs.advance_plans),
         "staff_digest": threaded(jobs.staff_digest),
         "urgent": threaded(jobs.urgent),
         "weekly_summary": threaded(jobs.weekly_summary, report_settings),
@@ -67,7 +71,7 @@ SCHEDULE = {
 }
 
 
-def build_scheduler(ctx: JobContext, sender: Sender, report_settings: Any) -> AsyncIOScheduler:
+def build_scheduler(ctx: JobContext, sender: Sender, report_settings: ReportSettings) -> AsyncIOScheduler:
     """The scheduler of `huifang run` (start it inside the running event loop)."""
     tz = ctx.kit.tz
     scheduler = AsyncIOScheduler(timezone=tz)

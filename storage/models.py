@@ -29,6 +29,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from bot.domain.contact_plan import Mode
+from bot.domain.lifecycle import ACTIVE_VALUES, OutboxStatus, TaskStatus
 from bot.domain.people import CustomerStatus, Honorific, IntentLevel, Role, Tier
 
 NAMING_CONVENTION = {
@@ -67,8 +69,7 @@ def _in(column: str, values: list[str] | tuple[str, ...]) -> str:
 
 # A survey in one of these statuses is still waiting or running: a customer has at most one per purpose
 # (the partial unique index ``uq_survey_active_purpose``; a second one is refused by the database).
-ACTIVE_SURVEY_STATUSES = ("pending", "invited", "in_progress", "appointment")
-ACTIVE_SURVEY = _in("status", ACTIVE_SURVEY_STATUSES)
+ACTIVE_SURVEY = _in("status", ACTIVE_VALUES)
 
 
 class Base(DeclarativeBase):
@@ -191,7 +192,7 @@ class Survey(Base):
 
     __tablename__ = "survey"
     __table_args__ = (
-        CheckConstraint(_in("channel", ["chat", "phone", "voice"]), name="channel"),
+        CheckConstraint(_in("channel", [m.value for m in Mode]), name="channel"),
         Index("ix_survey_customer_created", "customer_id", "created_at"),
         Index("ix_survey_status_due", "status", "due_at"),
         Index("ix_survey_status_next_try", "status", "next_try_at"),
@@ -224,6 +225,10 @@ class Survey(Base):
     next_try_at: Mapped[datetime | None]
     callback_at: Mapped[datetime | None]
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # Its place in the contact plan (``channel`` is its current mode): the stage's index, None until placed.
+    plan_stage: Mapped[int | None]
+    stage_entered_at: Mapped[datetime | None]
+    stage_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     due_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
@@ -291,7 +296,7 @@ class Task(Base):
 
     __tablename__ = "task"
     __table_args__ = (
-        CheckConstraint(_in("status", ["open", "done", "cancelled"]), name="status"),
+        CheckConstraint(_in("status", [s.value for s in TaskStatus]), name="status"),
         Index("ix_task_staff_status_due", "staff_id", "status", "due_at"),
         Index("ix_task_created", "created_at"),  # reports: tasks created in a period
         Index("ix_task_customer_kind", "customer_id", "kind"),  # the scheduler: a customer's latest task of a kind
@@ -305,7 +310,7 @@ class Task(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(30))
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(10), default=TaskStatus.OPEN.value)
     source_survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(Text)
     schedule_key: Mapped[str | None] = mapped_column(String(80))
@@ -355,7 +360,7 @@ class OutboundMessage(Base):
 
     __tablename__ = "outbound_message"
     __table_args__ = (
-        CheckConstraint(_in("status", ["pending", "claimed", "sent", "failed", "cancelled"]), name="status"),
+        CheckConstraint(_in("status", [s.value for s in OutboxStatus]), name="status"),
         Index("ix_outbound_status_created", "status", "created_at"),
     )
 
@@ -364,7 +369,7 @@ class OutboundMessage(Base):
     channel: Mapped[str] = mapped_column(String(10))
     recipient: Mapped[str] = mapped_column(String(50))
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]

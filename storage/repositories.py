@@ -16,10 +16,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.domain.customer_import import CustomerFacts, LeadEventFacts, VehicleFacts
+from bot.domain.lifecycle import ACTIVE_VALUES, OutboxStatus, SurveyStatus, TaskStatus
 from bot.domain.people import CustomerStatus, Honorific, IntentLevel, Role, Tier
 from storage.models import (
     ACTIVE_SURVEY,
-    ACTIVE_SURVEY_STATUSES,
     Answer,
     ContactAttempt,
     Customer,
@@ -350,14 +350,58 @@ class SurveyRepository:
         query = _ACTIVE_SURVEY_LOCKED if for_update else _ACTIVE_SURVEY
         return self._session.scalars(query, {"customer_id": customer_id}).first()
 
-    def cancel_active(self, customer_id: int, outcome: str, now: datetime) -> int:
-        """End every open survey of a customer (opt-out); returns how many."""
-        result = self._session.execute(
-            update(Survey)
-            .where(Survey.customer_id == customer_id, Survey.status.in_(ACTIVE_SURVEY_STATUSES))
-            .values(status="cancelled", outcome=outcome, completed_at=now, updated_at=now)
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    def all_active_for_customer(self, customer_id: int, *, for_update: bool = False) -> list[Survey]:
+        """Every survey of the customer that is waiting or running (one per purpose at most)."""
+        query = select(Survey).where(Survey.customer_id == customer_id, Survey.status.in_(ACTIVE_VALUES))
+        return list(self._session.scalars(query.with_for_update() if for_update else query.order_by(Survey.id)))
+
+    def in_plan(self, limit: int = 5000) -> list[tuple[Survey, Customer]]:
+        """Surveys the contact plan may move: waiting or running (not at a booked time), not in a call."""
+        rows = self._session.execute(
+            select(Survey, Customer)
+            .join(Customer, Customer.id == Survey.customer_id)
+            .where(
+                Survey.status.in_((SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)),
+                Survey.claimed_by_staff_id.is_(None),
+                Customer.opted_out_at.is_(None),
+            )
+            .order_by(Survey.id)
+            .limit(limit)
+        ).all()
+        return [(survey, customer) for survey, customer in rows]
+
+    def to_invite_by_chat(self, limit: int = 5000) -> list[tuple[Survey, Customer]]:
+        """Chat surveys not yet offered, to customers who can be messaged."""
+        rows = self._session.execute(
+            select(Survey, Customer)
+            .join(Customer, Customer.id == Survey.customer_id)
+            .where(
+                Survey.status == SurveyStatus.PENDING,
+                Survey.channel == "chat",
+                Customer.opted_out_at.is_(None),
+                Customer.telegram_chat_id.is_not(None),
+                Customer.chat_unreachable_at.is_(None),
+            )
+            .order_by(Survey.id)
+            .limit(limit)
+        ).all()
+        return [(survey, customer) for survey, customer in rows]
+
+    def invited_by_chat(self, limit: int = 5000) -> list[tuple[Survey, Customer]]:
+        """Chat surveys offered and not answered yet (candidates for a reminder)."""
+        rows = self._session.execute(
+            select(Survey, Customer)
+            .join(Customer, Customer.id == Survey.customer_id)
+            .where(
+                Survey.channel == "chat",
+                Survey.status == SurveyStatus.INVITED,
+                Survey.expires_at.is_not(None),
+                Customer.opted_out_at.is_(None),
+            )
+            .order_by(Survey.id)
+            .limit(limit)
+        ).all()
+        return [(survey, customer) for survey, customer in rows]
 
     def add_answers(self, answers: Sequence[Answer]) -> None:
         """Insert answers now, as plain rows: nothing reads them back in this unit of work, so the ORM's
@@ -389,7 +433,7 @@ class SurveyRepository:
             select(Customer, Survey.questionnaire_id)
             .join(Survey, Survey.customer_id == Customer.id)
             .where(
-                Survey.status.in_(("pending", "invited", "non_contact")),
+                Survey.status.in_((SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.NON_CONTACT)),
                 Customer.opted_out_at.is_(None),
                 (Customer.telegram_chat_id.is_(None)) | (Customer.chat_unreachable_at.is_not(None)),
             )
@@ -415,9 +459,9 @@ class SurveyRepository:
     ) -> list[int]:
         """Survey ids to offer a specialist, best first: due callbacks (their own first), then phone
         surveys due now by purpose priority and waiting time. Unclaimed or lapsed claims only."""
-        callback = (Survey.status == "appointment") & (Survey.callback_at <= now)
+        callback = (Survey.status == SurveyStatus.APPOINTMENT) & (Survey.callback_at <= now)
         waiting = (
-            Survey.status.in_(("pending", "in_progress"))
+            Survey.status.in_((SurveyStatus.PENDING, SurveyStatus.IN_PROGRESS))
             & (Survey.channel == "phone")
             & ((Survey.next_try_at.is_(None)) | (Survey.next_try_at <= now))
         )
@@ -510,6 +554,15 @@ class CustomerRecords:
     def by_chat(self, chat_id: int) -> Customer | None:
         return self._session.scalars(_CUSTOMER_BY_CHAT, {"chat_id": chat_id}).first()
 
+    def many(self, customer_ids: Iterable[int]) -> dict[int, Customer]:
+        """Customers by id (those that exist)."""
+        ids = list(dict.fromkeys(customer_ids))
+        found: dict[int, Customer] = {}
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            found.update((c.id, c) for c in self._session.scalars(select(Customer).where(Customer.id.in_(chunk))))
+        return found
+
     def by_phone(self, phone: str) -> list[Customer]:
         return list(self._session.scalars(select(Customer).where(Customer.phone == phone)))
 
@@ -538,13 +591,20 @@ class StaffRecords:
     def by_telegram(self, user_id: int) -> Staff | None:
         return self._session.scalars(_STAFF_BY_TELEGRAM, {"user_id": user_id}).first()
 
+    def reachable(self, role: str | None = None) -> list[Staff]:
+        """Active staff bound to Telegram (of one role, if given), by id."""
+        query = select(Staff).where(Staff.telegram_user_id.is_not(None), Staff.active.is_(True))
+        if role is not None:
+            query = query.where(Staff.role == role)
+        return list(self._session.scalars(query.order_by(Staff.id)))
+
     def by_name(self, store_id: int, name: str) -> Staff | None:
         return self._session.scalars(select(Staff).where(Staff.store_id == store_id, Staff.name == name)).first()
 
     def least_busy(self, store_id: int, role: str) -> Staff | None:
         """The active staff member of this role with the fewest open tasks (ties: lowest id)."""
         open_tasks = (
-            select(Task.staff_id, func.count().label("n")).where(Task.status == "open").group_by(Task.staff_id)
+            select(Task.staff_id, func.count().label("n")).where(Task.status == TaskStatus.OPEN).group_by(Task.staff_id)
         ).subquery()
         return self._session.scalars(
             select(Staff)
@@ -584,7 +644,7 @@ class TaskRepository:
                 customer_id=customer_id,
                 kind=kind,
                 due_at=due_at,
-                status="open",
+                status=TaskStatus.OPEN,
                 schedule_key=key,
                 created_at=now,
             )
@@ -596,8 +656,29 @@ class TaskRepository:
     def get(self, task_id: int) -> Task | None:
         return self._session.get(Task, task_id)
 
+    def callbacks_due(self, start: datetime, end: datetime) -> list[tuple[Task, Staff]]:
+        """Open callback tasks due in (start, end], with their staff member if bound to Telegram."""
+        rows = self._session.execute(
+            select(Task, Staff)
+            .join(Staff, Staff.id == Task.staff_id)
+            .where(
+                Task.kind == "callback",
+                Task.status == TaskStatus.OPEN,
+                Task.due_at <= end,
+                Task.due_at > start,
+                Staff.telegram_user_id.is_not(None),
+            )
+            .order_by(Task.id)
+        ).all()
+        return [(task, staff) for task, staff in rows]
+
+    def open_due_between(self, start: datetime, end: datetime, limit: int = 2000) -> list[Task]:
+        """Open tasks due in (start, end]."""
+        query = select(Task).where(Task.status == TaskStatus.OPEN, Task.due_at <= end, Task.due_at > start)
+        return list(self._session.scalars(query.order_by(Task.id).limit(limit)))
+
     def open_for(self, staff_id: int, due_before: datetime | None = None) -> list[Task]:
-        query = select(Task).where(Task.staff_id == staff_id, Task.status == "open")
+        query = select(Task).where(Task.staff_id == staff_id, Task.status == TaskStatus.OPEN)
         if due_before is not None:
             query = query.where(Task.due_at < due_before)
         return list(self._session.scalars(query.order_by(Task.due_at, Task.id)))
@@ -695,7 +776,7 @@ class OutboxRepository:
                 channel=channel,
                 recipient=recipient,
                 payload=payload,
-                status="pending",
+                status=OutboxStatus.PENDING,
                 attempts=0,
                 created_at=now,
             )
@@ -723,7 +804,7 @@ class OutboxRepository:
                 channel=channel,
                 recipient=recipient,
                 payload=payload,
-                status="claimed",
+                status=OutboxStatus.CLAIMED,
                 attempts=1,
                 claimed_at=now,
                 created_at=now,
@@ -746,11 +827,11 @@ class OutboxRepository:
         result = self._session.execute(
             update(OutboundMessage)
             .where(
-                OutboundMessage.status == "claimed",
+                OutboundMessage.status == OutboxStatus.CLAIMED,
                 OutboundMessage.idempotency_key.startswith(key_prefix, autoescape=True),
                 OutboundMessage.claimed_at < claimed_before,
             )
-            .values(status="pending")
+            .values(status=OutboxStatus.PENDING)
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
@@ -761,8 +842,8 @@ class OutboxRepository:
             self._session.scalars(
                 select(OutboundMessage.id)
                 .where(
-                    (OutboundMessage.status == "pending")
-                    | ((OutboundMessage.status == "claimed") & (OutboundMessage.claimed_at < stale_before))
+                    (OutboundMessage.status == OutboxStatus.PENDING)
+                    | ((OutboundMessage.status == OutboxStatus.CLAIMED) & (OutboundMessage.claimed_at < stale_before))
                 )
                 .order_by(OutboundMessage.id)
                 .limit(limit)
@@ -775,10 +856,10 @@ class OutboxRepository:
             update(OutboundMessage)
             .where(
                 OutboundMessage.id == message_id,
-                (OutboundMessage.status == "pending")
-                | ((OutboundMessage.status == "claimed") & (OutboundMessage.claimed_at < stale_before)),
+                (OutboundMessage.status == OutboxStatus.PENDING)
+                | ((OutboundMessage.status == OutboxStatus.CLAIMED) & (OutboundMessage.claimed_at < stale_before)),
             )
-            .values(status="claimed", claimed_at=now, attempts=OutboundMessage.attempts + 1)
+            .values(status=OutboxStatus.CLAIMED, claimed_at=now, attempts=OutboundMessage.attempts + 1)
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -786,11 +867,23 @@ class OutboxRepository:
     def get(self, message_id: int) -> OutboundMessage | None:
         return self._session.get(OutboundMessage, message_id)
 
+    def cancel_unsent_to(self, recipient: str, reason: str) -> int:
+        """Cancel every message to ``recipient`` not sent yet (pending, or claimed by a sender); how many."""
+        result = self._session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.recipient == recipient,
+                OutboundMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.CLAIMED)),
+            )
+            .values(status=OutboxStatus.CANCELLED, error=reason)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     def finish(self, message_id: int, status: str, now: datetime, error: str | None = None) -> None:
         self._session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id == message_id)
-            .values(status=status, sent_at=now if status == "sent" else None, error=error)
+            .values(status=status, sent_at=now if status == OutboxStatus.SENT else None, error=error)
             .execution_options(synchronize_session=False)
         )
 
@@ -805,7 +898,7 @@ _SURVEY_WITH_CUSTOMER = (
 _SURVEY_WITH_CUSTOMER_LOCKED = _SURVEY_WITH_CUSTOMER.with_for_update(of=Survey)
 _ACTIVE_SURVEY = (
     select(Survey)
-    .where(Survey.customer_id == bindparam("customer_id"), Survey.status.in_(ACTIVE_SURVEY_STATUSES))
+    .where(Survey.customer_id == bindparam("customer_id"), Survey.status.in_(ACTIVE_VALUES))
     .order_by(Survey.created_at.desc(), Survey.id.desc())
     .limit(1)
 )

@@ -8,7 +8,9 @@ States (stored as their ASCII value in ``survey.status``)::
 
     pending ──invite──► invited ──begin──► in_progress ──answer(finished)──► completed / partial / refused
        │                   │                    │                       └──► appointment ──begin──► in_progress
-       │                   └──(no reply by the deadline)──► expired
+       │                   └──(no reply by the deadline, or no mode left in the plan)──► expired
+       ├──(the plan's next mode)──► pending / in_progress (offered afresh in the next mode)
+       ├──(no mode left, never offered)──► non_contact
        └── any active state ──opt-out──► cancelled;  ──call ended / call outcome (final)──► refused / partial /
                                                         non_contact / not_eligible / ended
 
@@ -53,7 +55,10 @@ class SurveyStatus(StrEnum):
 ACTIVE: frozenset[SurveyStatus] = frozenset(
     {SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS, SurveyStatus.APPOINTMENT}
 )
-ACTIVE_VALUES: tuple[str, ...] = tuple(sorted(s.value for s in ACTIVE))
+# In the enum's order (pending, invited, in_progress, appointment): the partial unique index's predicate is
+# written from this tuple, and its text must not change.
+ACTIVE_VALUES: tuple[str, ...] = tuple(s.value for s in SurveyStatus if s in ACTIVE)
+INITIAL: SurveyStatus = SurveyStatus.PENDING  # every survey is created waiting to be offered
 WAITING: frozenset[SurveyStatus] = frozenset({SurveyStatus.PENDING, SurveyStatus.INVITED})
 
 # The questionnaire engine's outcome at an end node → the final state (``appointment`` stays active).
@@ -74,6 +79,7 @@ class EventKind(StrEnum):
 
     INVITE = "invite"  # an invitation went out (or a call was placed) in some mode
     BEGIN = "begin"  # the customer said 开始 / picked up and agreed: the first question is asked
+    # (``started=True``: begin afresh in another mode, e.g. 开始 in chat on a survey a call had begun)
     ANSWER = "answer"  # an answer was taken and the questionnaire moved on (not finished)
     FINISH = "finish"  # an answer reached an end node; ``outcome`` is the engine's outcome
     BOOK_CALLBACK = "book_callback"  # a time to call back was chosen outside the questionnaire (预约回访)
@@ -83,6 +89,7 @@ class EventKind(StrEnum):
     NO_REPLY = "no_reply"  # the deadline passed without an answer
     OPT_OUT = "opt_out"  # the customer opted out (any channel): every active survey ends
     NEXT_MODE = "next_mode"  # the contact plan moved the survey to its next mode: offer it afresh
+    PLAN_ENDED = "plan_ended"  # the contact plan has no usable mode left for the survey
     RECOVER = "recover"  # after a crash or a lapsed claim: stay, and re-send what the customer waits on
 
 
@@ -91,6 +98,7 @@ class Event:
     kind: EventKind
     outcome: str | None = None  # FINISH, CALL_FINAL, END_CALL
     started: bool = False  # CALL_RETRY, NEXT_MODE: has the questionnaire been started (answers kept)?
+    # BEGIN: the questionnaire runs already (in another mode) and begins afresh
 
 
 @dataclass(frozen=True)
@@ -140,7 +148,7 @@ def transition(status: SurveyStatus | str, event: Event) -> Transition:
             raise IllegalTransition(status, event)
         return Transition(SurveyStatus.INVITED)
     if kind is EventKind.BEGIN:
-        if status is SurveyStatus.IN_PROGRESS:
+        if status is SurveyStatus.IN_PROGRESS and not event.started:
             raise IllegalTransition(status, event)  # 开始 twice: the first question is already out
         return Transition(SurveyStatus.IN_PROGRESS)
     if kind is EventKind.ANSWER:
@@ -163,8 +171,7 @@ def transition(status: SurveyStatus | str, event: Event) -> Transition:
             return Transition(SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING)
         return Transition(status)
     if kind is EventKind.CALL_FINAL:
-        outcome = event.outcome or "ended"
-        return Transition(STATUS_BY_OUTCOME.get(outcome, SurveyStatus.ENDED), outcome=outcome)
+        return Transition(STATUS_BY_OUTCOME.get(event.outcome or "", SurveyStatus.ENDED), outcome=event.outcome)
     if kind is EventKind.END_CALL:
         if event.outcome not in ("refusal", "partial"):
             raise IllegalTransition(status, event)
@@ -176,5 +183,36 @@ def transition(status: SurveyStatus | str, event: Event) -> Transition:
             raise IllegalTransition(status, event)
         return Transition(SurveyStatus.EXPIRED, disposition="no_reply", outcome="no_response")
     if kind is EventKind.NEXT_MODE:
-        return Transition(SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING)
+        if status is SurveyStatus.APPOINTMENT:
+            raise IllegalTransition(status, event)  # a booked time is a result: the plan waits for it
+        # The mode the survey leaves recorded no reply if it had been offered there.
+        offered = status in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
+        return Transition(
+            SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING,
+            disposition="no_reply" if offered else None,
+        )
+    if kind is EventKind.PLAN_ENDED:
+        if status in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS):
+            return Transition(SurveyStatus.EXPIRED, disposition="no_reply", outcome="no_response")
+        if status is SurveyStatus.PENDING:  # never offered in any mode
+            return Transition(SurveyStatus.NON_CONTACT, outcome="non_contact")
+        raise IllegalTransition(status, event)
     raise IllegalTransition(status, event)  # pragma: no cover - every kind is handled above
+
+
+class TaskStatus(StrEnum):
+    """Where a staff task stands (stored as its value in ``task.status``)."""
+
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class OutboxStatus(StrEnum):
+    """Where an outbound message stands (stored as its value in ``outbound_message.status``)."""
+
+    PENDING = "pending"  # waiting for a sender
+    CLAIMED = "claimed"  # a sender took it (or the handler that recorded it sends it right after commit)
+    SENT = "sent"
+    FAILED = "failed"  # given up on (permanent error, or too many tries)
+    CANCELLED = "cancelled"  # not to be sent any more (the customer opted out)

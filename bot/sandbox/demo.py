@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from bot.app import Container, build
 from bot.domain.clock import FixedClock
 from bot.domain.engine import Choose, FreeText, Rate
+from bot.domain.lifecycle import SurveyStatus
 from bot.domain.links import LinkSubject
 from bot.domain.questionnaire import NodeKind
 from bot.sandbox.fake_telegram import FakeTelegram, FakeUser, SentMessage
@@ -171,7 +172,7 @@ async def _open_links(demo: Demo) -> None:
     """Unbound customers with a waiting survey get the SMS; about half open the link."""
     with demo.app.uow() as uow:
         waiting = uow.session.query(Customer.id).join(Survey, Survey.customer_id == Customer.id).filter(
-            Survey.status == "pending", Customer.telegram_chat_id.is_(None), Customer.opted_out_at.is_(None)
+            Survey.status == SurveyStatus.PENDING, Customer.telegram_chat_id.is_(None), Customer.opted_out_at.is_(None)
         ).all()  # fmt: skip
         fresh = [cid for (cid,) in waiting if cid not in demo.links_opened]
         tokens: dict[int, str] = {}

@@ -25,16 +25,18 @@ from bot.domain.dates import InvalidDate, parse_date
 from bot.domain.dispositions import BY_CODE, for_channel
 from bot.domain.dispositions import disposition as disposition_info
 from bot.domain.engine import BookCallback, ChooseMany, Input, Rejection, RejectReason, State, Step
+from bot.domain.lifecycle import ACTIVE_VALUES, SurveyStatus
 from bot.domain.people import Honorific, title
 from bot.domain.phone import national
 from bot.domain.presentation import text_input
 from bot.domain.questionnaire import NodeKind, Questionnaire
 from bot.services.calls import PHONE, book_callback, end_call, phone_answer, record_dial
 from bot.services.importing import _Rejects
+from bot.services.survey_status import opt_out_everywhere
 from bot.services.surveys import QUESTION_KINDS, Accepted, Position, SurveyKit, questionnaire_of
 from bot.tabular import NotATable, append_row, create_table, open_table
 from storage.models import ContactAttempt, Customer, Staff, Survey
-from storage.repositories import ACTIVE_SURVEY_STATUSES, ClaimConflict
+from storage.repositories import ClaimConflict
 from storage.unit_of_work import SqlUnitOfWork
 
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
@@ -280,7 +282,7 @@ def _sheet_row(uow: SqlUnitOfWork, kit: SurveyKit, number: int, survey: Survey, 
         f"{disposition_info(a.disposition).label} {_local(a.attempted_at, kit):%m-%d %H:%M}"
         for a in uow.surveys.attempts(survey.id)
     )
-    callback = survey.callback_at if survey.status == "appointment" and survey.callback_at else None
+    callback = survey.callback_at if survey.status == SurveyStatus.APPOINTMENT and survey.callback_at else None
     cells: list[Any] = [
         number,
         survey.id,
@@ -605,7 +607,7 @@ def _check_open(
     at: datetime,
     kit: SurveyKit,
 ) -> None:
-    if survey.status not in ACTIVE_SURVEY_STATUSES:
+    if survey.status not in ACTIVE_VALUES:
         raise _Rejected(SURVEY, f"该回访已结束（{_STATUS_ZH.get(survey.status, survey.status)}），不能再记录拨打")
     if customer.opted_out_at is not None:
         raise _Rejected(SURVEY, "客户已要求不再联系，不能再记录拨打")
@@ -653,7 +655,7 @@ def _connected(
             customer = uow.people.get(survey.customer_id)
             assert customer is not None
             customer.opted_out_at = kit.clock.now()
-            uow.surveys.cancel_active(customer.id, "opted_out", kit.clock.now())
+            opt_out_everywhere(uow, customer.id, channel=PHONE, now=kit.clock.now())
         return "recorded"
     if row.code == "completed":
         if not walked:

@@ -16,8 +16,11 @@ from bot.domain.callback_time import callback_time_problem
 from bot.domain.calling import Decision, Next, PhoneSettings, decide
 from bot.domain.dispositions import disposition as disposition_info
 from bot.domain.engine import Input, Rejection, RejectReason, State
+from bot.domain.lifecycle import Event, EventKind, SurveyStatus, TaskStatus
 from bot.domain.people import Honorific, title
 from bot.domain.phone import national
+from bot.services.plan_progress import count_try, enter, next_mode_after_giving_up
+from bot.services.survey_status import move, opt_out_everywhere
 from bot.services.surveys import Accepted, Position, SurveyKit, begin_survey, position_of, submit_answer, survey_ref
 from storage.models import ContactAttempt, Staff, Survey, Task
 from storage.repositories import ClaimConflict
@@ -111,7 +114,7 @@ def _card(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey) -> CallCard:
         questionnaire=kit.catalog.get(survey.questionnaire_id).title
         if survey.questionnaire_id in kit.catalog.by_id
         else survey.questionnaire_id,
-        callback_at=survey.callback_at if survey.status == "appointment" else None,
+        callback_at=survey.callback_at if survey.status == SurveyStatus.APPOINTMENT else None,
         attempts=attempts,
         answers=answers,
     )
@@ -152,9 +155,11 @@ def record_dial(
     ]
     decision = decide(disposition, _local(now, kit.tz), earlier, phone.hours, phone.rules)
     survey.attempt_count += 1
+    count_try(survey)  # a dial is a try of the phone stage
     if decision.next is Next.CONNECTED:
         survey.channel = PHONE
-        resumable = survey.state and not State.from_dict(survey.state).finished and survey.status == "in_progress"
+        running = survey.status == SurveyStatus.IN_PROGRESS
+        resumable = survey.state and not State.from_dict(survey.state).finished and running
         # A survey begun in chat goes on at its question; a finished one (a booked callback) starts over.
         position = position_of(uow, kit, survey) if resumable else begin_survey(uow, kit, survey, PHONE, staff.name)
         survey.assigned_staff_id = staff.id
@@ -183,22 +188,25 @@ def _title(uow: SqlUnitOfWork, survey: Survey) -> str:
 def _apply(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, staff: Staff, decision: Decision, now: datetime) -> None:
     survey.claimed_by_staff_id = None
     survey.claimed_at = None
-    survey.updated_at = now
     if decision.next is Next.RETRY and decision.at is not None:
         survey.next_try_at = _utc(decision.at, kit.tz, now)
-        if survey.status == "appointment":
-            survey.status = "in_progress" if survey.state else "pending"
+        move(uow, survey, Event(EventKind.CALL_RETRY, started=bool(survey.state)), channel=PHONE, now=now)
         return
-    survey.status = {"refusal": "refused", "non_contact": "non_contact", "not_eligible": "not_eligible"}.get(
-        decision.outcome or "", "ended"
-    )
-    survey.outcome = decision.outcome
-    survey.completed_at = now
     customer = uow.people.get(survey.customer_id)
     assert customer is not None
+    if decision.outcome == "non_contact" and kit.plans is not None:
+        # The phone's retry rules gave up without reaching the customer: the plan's next usable mode, if any.
+        step = next_mode_after_giving_up(kit.plans, survey, customer, kit.modes, now)
+        if step is not None:
+            next_mode = Event(EventKind.NEXT_MODE, started=bool(survey.state))
+            move(uow, survey, next_mode, channel=PHONE, now=now, record=False)  # the dial is recorded already
+            enter(survey, step)
+            survey.next_try_at = None
+            return
+    move(uow, survey, Event(EventKind.CALL_FINAL, decision.outcome), channel=PHONE, now=now, staff_id=staff.id)
     if decision.opt_out:
         customer.opted_out_at = now
-        uow.surveys.cancel_active(customer.id, "opted_out", now)
+        opt_out_everywhere(uow, customer.id, channel=PHONE, now=now)
     if decision.task:
         owner = uow.people.staff(customer.owner_staff_id)
         assignee = (
@@ -212,7 +220,7 @@ def _apply(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, staff: Staff, dec
                 customer_id=customer.id,
                 kind=decision.task,
                 due_at=now,
-                status="open",
+                status=TaskStatus.OPEN,
                 source_survey_id=survey.id,
                 created_at=now,
             )
@@ -228,7 +236,7 @@ def phone_answer(
     if isinstance(result, Accepted) and result.position.finished:
         survey.claimed_by_staff_id = None
         survey.claimed_at = None
-        if survey.status == "appointment" and survey.callback_at is not None:
+        if survey.status == SurveyStatus.APPOINTMENT and survey.callback_at is not None:
             survey.assigned_staff_id = staff.id
     return result
 
@@ -237,22 +245,15 @@ def end_call(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, h
     """拒访 (refused), 中途挂断 (partial: answers so far are kept) or 勿再致电 (do_not_call: opted out everywhere)."""
     survey = _claimed(uow, kit, staff, survey_id)
     now = kit.clock.now()
-    code = {"refused": "refused", "partial": "partial", "do_not_call": "refused"}[how]
-    uow.surveys.add_attempt(
-        ContactAttempt(survey_id=survey.id, channel=PHONE, staff_id=staff.id, attempted_at=now, disposition=code)
-    )
     outcome = {"refused": "refusal", "partial": "partial", "do_not_call": "refusal"}[how]
     survey.claimed_by_staff_id = None
     survey.claimed_at = None
-    survey.status = "partial" if how == "partial" else "refused"
-    survey.outcome = outcome
-    survey.completed_at = now
-    survey.updated_at = now
+    move(uow, survey, Event(EventKind.END_CALL, outcome), channel=PHONE, now=now, staff_id=staff.id)
     if how == "do_not_call":
         customer = uow.people.get(survey.customer_id)
         assert customer is not None
         customer.opted_out_at = now
-        uow.surveys.cancel_active(customer.id, "opted_out", now)
+        opt_out_everywhere(uow, customer.id, channel=PHONE, now=now)
     return _title(uow, survey)
 
 
@@ -276,30 +277,19 @@ def book_callback(
     survey = _claimed(uow, kit, staff, survey_id)
     now = kit.clock.now()
     at = _utc(at_local, kit.tz, now)
-    uow.surveys.add_attempt(
-        ContactAttempt(
-            survey_id=survey.id,
-            channel=PHONE,
-            staff_id=staff.id,
-            attempted_at=now,
-            disposition="appointment",
-            next_try_at=at,
-        )
-    )
-    survey.status = "appointment"
+    move(uow, survey, Event(EventKind.BOOK_CALLBACK), channel=PHONE, now=now, staff_id=staff.id, next_try_at=at)
     survey.callback_at = at
     survey.next_try_at = at
     survey.assigned_staff_id = staff.id
     survey.claimed_by_staff_id = None
     survey.claimed_at = None
-    survey.updated_at = now
     uow.tasks.add(
         Task(
             staff_id=staff.id,
             customer_id=survey.customer_id,
             kind="callback",
             due_at=at,
-            status="open",
+            status=TaskStatus.OPEN,
             source_survey_id=survey.id,
             created_at=now,
         )

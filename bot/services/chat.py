@@ -11,9 +11,11 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot.domain.engine import BookCallback, Input, Rejection, RejectReason, State
+from bot.domain.lifecycle import OutboxStatus, SurveyStatus
 from bot.domain.links import InvalidLink, LinkProblem, LinkSubject
 from bot.domain.presentation import callback_input, parse_callback, text_input
 from bot.services.links import check_link, mark_used
+from bot.services.survey_status import opt_out_everywhere
 from bot.services.surveys import (
     Accepted,
     Position,
@@ -126,7 +128,7 @@ def greet_again(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> Bound | Pos
 def _welcome(uow: SqlUnitOfWork, kit: SurveyKit, customer: Customer) -> Bound | Position:
     """A customer back in the chat: the question their chat survey waits on, or else the consent screen."""
     survey = uow.surveys.active_for_customer(customer.id)
-    if survey is not None and survey.status == "in_progress" and survey.state and survey.channel == CHAT:
+    if survey is not None and survey.status == SurveyStatus.IN_PROGRESS and survey.state and survey.channel == CHAT:
         return position_of(uow, kit, survey)
     return _bound_customer(uow, customer, survey)
 
@@ -161,7 +163,7 @@ def consent(
     survey = uow.surveys.active_for_customer(customer.id, for_update=True)
     if survey is None:
         return NothingToAnswer()
-    if survey.status == "in_progress" and survey.state and survey.channel == CHAT:
+    if survey.status == SurveyStatus.IN_PROGRESS and survey.state and survey.channel == CHAT:
         return AlreadyStarted(position_of(uow, kit, survey))
     position = begin_survey(uow, kit, survey, CHAT, specialist_name)
     survey.attempt_count += 1
@@ -182,26 +184,10 @@ def opt_out(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> bool:
     customer.opted_out_at = now
     customer.updated_at = now
     survey = uow.surveys.active_for_customer(customer.id)
-    if survey is not None:
-        uow.surveys.add_attempt(
-            ContactAttempt(survey_id=survey.id, channel=CHAT, attempted_at=now, disposition="opted_out")
-        )
-    uow.surveys.cancel_active(customer.id, "opted_out", now)
+    opt_out_everywhere(uow, customer.id, channel=CHAT, now=now, record_for=survey.id if survey else None)
     uow.session.flush()
-    _cancel_pending_messages(uow, chat_id)
+    uow.outbox.cancel_unsent_to(str(chat_id), "opted out")
     return True
-
-
-def _cancel_pending_messages(uow: SqlUnitOfWork, chat_id: int) -> None:
-    from sqlalchemy import update
-
-    from storage.models import OutboundMessage
-
-    uow.session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.recipient == str(chat_id), OutboundMessage.status.in_(("pending", "claimed")))
-        .values(status="cancelled", error="opted out")
-    )
 
 
 @dataclass(frozen=True)
@@ -227,9 +213,9 @@ def answer_typed(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int, text: str) ->
     if customer is None or customer.opted_out_at is not None:
         return NoSurvey()
     survey = uow.surveys.active_for_customer(customer.id, for_update=True)
-    if survey is not None and survey.status in ("pending", "invited"):
+    if survey is not None and survey.status in (SurveyStatus.PENDING, SurveyStatus.INVITED):
         return _bound_customer(uow, customer, survey)
-    if survey is None or survey.status != "in_progress" or not survey.state:
+    if survey is None or survey.status != SurveyStatus.IN_PROGRESS or not survey.state:
         return NoSurvey()
     position = position_of(uow, kit, survey)
     given = text_input(position.step, text, kit.local_now())
@@ -307,12 +293,21 @@ def _behind(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey) -> Behind:
     if recorded is None:
         return Behind(position_of(uow, kit, survey), True, None)
     message_id, status = recorded
-    return Behind(position_of(uow, kit, survey), status == "failed", message_id)
+    return Behind(position_of(uow, kit, survey), status == OutboxStatus.FAILED, message_id)
+
+
+_ENDED_FOR_CHAT = (
+    SurveyStatus.COMPLETED,
+    SurveyStatus.REFUSED,
+    SurveyStatus.APPOINTMENT,
+    SurveyStatus.CANCELLED,
+    SurveyStatus.EXPIRED,
+)
 
 
 def _submit(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, given: Input) -> Accepted | Rejection | NoSurvey:
-    if survey.status != "in_progress" or not survey.state:
-        if survey.status in ("completed", "refused", "appointment", "cancelled", "expired"):
+    if survey.status != SurveyStatus.IN_PROGRESS or not survey.state:
+        if survey.status in _ENDED_FOR_CHAT:
             return Rejection(RejectReason.FINISHED, "survey ended", State.from_dict(survey.state or {}))
         return NoSurvey()
     return submit_answer(uow, kit, survey, given, CHAT)

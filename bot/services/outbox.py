@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.domain.clock import Clock
+from bot.domain.lifecycle import OutboxStatus
 from bot.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -107,22 +108,22 @@ async def _deliver(
         customer = uow.people.get(customer_id) if customer_id else None
         # Consent is checked again at send time: an opt-out between queueing and sending wins.
         if customer is not None and (customer.opted_out_at is not None or customer.chat_unreachable_at is not None):
-            uow.outbox.finish(message_id, "cancelled", clock.now(), "opted out or unreachable")
+            uow.outbox.finish(message_id, OutboxStatus.CANCELLED, clock.now(), "opted out or unreachable")
             uow.commit()
             report.cancelled += 1
             return
-    outcome, error = "sent", None
+    outcome, error = OutboxStatus.SENT, None
     try:
         await sender.send(recipient, render(texts, payload))
     except Unreachable:
-        outcome, error = "failed", "blocked by the recipient"
+        outcome, error = OutboxStatus.FAILED, "blocked by the recipient"
     except MaybeSent:
-        outcome, error = "failed", "timed out after sending; not repeated"
+        outcome, error = OutboxStatus.FAILED, "timed out after sending; not repeated"
     except Refused as exc:
-        outcome, error = "failed", f"refused: {exc}"[:200]
+        outcome, error = OutboxStatus.FAILED, f"refused: {exc}"[:200]
     except TryLater as exc:
         outcome, error = (
-            ("failed" if attempts >= max_attempts else "pending"),
+            (OutboxStatus.FAILED if attempts >= max_attempts else OutboxStatus.PENDING),
             f"network: {type(exc.__cause__).__name__}",
         )
     with uow_factory() as uow:
@@ -132,9 +133,9 @@ async def _deliver(
             if customer is not None:
                 customer.chat_unreachable_at = clock.now()
         uow.commit()
-    if outcome == "sent":
+    if outcome is OutboxStatus.SENT:
         report.sent += 1
-    elif outcome == "pending":
+    elif outcome is OutboxStatus.PENDING:
         report.retry += 1
     else:
         report.failed += 1

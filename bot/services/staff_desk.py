@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.clock import Clock
+from bot.domain.lifecycle import TaskStatus
 from bot.domain.links import LinkSubject
 from bot.domain.people import Honorific, Role, title
 from bot.domain.phone import mask, national
@@ -106,10 +107,10 @@ def _card(uow: SqlUnitOfWork, task: Task, viewer: Staff, now: datetime) -> TaskC
 def finish_task(uow: SqlUnitOfWork, staff: Staff, task_id: int, clock: Clock) -> TaskCard | None:
     """完成: mark the staff member's own task done (None if it is not theirs or not open)."""
     task = uow.tasks.get(task_id)
-    if task is None or task.staff_id != staff.id or task.status != "open":
+    if task is None or task.staff_id != staff.id or task.status != TaskStatus.OPEN:
         return None
     now = clock.now()
-    task.status = "done"
+    task.status = TaskStatus.DONE.value
     task.done_at = now
     task.first_action_at = task.first_action_at or now
     return _card(uow, task, staff, now)
@@ -118,7 +119,7 @@ def finish_task(uow: SqlUnitOfWork, staff: Staff, task_id: int, clock: Clock) ->
 def postpone_task(uow: SqlUnitOfWork, staff: Staff, task_id: int, clock: Clock, hours: int = 24) -> TaskCard | None:
     """推迟: move the task a day on (counts as a first action)."""
     task = uow.tasks.get(task_id)
-    if task is None or task.staff_id != staff.id or task.status != "open":
+    if task is None or task.staff_id != staff.id or task.status != TaskStatus.OPEN:
         return None
     now = clock.now()
     task.due_at = max(task.due_at, now) + timedelta(hours=hours)

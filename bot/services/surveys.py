@@ -7,6 +7,7 @@ transaction as its answers, so a restart resumes at the same question and nothin
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -16,17 +17,19 @@ from zoneinfo import ZoneInfo
 from bot.domain.callback_time import callback_time_problem
 from bot.domain.calling import CallingHours
 from bot.domain.clock import Clock
-from bot.domain.dispositions import OUTCOME_DISPOSITION
+from bot.domain.contact_plan import ContactPlan, Mode
 from bot.domain.engine import BookCallback, Input, Rejection, State, Step, answer, current_step, start
+from bot.domain.lifecycle import Event, EventKind, SurveyStatus, TaskStatus
 from bot.domain.people import Honorific, title
 from bot.domain.questionnaire import ActionKind, NodeKind, Questionnaire, successors
 from bot.questionnaires import Catalog, load_text
 from bot.rendering import TemplateRenderer
-from storage.models import Answer, ContactAttempt, Customer, Survey, Task
+from bot.services import survey_status
+from bot.services.plan_progress import answered_in
+from storage.models import Answer, Customer, Survey, Task
 from storage.unit_of_work import SqlUnitOfWork
 
 QUESTION_KINDS = {NodeKind.SINGLE, NodeKind.MULTI, NodeKind.TEXT, NodeKind.RATING, NodeKind.CALLBACK}
-STATUS_BY_OUTCOME = {"complete": "completed", "refusal": "refused", "appointment": "appointment"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class SurveyKit:
     clock: Clock
     tz: ZoneInfo
     hours: CallingHours = field(default_factory=CallingHours)  # when a callback may be booked (and is offered)
+    # The contact plans and the modes set up here; None: no plan (a mode's own end is the survey's end).
+    plans: Mapping[str, ContactPlan] | None = None
+    modes: frozenset[Mode] = frozenset({Mode.CHAT, Mode.PHONE})
 
     def local_now(self) -> datetime:
         """Now in the store's zone, without the zone: how typed and offered callback times are written."""
@@ -112,14 +118,14 @@ def create_survey(
     questionnaire = kit.catalog.get(questionnaire_id)
     now = kit.clock.now()
     uow.surveys.pin_version(questionnaire.ref, questionnaire.id, questionnaire.text, now)
-    return uow.surveys.add_unless_active(
+    return survey_status.create(
+        uow,
         {
             "customer_id": customer_id,
             "questionnaire_id": questionnaire.id,
             "questionnaire_version": questionnaire.ref,
             "purpose": purpose,
             "channel": channel,
-            "status": "pending",
             "due_at": due_at or now,
             "created_at": now,
             "updated_at": now,
@@ -175,10 +181,10 @@ def begin_survey(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, channel: st
         uow.surveys.clear_answers(survey.id)
     survey.state = result.state.to_dict()
     survey.current_step = result.state.node_id
-    survey.status = "in_progress"
-    survey.channel = channel
+    again = survey.status == SurveyStatus.IN_PROGRESS  # running in another mode: begins afresh here
+    survey_status.move(uow, survey, Event(EventKind.BEGIN, started=again), channel=channel, now=now)
+    answered_in(kit.plans, survey, channel, now)
     survey.started_at = survey.started_at or now
-    survey.updated_at = now
     return _position(survey, questionnaire, result.state, result.step)
 
 
@@ -237,8 +243,6 @@ def submit_answer(
     survey.state = new_state.to_dict()
     survey.current_step = new_state.node_id
     survey.updated_at = now
-    if survey.status != "in_progress" and not new_state.finished:
-        survey.status = "in_progress"
     if new_state.finished:
         _finish(uow, survey, customer, new_state, channel, staff_id, now)
     moved = new_state.node_id != state.node_id
@@ -257,23 +261,18 @@ def _finish(
     now: datetime,
 ) -> None:
     outcome = state.outcome or "complete"
-    survey.outcome = outcome
-    survey.status = STATUS_BY_OUTCOME.get(outcome, "completed")
-    if survey.status != "appointment":
-        survey.completed_at = now
+    survey_status.move(
+        uow,
+        survey,
+        Event(EventKind.FINISH, outcome),
+        channel=channel,
+        now=now,
+        staff_id=staff_id,
+        next_try_at=survey.callback_at if outcome == "appointment" else None,
+    )
     if survey.questionnaire_id == "owner_care" and outcome == "complete":
         customer.loyalty_score = state.score("loyalty")
         customer.updated_at = now
-    uow.surveys.add_attempt(
-        ContactAttempt(
-            survey_id=survey.id,
-            channel=channel,
-            staff_id=staff_id,
-            attempted_at=now,
-            disposition=OUTCOME_DISPOSITION.get(outcome, outcome),
-            next_try_at=survey.callback_at if survey.status == "appointment" else None,
-        )
-    )
 
 
 def _carry_out(
@@ -294,7 +293,7 @@ def _carry_out(
                         customer_id=customer.id,
                         kind="alert",
                         due_at=now,
-                        status="open",
+                        status=TaskStatus.OPEN,
                         source_survey_id=survey.id,
                         note=action.reason,
                         created_at=now,
@@ -360,7 +359,7 @@ def _task(
             customer_id=customer.id,
             kind=kind,
             due_at=due_at or now + timedelta(hours=due_hours),
-            status="open",
+            status=TaskStatus.OPEN,
             source_survey_id=survey.id,
             created_at=now,
         )

@@ -17,6 +17,7 @@ from telegram import BotCommandScopeChat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.domain.engine import Rejection, RejectReason
+from bot.domain.lifecycle import OutboxStatus
 from bot.domain.presentation import REJECTION_TEXT_ZH
 from bot.services import chat, outbox, staff_desk, weekly
 from bot.services.chat import AlreadyStarted, Behind, Bound, NoSurvey, NothingToAnswer, NotTaken, Refused
@@ -449,7 +450,7 @@ async def _send(
         def mark(uow: SqlUnitOfWork) -> None:
             chat.mark_unreachable(uow, services.kit, chat_id)
             if message_id is not None:
-                outbox.settle(uow, message_id, "failed", clock, "blocked by the recipient")
+                outbox.settle(uow, message_id, OutboxStatus.FAILED, clock, "blocked by the recipient")
             uow.commit()
 
         await services.transact(mark)
@@ -457,15 +458,17 @@ async def _send(
         return
     except NetworkError as exc:
         if message_id is not None:
-            outcome, error = ("pending", None) if isinstance(exc, NotSent) else ("failed", "maybe sent; not repeated")
+            not_sent = isinstance(exc, NotSent)
+            outcome = OutboxStatus.PENDING if not_sent else OutboxStatus.FAILED
+            error = None if not_sent else "maybe sent; not repeated"
             await _settle(services, message_id, outcome, error)
         raise
     except BadRequest as exc:
         if message_id is not None:
-            await _settle(services, message_id, "failed", f"refused: {exc.message}"[:200])
+            await _settle(services, message_id, OutboxStatus.FAILED, f"refused: {exc.message}"[:200])
         raise
     if message_id is not None:
-        await _settle(services, message_id, "sent", None)
+        await _settle(services, message_id, OutboxStatus.SENT, None)
 
 
 async def _settle(services: ChatServices, message_id: int, outcome: str, error: str | None) -> None:

@@ -18,6 +18,7 @@ from bot.domain.callback_time import parse_callback_time
 from bot.domain.calling import Next, PhoneSettings
 from bot.domain.dispositions import disposition as disposition_info
 from bot.domain.engine import BookCallback, Rejection, RejectReason
+from bot.domain.lifecycle import SurveyStatus
 from bot.domain.presentation import (
     REJECTION_TEXT_ZH,
     callback_input,
@@ -372,7 +373,7 @@ async def staff_text(update: Update, context: HuifangContext) -> bool:
         if staff is None:
             return None
         survey = uow.surveys.claimed_by(staff.id)
-        if survey is None or survey.status != "in_progress":
+        if survey is None or survey.status != SurveyStatus.IN_PROGRESS:
             return None
         if not services.first_time(uow, update_id):
             return SEEN

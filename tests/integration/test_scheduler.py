@@ -180,7 +180,12 @@ def test_no_invitations_go_out_on_a_public_holiday(world: Setup, app: Container)
     assert world.run(at("2026-10-09", 10), jobs.send_invitations) == 1
 
 
-def test_an_unanswered_invitation_gets_one_reminder_after_a_day_and_expires_after_a_week(world: Setup) -> None:
+def test_an_unanswered_invitation_gets_one_reminder_after_a_day_and_moves_to_the_call_queue_after_a_week(
+    world: Setup,
+) -> None:
+    # Issue #12 changed this on purpose: an unanswered chat survey no longer expires after the chat stage's
+    # wait (7 days in scripts_zh/contact_plans.yaml) but moves on to the plan's next usable mode, a
+    # specialist's call (SMS and voice are not configured). It expires only when no mode is left.
     customer = world.customer("defeated", chat=7003)
     world.defeat(customer, "2026-11-24")
     world.run(at("2026-11-25", 8))
@@ -189,11 +194,14 @@ def test_an_unanswered_invitation_gets_one_reminder_after_a_day_and_expires_afte
     assert world.run(at("2026-11-26", 9), jobs.remind_and_expire) == (0, 0)  # 23 h
     assert world.run(at("2026-11-26", 10, 5), jobs.remind_and_expire) == (1, 0)
     assert world.run(at("2026-11-27", 11), jobs.remind_and_expire) == (0, 0)
-    assert world.run(at("2026-12-02", 10, 1), jobs.remind_and_expire) == (0, 1)
+    assert world.run(at("2026-12-02", 7, 59), jobs.remind_and_expire) == (0, 0)  # the chat stage's wait runs
+    assert world.run(at("2026-12-02", 8, 1), jobs.remind_and_expire) == (0, 0)  # moved on, not ended
     with world.app.uow() as uow:
         survey = uow.session.scalars(select(Survey)).one()
-        assert (survey.status, survey.outcome) == ("expired", "no_response")
+        assert (survey.status, survey.channel, survey.outcome) == ("pending", "phone", None)
+        attempts = [(a.channel, a.disposition) for a in uow.surveys.attempts(survey.id)]
         keys = uow.session.scalars(select(OutboundMessage.idempotency_key).order_by(OutboundMessage.id)).all()
+    assert attempts == [("chat", "no_reply")]
     assert keys == [f"invite:{survey.id}", f"remind:{survey.id}"]
 
 

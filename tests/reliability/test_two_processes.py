@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from bot.app import Container
+from bot.domain.lifecycle import ACTIVE_VALUES as ACTIVE_SURVEY_STATUSES
 from bot.domain.people import Role
 from bot.sandbox.fake_telegram import FakeTelegramThread, FakeUser
 from bot.settings import Settings
 from storage.models import ContactAttempt, Customer, OutboundMessage, Staff, Survey, Task
-from storage.repositories import ACTIVE_SURVEY_STATUSES
 from tests.e2e.harness import Harness
 
 SECRET = "test-secret-0123456789abcdef"
@@ -233,7 +233,8 @@ def _wait_for_line(log: Path, text: str, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
-def test_two_reminder_runs_at_once_remind_once_and_record_each_expiry_once(app: Container, database_url: str) -> None:
+def test_two_reminder_runs_at_once_remind_once_and_move_each_survey_on_once(app: Container, database_url: str) -> None:
+    # Issue #12: a chat survey unanswered for the chat stage's wait moves to the call queue (it expired before).
     _owners(app, 600, chat=True)
     now = app.clock.now()
     with app.uow() as uow:
@@ -241,8 +242,11 @@ def test_two_reminder_runs_at_once_remind_once_and_record_each_expiry_once(app: 
         rows = [
             {"customer_id": c, "questionnaire_id": "owner_care", "questionnaire_version": "owner_care@1",
              "purpose": "owner_care", "channel": "chat", "status": "invited", "attempt_count": 0, "reminders_sent": 0,
-             # the first half was invited 8 days ago (expired), the second half 25 hours ago (due a reminder)
+             # the first half was invited 8 days ago (the chat stage's 7 days are over), the second half 25 hours
+             # ago (due a reminder)
              "expires_at": now - timedelta(days=1) if i < 300 else now + timedelta(days=6, hours=-1),
+             "stage_entered_at": now - timedelta(days=8) if i < 300 else now - timedelta(hours=25),
+             "plan_stage": 0, "stage_attempts": 1,
              "created_at": now - timedelta(days=8), "updated_at": now - timedelta(days=8)}
             for i, c in enumerate(customers)
         ]  # fmt: skip
@@ -254,8 +258,10 @@ def test_two_reminder_runs_at_once_remind_once_and_record_each_expiry_once(app: 
     with app.uow() as uow:
         attempts = Counter(uow.session.scalars(select(ContactAttempt.survey_id)))
         reminders = [k for k in uow.session.scalars(select(OutboundMessage.idempotency_key)) if k.startswith("remind:")]
-        expired = uow.session.scalar(select(func.count()).select_from(Survey).where(Survey.status == "expired"))
-    assert expired == 300
+        moved = uow.session.scalar(
+            select(func.count()).select_from(Survey).where(Survey.status == "pending", Survey.channel == "phone")
+        )
+    assert moved == 300
     assert len(attempts) == 300 and max(attempts.values()) == 1
     assert len(reminders) == 300
     assert all(r.returncode == 0 for r in runs), [r.stderr[-2000:] for r in runs]

@@ -24,6 +24,7 @@ E = EventKind
 EVENTS: dict[str, Event] = {
     "invite": Event(E.INVITE),
     "begin": Event(E.BEGIN),
+    "begin afresh in another mode": Event(E.BEGIN, started=True),
     "answer": Event(E.ANSWER),
     "finish complete": Event(E.FINISH, "complete"),
     "finish refusal": Event(E.FINISH, "refusal"),
@@ -41,6 +42,7 @@ EVENTS: dict[str, Event] = {
     "opt out": Event(E.OPT_OUT),
     "next mode, not started": Event(E.NEXT_MODE),
     "next mode, started": Event(E.NEXT_MODE, started=True),
+    "plan ended": Event(E.PLAN_ENDED),
     "recover": Event(E.RECOVER),
 }
 
@@ -74,6 +76,8 @@ def _expected(status: SurveyStatus, name: str) -> Transition | None:
         return T(S.INVITED) if status in (S.PENDING, S.INVITED) else None
     if name == "begin":
         return None if status is S.IN_PROGRESS else T(S.IN_PROGRESS)
+    if name == "begin afresh in another mode":
+        return T(S.IN_PROGRESS)
     if name == "answer":
         return T(S.IN_PROGRESS) if status is S.IN_PROGRESS else None
     if name in FINISHED:
@@ -85,7 +89,16 @@ def _expected(status: SurveyStatus, name: str) -> Transition | None:
     if name == "no reply":
         return T(S.EXPIRED, "no_reply", "no_response") if status in (S.INVITED, S.IN_PROGRESS) else None
     if name.startswith("next mode"):
-        return T(S.PENDING if "not started" in name else S.IN_PROGRESS)
+        if status is S.APPOINTMENT:
+            return None
+        return T(
+            S.PENDING if "not started" in name else S.IN_PROGRESS,
+            "no_reply" if status in (S.INVITED, S.IN_PROGRESS) else None,
+        )
+    if name == "plan ended":
+        if status in (S.INVITED, S.IN_PROGRESS):
+            return T(S.EXPIRED, "no_reply", "no_response")
+        return T(S.NON_CONTACT, None, "non_contact") if status is S.PENDING else None
     raise AssertionError(name)
 
 
@@ -140,3 +153,16 @@ def test_every_recorded_disposition_is_a_known_disposition() -> None:
 def test_the_active_states_are_the_ones_a_customer_can_still_answer_in() -> None:
     assert set(ACTIVE_VALUES) == {"pending", "invited", "in_progress", "appointment"}
     assert all(not s.final for s in ACTIVE) and all(s.final for s in SurveyStatus if s not in ACTIVE)
+
+
+def test_moving_to_the_next_mode_records_no_reply_only_where_the_survey_had_been_offered() -> None:
+    assert transition(S.INVITED, Event(E.NEXT_MODE)) == T(S.PENDING, "no_reply")
+    assert transition(S.IN_PROGRESS, Event(E.NEXT_MODE, started=True)) == T(S.IN_PROGRESS, "no_reply")
+    assert transition(S.PENDING, Event(E.NEXT_MODE)) == T(S.PENDING)
+
+
+def test_a_plan_with_no_mode_left_expires_an_offered_survey_and_ends_an_unoffered_one_as_non_contact() -> None:
+    assert transition(S.INVITED, Event(E.PLAN_ENDED)).status is S.EXPIRED
+    assert transition(S.PENDING, Event(E.PLAN_ENDED)).status is S.NON_CONTACT
+    with pytest.raises(IllegalTransition):
+        transition(S.APPOINTMENT, Event(E.PLAN_ENDED))

@@ -50,6 +50,7 @@ SAMPLES: dict[str, dict[str, object]] = {
     "call_time_unread": {"example_time": "11-26 14:00"},
     "survey_already_started": {},
     "reminder": {"title": "王先生"},
+    "plan_report": {"started": [("聊天", 1)], "moved": [], "ended": 0, "skipped": [("短信网页", "未配置", 2)]},
     "digest": {"name": "李明", "count": 3, "overdue": 1, "kinds": [("预约回访", 2), ("跟进", 1)]},
     "callback_reminder": {"title": "王先生", "at": "10:00"},
     "escalation": {"staff_name": "李明", "kind_label": "跟进", "title": "王先生", "due": "11-24 10:00"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import (
     Select,
@@ -43,7 +43,7 @@ class ReasonCount:
     bucket: str = ""
 
 
-def _raw_reasons(questionnaire_id: str, start: datetime, end: datetime) -> Select[Unpack[tuple[Any, ...]]]:
+def _raw_reasons(questionnaire_id: str, start: datetime, end: datetime) -> Select[*tuple[Any, ...]]:
     return (
         select(
             Answer.question_id.label("question_id"),
@@ -66,7 +66,7 @@ def reason_counts(session: Session, questionnaire_id: str, start: datetime, end:
     """Answers per (question, reason code, group) answered in [start, end): roll-up days plus raw edges."""
     days = whole_utc_days(start, end)
     if days is None:
-        parts: list[Select[Unpack[tuple[Any, ...]]]] = [_raw_reasons(questionnaire_id, start, end)]
+        parts: list[Select[*tuple[Any, ...]]] = [_raw_reasons(questionnaire_id, start, end)]
     else:
         first, after_last = days
         first_at = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
