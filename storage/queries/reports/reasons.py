@@ -152,7 +152,7 @@ def reason_counts_by(
         Answer.question_id, Answer.reason_code, answer_group(), *group_cols
     )
     result = []
-    for q, code, group, bucket, n in session.execute(query).tuples():  # type: ignore[misc]  # columns added above
+    for q, code, group, bucket, n in session.execute(query):  # type: ignore[misc]  # columns added above
         label = labels.get(bucket, "") if labels else (bucket or "")
         result.append(ReasonCount(q, code, group, int(n), label))
     return result
