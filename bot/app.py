@@ -78,7 +78,12 @@ class Container:
             # non-calling weekend (the same hours the queue, the invitations and the offered slots follow).
             hours = self.calling_hours()
             self._kit = SurveyKit(
-                load_catalog(), TemplateRenderer(), self.clock, self.settings.tz, hours, load_plans(),
+                load_catalog(),
+                TemplateRenderer(),
+                self.clock,
+                self.settings.tz,
+                hours,
+                load_plans(),
                 self.contact_modes(),
             )
         return self._kit

@@ -36,6 +36,14 @@ if TYPE_CHECKING:
     from bot.domain.statistics import ReportSettings
 
 
+ContactModeName = Literal["chat", "web", "voice", "phone"]
+
+
+def _default_contact_modes() -> list[ContactModeName]:
+    """Telegram chat and the specialists' phone: the channels every installation has today."""
+    return ["chat", "phone"]
+
+
 class Settings(BaseSettings):
     """Everything huifang can be configured with."""
 
@@ -95,8 +103,8 @@ class Settings(BaseSettings):
         default=SURVEY_GAP_DAYS, ge=1, description="At most one survey per customer in this many days"
     )
     purpose_order: list[str] = Field(default_factory=lambda: list(PURPOSE_ORDER))
-    contact_modes: list[Literal["chat", "web", "voice", "phone"]] = Field(
-        default_factory=lambda: ["chat", "phone"],
+    contact_modes: list[ContactModeName] = Field(
+        default_factory=_default_contact_modes,
         description="Contact modes whose channel is set up here; the plan skips the others (未配置)",
     )
 

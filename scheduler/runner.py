@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -44,11 +44,17 @@ def job_table(
     return table
 
 
-async def _in_thread(job: Callable[[JobContext, Sender], Awaitable[Any]], ctx: JobContext, sender: Sender) -> Any:
+async def _in_thread(
+    job: Callable[[JobContext, Sender], Coroutine[Any, Any, Any]], ctx: JobContext, sender: Sender
+) -> Any:
     """Run an async job in a worker thread's own event loop, its sends on this loop (where the bot's HTTP
     session lives): the job's database work, which may wait for SQLite's write lock, never stalls the chats."""
     loop = asyncio.get_running_loop()
-    return await asyncio.to_thread(asyncio.run, job(ctx, _OnLoop(sender, loop)))
+
+    def run() -> Any:
+        return asyncio.run(job(ctx, _OnLoop(sender, loop)))
+
+    return await asyncio.to_thread(run)
 
 
 class _OnLoop:

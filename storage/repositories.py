@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, select, text, tuple_, update
+from sqlalchemy import BigInteger, Table, bindparam, case, delete, func, insert, literal, select, text, tuple_, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -66,6 +66,9 @@ class StaffMember:
     phone: str | None
     active: bool
     telegram_user_id: int | None
+
+
+_ANSWER_TABLE = cast(Table, Answer.__table__)  # the plain table: answers are inserted without the ORM
 
 
 class StoreRepository:
@@ -407,7 +410,7 @@ class SurveyRepository:
         """Insert answers now, as plain rows: nothing reads them back in this unit of work, so the ORM's
         bookkeeping (identity map, primary keys fetched back) would be spent for nothing on every tap."""
         if answers:
-            self._session.execute(insert(Answer.__table__), [_answer_row(a) for a in answers])
+            self._session.execute(insert(_ANSWER_TABLE), [_answer_row(a) for a in answers])
 
     def clear_answers(self, survey_id: int) -> None:
         self._session.execute(delete(Answer).where(Answer.survey_id == survey_id))

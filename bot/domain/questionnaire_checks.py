@@ -101,7 +101,6 @@ def _check_node_codes(n: Node, where: str, err: _Report) -> None:
             seen[o.code] = o.line
 
 
-
 def _check_action(a: Action, score_names: set[str], owner: str, line: int, err: _Report) -> None:
     if a.kind is ActionKind.ADD_SCORE and a.score not in score_names:
         err(line, f"{owner}: add_score to undeclared score {a.score!r}")

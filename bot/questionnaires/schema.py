@@ -374,9 +374,7 @@ def _node_shape(value: Any) -> Any:
     if "kind" not in value:
         raise _fail("missing required key 'kind'")
     if not isinstance(value["kind"], str) or value["kind"] not in NODE_DOCS:
-        raise _fail(
-            f"unknown kind {value['kind']!r} (one of: {', '.join(k.value for k in NodeKind)})", at="kind"
-        )
+        raise _fail(f"unknown kind {value['kind']!r} (one of: {', '.join(k.value for k in NodeKind)})", at="kind")
     return value
 
 
@@ -415,7 +413,7 @@ class QuestionnaireDoc(_Doc):
     start: Code | None = None  # default: the first node
     description: Any = None  # for people
     population: Any = None  # informational
-    scores: Annotated[
-        dict[Annotated[str, BeforeValidator(_score_name)], ScoreDoc], BeforeValidator(_mapping)
-    ] = Field(default_factory=dict)
+    scores: Annotated[dict[Annotated[str, BeforeValidator(_score_name)], ScoreDoc], BeforeValidator(_mapping)] = Field(
+        default_factory=dict
+    )
     nodes: Annotated[list[NodeDocs], _list("", non_empty=True)]

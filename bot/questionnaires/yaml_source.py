@@ -76,9 +76,7 @@ def _build(
         for i, (key_node, value_node) in enumerate(node.value):
             key = loader.construct_object(key_node, deep=True)
             if isinstance(key, list | dict):
-                raise yaml.constructor.ConstructorError(
-                    None, None, "found an unhashable key", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, "found an unhashable key", key_node.start_mark)
             if i >= merged:
                 if key in seen:
                     duplicates.append(Issue(source, key_node.start_mark.line + 1, f"duplicate key {key!r}"))

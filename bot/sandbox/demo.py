@@ -29,6 +29,7 @@ from bot.sandbox.fake_telegram import FakeTelegram, FakeUser, SentMessage
 from bot.services import calls
 from bot.services.importing import import_customers, import_staff
 from bot.services.links import issue_link
+from bot.services.surveys import Accepted
 from bot.settings import Settings
 from bot.telegram.application import build_application
 from bot.telegram.sender import TelegramSender
@@ -284,7 +285,7 @@ def _specialists_call(demo: Demo) -> None:
                         label = _pick(rng, [o.label for o in step.options])
                         given = Choose(next(o.code for o in step.options if o.label == label), step.node_id)
                     result = calls.phone_answer(uow, kit, specialist, card.survey_id, given)
-                    position = result.position if isinstance(result, calls.Accepted) else position
+                    position = result.position if isinstance(result, Accepted) else position
                 uow.commit()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from bot.domain.engine import BookCallback, Input, Rejection, RejectReason, State
 from bot.domain.lifecycle import OutboxStatus, SurveyStatus
@@ -247,7 +248,7 @@ def next_message_key(survey: Survey) -> str:
 
 
 def record_next(
-    uow: SqlUnitOfWork, kit: SurveyKit, survey_id: int, chat_id: int, payload: dict, *, consent: bool = False
+    uow: SqlUnitOfWork, kit: SurveyKit, survey_id: int, chat_id: int, payload: dict[str, Any], *, consent: bool = False
 ) -> int | None:
     """Record the message showing where the survey stands (the consent question after binding, the next
     question, the closing words) in the outbox, in the unit of work that moved it there, claimed for the

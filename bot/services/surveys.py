@@ -131,7 +131,7 @@ def create_survey(
             "updated_at": now,
             "attempt_count": 0,
             "reminders_sent": 0,
-        }
+        },
     )
 
 

@@ -64,7 +64,8 @@ def build_application(
     calls, polling = bot_requests(api_url, connections, proxy)
     builder = builder.request(calls).get_updates_request(polling)
     if rate_limit:
-        builder = builder.rate_limiter(SendLimiter(overall=30, per_chat=per_chat_interval, max_retries=3))
+        # PTB types the builder for a limiter without per-call arguments; ours takes none per call either.
+        builder = builder.rate_limiter(SendLimiter(overall=30, per_chat=per_chat_interval, max_retries=3))  # type: ignore[arg-type]
     application: HuifangApplication = builder.build()  # type: ignore[assignment]
     application.bot_data.services = services
     register(application)

@@ -18,6 +18,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.domain.engine import Rejection, RejectReason
 from bot.domain.lifecycle import OutboxStatus
+from bot.domain.links import LinkProblem
 from bot.domain.presentation import REJECTION_TEXT_ZH
 from bot.services import chat, outbox, staff_desk, weekly
 from bot.services.chat import AlreadyStarted, Behind, Bound, NoSurvey, NothingToAnswer, NotTaken, Refused
@@ -64,7 +65,7 @@ async def start(update: Update, context: HuifangContext) -> None:
             if staff is not None:
                 result = Bound(chat.LinkResult.STAFF, staff.name, uow.people.store_name(staff.store_id))
             else:
-                result = chat.greet_again(uow, services.kit, chat_id) or Refused(chat.LinkProblem.MALFORMED)
+                result = chat.greet_again(uow, services.kit, chat_id) or Refused(LinkProblem.MALFORMED)
         manager = False
         if isinstance(result, Bound) and result.kind is chat.LinkResult.STAFF:
             staff = staff_desk.staff_member(uow, user_id)

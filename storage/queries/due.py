@@ -8,8 +8,10 @@ takes well under a second. Policy across purposes (one survey per customer) is a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
@@ -35,7 +37,7 @@ def survey_candidates(session: Session, now: datetime, today: date, rules: DueRu
 
     # 战败 / 准战败: a defeat between 1 and 30 days ago, no defeat survey since.
     defeat_day = func.max(LeadEvent.occurred_on)
-    rows = session.execute(
+    rows: Sequence[Any] = session.execute(
         select(Customer.id, defeat_day)
         .join(LeadEvent, and_(LeadEvent.customer_id == Customer.id, LeadEvent.kind == "defeat"))
         .where(
@@ -76,7 +78,7 @@ def survey_candidates(session: Session, now: datetime, today: date, rules: DueRu
         .order_by(func.max(Vehicle.delivery_date), Customer.id)
         .limit(limit)
     ).all()
-    found += [Candidate(cid, "delivery_3day", "delivery_3day", _at(day)) for cid, day in rows]
+    found += [Candidate(cid, "delivery_3day", "delivery_3day", _at(day)) for cid, day in rows if day is not None]
 
     # 流失: no workshop visit for 6 / 12 / 24 months (``rules.lapse``); once per stage (the stage is kept in the
     # purpose).
@@ -223,6 +225,7 @@ def task_candidates(session: Session, now: datetime, today: date, rules: DueRule
     found += [
         DueTask(cid, sid, "first_reply", created + timedelta(hours=rules.first_reply_hours), 0)
         for cid, sid, created in rows
+        if sid is not None  # ``owned`` asks for an owner; this says so to the type checker
     ]
     # Owners: a home visit every three months; quasi-defeated prospects: a recovery follow-up.
     for status, kind, every in (

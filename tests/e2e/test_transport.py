@@ -386,7 +386,7 @@ class IdleClosingServer:
                     )
 
 
-async def test_a_keep_alive_connection_the_server_closed_while_the_bot_was_busy_is_replaced_and_the_send_arrives_once() -> None:  # noqa: E501
+async def test_a_kept_alive_connection_the_server_closed_during_a_stall_is_replaced_and_the_send_arrives_once() -> None:
     with IdleClosingServer(idle=0.2) as server:
         async with transport() as request:
             assert await request.post(server.url("sendMessage"), None) is True

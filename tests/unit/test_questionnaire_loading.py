@@ -224,8 +224,10 @@ def _paths(value: object, prefix: tuple[object, ...] = ()) -> list[tuple[object,
 _SHIPPED = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in QUESTIONNAIRES_DIR.glob("*.yaml")}
 _VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 20) | st.sampled_from(["", "x", "Bad Code", "q1", "end", "1-5"]),
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(["code", "kind", "status", "x"]), inner, max_size=2),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["code", "kind", "status", "x"]), inner, max_size=2)
+    ),
     max_leaves=4,
 )
 
@@ -254,8 +256,11 @@ def test_anchors_merge_keys_and_numbers_written_as_labels_load_as_written() -> N
     text = BASE.replace(
         '      - code: "no"\n        label: 不满意\n',
         '      - &unhappy\n        code: "no"\n        label: 12\n',
-    ).replace("  - id: done\n", "  - id: q2\n    kind: single\n    text: 再问\n    options:\n"
-              "      - {<<: *unhappy, code: again, actions: []}\n  - id: done\n")
+    ).replace(
+        "  - id: done\n",
+        "  - id: q2\n    kind: single\n    text: 再问\n    options:\n"
+        "      - {<<: *unhappy, code: again, actions: []}\n  - id: done\n",
+    )
     q, issues = parse_questionnaire(text, "sample.yaml")
     assert issues == [] and q is not None
     no, again = q.node("q1").option("no"), q.node("q2").option("again")

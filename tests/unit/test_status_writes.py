@@ -92,12 +92,12 @@ def test_the_applier_itself_is_where_the_status_is_written() -> None:
     [
         'survey.status = "expired"',
         'survey.status, survey.outcome = "expired", "no_response"',
-        's.status = SurveyStatus.CANCELLED',
+        "s.status = SurveyStatus.CANCELLED",
         'session.execute(update(Survey).where(Survey.id == 1).values(status="cancelled"))',
         'Survey(customer_id=1, status="pending")',
         'repo.add_unless_active({"customer_id": 1, "status": "pending"})',
         'setattr(survey, "status", "refused")',
-        'session.execute(text("UPDATE survey SET status = \'cancelled\' WHERE id = 1"))',
+        "session.execute(text(\"UPDATE survey SET status = 'cancelled' WHERE id = 1\"))",
     ],
 )
 def test_each_way_of_writing_a_status_directly_is_caught(snippet: str) -> None:

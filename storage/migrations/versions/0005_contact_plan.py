@@ -40,7 +40,7 @@ def _sqlite_check(old: str, new: str) -> None:
     bind.exec_driver_sql(
         "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'survey'", (old, new)
     )
-    bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    bind.exec_driver_sql(f"PRAGMA schema_version = {int(version or 0) + 1}")
     bind.exec_driver_sql("PRAGMA writable_schema = OFF")
 
 
