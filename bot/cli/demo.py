@@ -17,6 +17,7 @@ def demo(out: Path, seed: int) -> None:
     """离线演示：模拟两周的回访全流程（无需令牌、无需联网）。"""
     from bot import redaction
     from bot.sandbox.demo import run_demo
+    from bot.domain.lifecycle import SurveyStatus
     from bot.telegram.application import quiet_http_logs
 
     logging.basicConfig(level=logging.WARNING)
@@ -26,7 +27,8 @@ def demo(out: Path, seed: int) -> None:
     result = asyncio.run(run_demo(out, seed))
     click.echo(result["weekly_summary"] or "（没有生成周报）")
     click.echo("")
-    statuses = "，".join(f"{k} {v}" for k, v in sorted(result["by_status"].items()))
+    counts = sorted(result["by_status"].items(), key=lambda kv: list(SurveyStatus).index(SurveyStatus(kv[0])))
+    statuses = "，".join(f"{SurveyStatus(k).label} {v}" for k, v in counts)
     click.echo(
         f"客户 {result['customers']} 位；回访 {result['surveys']} 次（{statuses}）；消息 {result['messages']} 条"
     )

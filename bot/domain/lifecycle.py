@@ -44,6 +44,11 @@ class SurveyStatus(StrEnum):
     ENDED = "ended"  # ended with an outcome of no other kind
 
     @property
+    def label(self) -> str:
+        """What staff read."""
+        return _STATUS_LABELS[self]
+
+    @property
     def active(self) -> bool:
         return self in ACTIVE
 
@@ -51,6 +56,21 @@ class SurveyStatus(StrEnum):
     def final(self) -> bool:
         return self not in ACTIVE
 
+
+_STATUS_LABELS = {
+    SurveyStatus.PENDING: "待联系",
+    SurveyStatus.INVITED: "已邀请",
+    SurveyStatus.IN_PROGRESS: "进行中",
+    SurveyStatus.APPOINTMENT: "预约回访",
+    SurveyStatus.COMPLETED: "已完成",
+    SurveyStatus.PARTIAL: "部分完成",
+    SurveyStatus.REFUSED: "拒访",
+    SurveyStatus.NON_CONTACT: "未联系上",
+    SurveyStatus.NOT_ELIGIBLE: "号码无效",
+    SurveyStatus.EXPIRED: "过期未回复",
+    SurveyStatus.CANCELLED: "已取消（退订等）",
+    SurveyStatus.ENDED: "已结束",
+}
 
 ACTIVE: frozenset[SurveyStatus] = frozenset(
     {SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS, SurveyStatus.APPOINTMENT}

@@ -166,3 +166,9 @@ def test_a_plan_with_no_mode_left_expires_an_offered_survey_and_ends_an_unoffere
     assert transition(S.PENDING, Event(E.PLAN_ENDED)).status is S.NON_CONTACT
     with pytest.raises(IllegalTransition):
         transition(S.APPOINTMENT, Event(E.PLAN_ENDED))
+
+
+def test_every_state_has_a_chinese_label_for_staff() -> None:
+    labels = [s.label for s in SurveyStatus]
+    assert len(set(labels)) == len(labels)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in label) for label in labels)
