@@ -16,8 +16,8 @@ import click
 def demo(out: Path, seed: int) -> None:
     """离线演示：模拟两周的回访全流程（无需令牌、无需联网）。"""
     from bot import redaction
-    from bot.sandbox.demo import run_demo
     from bot.domain.lifecycle import SurveyStatus
+    from bot.sandbox.demo import run_demo
     from bot.telegram.application import quiet_http_logs
 
     logging.basicConfig(level=logging.WARNING)
