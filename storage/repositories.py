@@ -120,6 +120,23 @@ class StaffRepository:
         self._session.flush()
         return row.id
 
+    def ensure(self, store_id: int, name: str, role: Role, now: datetime) -> tuple[int, bool]:
+        """The staff member of the store with this name, created with ``role`` if there is none: (id, created).
+
+        One ``INSERT … ON CONFLICT DO NOTHING`` on (store, name): two imports naming the same new consultant
+        at once both get the one row, and neither fails."""
+        created = self._session.execute(
+            _insert(self._session, Staff)
+            .values(store_id=store_id, name=name, role=role.value, active=True, created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["store_id", "name"])
+            .returning(Staff.id)
+        ).scalar()
+        if created is not None:
+            return int(created), True
+        found = self._session.scalar(select(Staff.id).where(Staff.store_id == store_id, Staff.name == name))
+        assert found is not None  # the conflicting row exists, committed by the other transaction
+        return int(found), False
+
     def update(self, staff_id: int, role: Role, phone: str | None, active: bool, now: datetime) -> None:
         self._session.execute(
             update(Staff)

@@ -239,6 +239,9 @@ def import_customers(
             valid = _drop_file_duplicates(parsed_rows, first, rejects)
             with uow_factory() as uow:
                 store_id = _store_id(uow, options, clock)
+                # Each batch reads what exists, then writes what is missing: two imports into one store at
+                # once take turns batch by batch, so neither inserts a customer the other just inserted.
+                uow.serialise(f"import:{store_id}")
                 _resolve_consultants(uow, store_id, valid, staff_ids, summary, clock)
                 _apply_batch(uow, store_id, valid, staff_ids, summary, clock)
                 if not options.dry_run:
@@ -275,8 +278,9 @@ def _resolve_consultants(
     for name, member in uow.staff.by_names(store_id, wanted).items():
         staff_ids[name] = member.id
     for name in sorted(wanted - staff_ids.keys()):
-        staff_ids[name] = uow.staff.add(store_id, name, Role.SALES_CONSULTANT, None, True, clock.now())
-        summary.new_staff.append(name)
+        staff_ids[name], created = uow.staff.ensure(store_id, name, Role.SALES_CONSULTANT, clock.now())
+        if created:
+            summary.new_staff.append(name)
 
 
 def _apply_batch(
@@ -459,6 +463,7 @@ def import_staff(
     try:
         with uow_factory() as uow:
             store_id = _store_id(uow, options, clock)
+            uow.serialise(f"import:{store_id}")
             for row_number, cells in table.rows:
                 parsed = parse_staff_row(cells, headers, options.region_code)
                 if isinstance(parsed, list):
