@@ -69,6 +69,8 @@ class Container:
     def survey_kit(self) -> SurveyKit:
         """Questionnaires, renderer, clock and zone: what every survey use case needs (loaded once)."""
         if self._kit is None:
+            from pathlib import Path
+
             from bot.contact_plans import load_plans
             from bot.questionnaires import load_catalog
             from bot.rendering import TemplateRenderer
@@ -83,7 +85,9 @@ class Container:
                 self.clock,
                 self.settings.tz,
                 hours,
-                load_plans(),
+                load_plans(Path(self.settings.contact_plans_file))
+                if self.settings.contact_plans_file
+                else load_plans(),
                 self.contact_modes(),
             )
         return self._kit

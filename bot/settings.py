@@ -103,6 +103,9 @@ class Settings(BaseSettings):
         default=SURVEY_GAP_DAYS, ge=1, description="At most one survey per customer in this many days"
     )
     purpose_order: list[str] = Field(default_factory=lambda: list(PURPOSE_ORDER))
+    contact_plans_file: str | None = Field(
+        default=None, description="This store's own contact plans (default: scripts_zh/contact_plans.yaml)"
+    )
     contact_modes: list[ContactModeName] = Field(
         default_factory=_default_contact_modes,
         description="Contact modes whose channel is set up here; the plan skips the others (未配置)",

@@ -30,11 +30,18 @@ def _expected_error(exc: BaseException) -> str | None:
 
     from bot.app import MissingSetting
     from bot.cli.support import first_line
+    from bot.domain.contact_plan import PlanError
+    from bot.domain.questionnaire import QuestionnaireError
 
     if isinstance(exc, KeyboardInterrupt):
         return "已中断（Ctrl-C），命令没有完成"
     if isinstance(exc, MissingSetting):
         return str(exc)
+    if isinstance(exc, PlanError):  # scripts_zh/contact_plans.yaml, read when surveys are first needed
+        return f"联系计划有误：{exc}（请修改后运行 huifang scripts check 检查）"
+    if isinstance(exc, QuestionnaireError):
+        first = exc.issues[0] if exc.issues else exc
+        return f"问卷文件有误（{len(exc.issues)} 处，第一处：{first}）：请运行 huifang scripts check 查看并修改"
     if isinstance(exc, OperationalError | InterfaceError):
         cause = first_line(exc.orig if exc.orig is not None else exc)
         return f"数据库操作失败（{cause}）：请检查数据库是否可以访问，稍后重试"

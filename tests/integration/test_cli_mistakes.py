@@ -159,3 +159,17 @@ def test_ctrl_c_while_run_is_still_trying_to_reach_telegram_stops_with_one_line_
     assert process.returncode == 2, stderr
     assert stderr.splitlines()[-1] == "错误：启动被中断（Ctrl-C）：机器人没有启动"
     assert "Unclosed" not in stderr and "Traceback" not in stderr
+
+
+def test_a_store_plan_file_with_a_mistake_stops_the_jobs_with_one_line_naming_it(
+    tmp_path: Path, database_url: str
+) -> None:
+    plans = tmp_path / "contact_plans.yaml"
+    plans.write_text(
+        "defeat:\n  - {mode: chat, wait: 7d}\n  - {mode: fax, wait: 1d}\n"
+        "delivery_3day: [{mode: phone}]\nlapsed: [{mode: phone}]\nowner_care: [{mode: phone}]\n",
+        encoding="utf-8",
+    )
+    done = huifang(tmp_path, "jobs", "run", "select_due", database_url=database_url, contact_plans_file=str(plans))
+
+    assert_one_line(done, "联系计划有误", "defeat[2]", "fax", "huifang scripts check")
