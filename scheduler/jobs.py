@@ -137,7 +137,9 @@ def urgent(ctx: JobContext) -> int:
 
 def weekly_summary(ctx: JobContext, report_settings: ReportSettings) -> int:
     """Monday 09:00: last week's numbers with a chart, to every manager."""
-    return staff_messages.weekly_summary(ctx.uow, ctx.texts, report_settings, ctx.kit.clock, ctx.kit.tz, ctx.chart_dir)
+    return staff_messages.weekly_summary(
+        ctx.uow, ctx.texts, report_settings, ctx.kit.clock, ctx.kit.tz, ctx.chart_dir, ctx.kit.unconfigured_modes()
+    )
 
 
 # ------------------------------------------------------------------------------------------------ sending

@@ -16,7 +16,7 @@ Plain Python: no database, no Telegram.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -140,6 +140,16 @@ def advance(plan: ContactPlan, place: Place, reach: Reach, now: datetime) -> Ste
     if reach.why_not(stage.mode) is None and not waited and not place.exhausted:
         return Step(Move.STAY, place, stage.mode)
     return _enter_from(plan, place.stage + 1, reach, now)
+
+
+def unconfigured(plans: Iterable[ContactPlan], configured: frozenset[Mode]) -> tuple[Mode, ...]:
+    """The modes the plans name that this installation has not set up (skipped for everyone), in plan order."""
+    found: list[Mode] = []
+    for plan in plans:
+        for stage in plan.stages:
+            if stage.mode is not Mode.PHONE and stage.mode not in configured and stage.mode not in found:
+                found.append(stage.mode)
+    return tuple(found)
 
 
 def may_try(plan: ContactPlan, place: Place) -> bool:

@@ -5,12 +5,13 @@ key (safe to run twice, or in two processes) and commits."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock
+from bot.domain.contact_plan import Mode
 from bot.domain.people import Honorific, Role, title
 from bot.domain.statistics import ReportSettings, last_full_week
 from bot.texts import Texts
@@ -91,6 +92,7 @@ def weekly_summary(
     clock: Clock,
     tz: ZoneInfo,
     chart_dir: Path,
+    skipped: Sequence[Mode] = (),
 ) -> int:
     """Last week's numbers with a chart, to every bound manager; how many messages were queued."""
     from bot.report_output import write
@@ -106,7 +108,7 @@ def weekly_summary(
     partial = chart.with_name(f".{chart.name}.{os.getpid()}.partial")
     write(report, "png", partial)
     os.replace(partial, chart)
-    text = summary_text(texts, report, by_series)
+    text = summary_text(texts, report, by_series, skipped=skipped)
     queued = 0
     with uow_factory() as uow:
         uow.serialise("weekly_summary")

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.callback_time import callback_time_problem
 from bot.domain.calling import CallingHours
 from bot.domain.clock import Clock
-from bot.domain.contact_plan import ContactPlan, Mode
+from bot.domain.contact_plan import ContactPlan, Mode, unconfigured
 from bot.domain.engine import BookCallback, Input, Rejection, State, Step, answer, current_step, start
 from bot.domain.lifecycle import Event, EventKind, SurveyStatus, TaskStatus
 from bot.domain.people import Honorific, title
@@ -44,6 +44,10 @@ class SurveyKit:
     # The contact plans and the modes set up here; None: no plan (a mode's own end is the survey's end).
     plans: Mapping[str, ContactPlan] | None = None
     modes: frozenset[Mode] = frozenset({Mode.CHAT, Mode.PHONE})
+
+    def unconfigured_modes(self) -> tuple[Mode, ...]:
+        """Modes the contact plans name that are not set up here: every survey skips them (said in the summary)."""
+        return unconfigured((self.plans or {}).values(), self.modes)
 
     def local_now(self) -> datetime:
         """Now in the store's zone, without the zone: how typed and offered callback times are written."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
 from bot.domain.clock import Clock
+from bot.domain.contact_plan import Mode
 from bot.domain.statistics import Period, ReportSettings, week_period
 from bot.report_output import format_cell
 from bot.services.reports import Report, ReportParams, Table, build_report
@@ -87,11 +88,16 @@ def _reason_lines(reasons: Table | None, d: int) -> list[dict[str, Any]]:
 
 
 def this_week_text(
-    uow_factory: Callable[[], SqlUnitOfWork], texts: Texts, settings: ReportSettings, clock: Clock, today: date
+    uow_factory: Callable[[], SqlUnitOfWork],
+    texts: Texts,
+    settings: ReportSettings,
+    clock: Clock,
+    today: date,
+    skipped: Sequence[Mode] = (),
 ) -> str:
     """/stats: the current ISO week so far, in the weekly summary's shape, compared with last week."""
     report, by_series = week_reports(uow_factory, settings, clock, week_period(today))
-    return summary_text(texts, report, by_series, current=True)
+    return summary_text(texts, report, by_series, current=True, skipped=skipped)
 
 
 def week_reports(
@@ -105,9 +111,16 @@ def week_reports(
     return report, by_series
 
 
-def summary_text(texts: Texts, report: Report, by_series: Report | None = None, *, current: bool = False) -> str:
-    """A week at a glance: cases and rates, one line per contact mode, the top reasons with their change,
-    recovery, overdue tasks.
+def summary_text(
+    texts: Texts,
+    report: Report,
+    by_series: Report | None = None,
+    *,
+    current: bool = False,
+    skipped: Sequence[Mode] = (),
+) -> str:
+    """A week at a glance: cases and rates, one line per contact mode (and the plan's modes not set up here,
+    which every survey skipped), the top reasons with their change, recovery, overdue tasks.
 
     ``current``: the week still running (/stats), not the last full week (the Monday push).
     """
@@ -138,6 +151,7 @@ def summary_text(texts: Texts, report: Report, by_series: Report | None = None, 
         counts=counts,
         rates=rates,
         modes=modes,
+        skipped=[texts.mode(m.value) for m in skipped],
         top=top,
         series=_series_lines(texts, by_series),
         recovered=recovered,

@@ -323,7 +323,13 @@ async def stats_command(update: Update, context: HuifangContext) -> None:
     today = services.kit.local_now().date()
     # A report reads a week of answers: in a thread, so customers' taps are not held up meanwhile.
     text = await asyncio.to_thread(
-        weekly.this_week_text, container.read_uow, services.texts, container.report_settings(), container.clock, today
+        weekly.this_week_text,
+        container.read_uow,
+        services.texts,
+        container.report_settings(),
+        container.clock,
+        today,
+        services.kit.unconfigured_modes(),
     )
     await message.reply_text(text)
 

@@ -731,3 +731,16 @@ def test_the_weekly_summary_has_one_line_per_contact_mode(app: Container, seed: 
 
     assert "按联系方式：\n• 聊天：尝试 3，接触 0，完成 0（接触率 0.0%，应答率 0.0%）\n" in text
     assert "• 电话：尝试 3，接触 3，完成 1（接触率 100.0%，应答率 33.3%）" in text
+
+
+def test_the_weekly_summary_names_the_plans_modes_this_store_has_not_set_up(app: Container, seed: Seed) -> None:
+    _seed_cases_across_two_modes(seed)
+    kit = app.survey_kit()  # the shipped plans; HUIFANG_CONTACT_MODES left at chat and phone
+
+    text = summary_text(
+        Texts(), *week_reports(app.uow, ReportSettings(), app.clock, W47), skipped=kit.unconfigured_modes()
+    )
+    complete = summary_text(Texts(), *week_reports(app.uow, ReportSettings(), app.clock, W47), skipped=())
+
+    assert "\n未开通、计划中跳过的联系方式：短信网页、智能外呼" in text
+    assert "未开通" not in complete

@@ -59,6 +59,7 @@ SAMPLES: dict[str, dict[str, object]] = {
         "rates": [{"label": "应答率1（最低）", "rate": "RR1", "value": "30.0%"}],
         "modes": [{"mode": "电话", "tried": "3", "reached": "2", "completed": "1", "contact_rate": "66.7%",
                    "response_rate": "33.3%"}],
+        "skipped": ["智能外呼"],
         "top": [{"title": "主要原因", "reasons": [{"reason": "价格高", "count": "2", "share": "50.0%", "change": ""}]}],
         "series": [{"series": "轻卡", "picks": ["价格高 2"]}],
         "recovered": [{"consultant": "李明", "surveyed": 3, "bought": 1}],
