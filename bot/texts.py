@@ -14,6 +14,7 @@ from bot.rendering import SCRIPTS_DIR, render_file, render_string
 
 MESSAGES_DIR = SCRIPTS_DIR / "messages"
 REPORT_LABELS = SCRIPTS_DIR / "reports" / "labels.yaml"
+CALL_SHEET_LABELS = SCRIPTS_DIR / "calls" / "labels.yaml"
 
 
 class Texts:
@@ -73,4 +74,24 @@ def report_text(path: str, /, **context: Any) -> str:
     """One text of the reports by dotted path (``tables.reasons.title``); a text with ``{{ field }}`` is
     rendered with ``context`` through the one Jinja2 environment (a missing field raises)."""
     text = str(report_value(path))
+    return render_string(text, context) if "{{" in text else text
+
+
+@cache
+def _call_sheet_labels() -> dict[str, Any]:
+    return dict(yaml.safe_load(CALL_SHEET_LABELS.read_text(encoding="utf-8")))
+
+
+def call_sheet_value(path: str) -> Any:
+    """A raw entry of ``scripts_zh/calls/labels.yaml`` by dotted path (a text, a list or a mapping)."""
+    value: Any = _call_sheet_labels()
+    for part in path.split("."):
+        value = value[part]
+    return value
+
+
+def call_sheet_text(path: str, /, **context: Any) -> str:
+    """One text of the call sheet by dotted path (``errors.not_filled``); a text with ``{{ field }}`` is
+    rendered with ``context`` through the one Jinja2 environment (a missing field raises)."""
+    text = str(call_sheet_value(path))
     return render_string(text, context) if "{{" in text else text
