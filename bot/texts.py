@@ -6,6 +6,7 @@ Handlers never hold Chinese literals: they ask ``Texts`` for a message by name o
 from __future__ import annotations
 
 from functools import cache, cached_property
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -58,40 +59,39 @@ class Texts:
 
 
 @cache
-def _report_labels() -> dict[str, Any]:
-    return dict(yaml.safe_load(REPORT_LABELS.read_text(encoding="utf-8")))
+def _label_file(path: Path) -> dict[str, Any]:
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def _value(path: Path, key: str) -> Any:
+    value: Any = _label_file(path)
+    for part in key.split("."):
+        value = value[part]
+    return value
+
+
+def _text(path: Path, key: str, context: dict[str, Any]) -> str:
+    text = str(_value(path, key))
+    return render_string(text, context) if "{{" in text else text
 
 
 def report_value(path: str) -> Any:
     """A raw entry of ``scripts_zh/reports/labels.yaml`` by dotted path (a text, a list or a mapping)."""
-    value: Any = _report_labels()
-    for part in path.split("."):
-        value = value[part]
-    return value
+    return _value(REPORT_LABELS, path)
 
 
 def report_text(path: str, /, **context: Any) -> str:
     """One text of the reports by dotted path (``tables.reasons.title``); a text with ``{{ field }}`` is
     rendered with ``context`` through the one Jinja2 environment (a missing field raises)."""
-    text = str(report_value(path))
-    return render_string(text, context) if "{{" in text else text
-
-
-@cache
-def _call_sheet_labels() -> dict[str, Any]:
-    return dict(yaml.safe_load(CALL_SHEET_LABELS.read_text(encoding="utf-8")))
+    return _text(REPORT_LABELS, path, context)
 
 
 def call_sheet_value(path: str) -> Any:
     """A raw entry of ``scripts_zh/calls/labels.yaml`` by dotted path (a text, a list or a mapping)."""
-    value: Any = _call_sheet_labels()
-    for part in path.split("."):
-        value = value[part]
-    return value
+    return _value(CALL_SHEET_LABELS, path)
 
 
 def call_sheet_text(path: str, /, **context: Any) -> str:
     """One text of the call sheet by dotted path (``errors.not_filled``); a text with ``{{ field }}`` is
     rendered with ``context`` through the one Jinja2 environment (a missing field raises)."""
-    text = str(call_sheet_value(path))
-    return render_string(text, context) if "{{" in text else text
+    return _text(CALL_SHEET_LABELS, path, context)
