@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     )
     link_valid_days: int = Field(default=30, ge=1, le=365)
 
+    # The HTTP server `huifang run` starts for the channels that need one (the web survey page, the voice and
+    # SMS providers' callbacks): where it listens, and the public base URL customers and providers reach it at.
+    http_listen: str = Field(default="127.0.0.1", description="Address the HTTP server listens on")
+    http_port: int = Field(default=8080, ge=1, le=65535, description="Port the HTTP server listens on")
+    public_url: str | None = Field(
+        default=None, description="Public base URL of the HTTP server (https://…), used in links and callbacks"
+    )
+    web_link_valid_days: int = Field(default=14, ge=1, le=90, description="Days a web survey link stays valid")
+
     # Contact policy and calling hours (store-local times): calls, invitations, callback times offered and accepted.
     calling_start: str = Field(default=f"{CallingHours.start:%H:%M}", pattern=r"^\d{2}:\d{2}$")
     calling_end: str = Field(default=f"{CallingHours.end:%H:%M}", pattern=r"^\d{2}:\d{2}$")
@@ -154,9 +163,11 @@ class Settings(BaseSettings):
             raise ValueError(f"太短：至少 {LINK_SECRET_MIN} 个字符（建议 32 个以上的随机字符）")
         return value
 
-    @field_validator("telegram_api_url")
+    @field_validator("telegram_api_url", "public_url")
     @classmethod
-    def _api_url(cls, value: str) -> str:
+    def _api_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         from urllib.parse import urlsplit
 
         try:
@@ -165,7 +176,7 @@ class Settings(BaseSettings):
         except ValueError:
             parts = None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"“{value}”不是有效地址：应为 http(s):// 开头，例如 https://api.telegram.org/bot")
+            raise ValueError(f"“{value}”不是有效地址：应为 http(s):// 开头的网址")
         return value
 
     @field_validator("calling_start", "calling_end")

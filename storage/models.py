@@ -335,6 +335,19 @@ class LinkToken(Base):
     created_at: Mapped[datetime]
 
 
+class WebLink(Base):
+    """A link to a survey's mobile web page: only the token's SHA-256 is kept; it expires and can be revoked."""
+
+    __tablename__ = "web_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
 class ProcessedUpdate(Base):
     """Telegram updates already handled, written in the same transaction, so a redelivery does nothing."""
 

@@ -34,6 +34,7 @@ from storage.models import (
     Task,
     UTCDateTime,
     Vehicle,
+    WebLink,
 )
 
 _IN_CHUNK = 900  # stays under every backend's bound-parameter limit
@@ -715,6 +716,27 @@ class LinkRepository:
         """The issued link; ``for_update`` locks its row so two accounts cannot redeem it at once."""
         query = select(LinkToken).where(LinkToken.nonce == nonce)
         return self._session.scalars(query.with_for_update() if for_update else query).first()
+
+
+class WebLinkRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, link: WebLink) -> None:
+        self._session.add(link)
+
+    def by_hash(self, token_hash: str) -> WebLink | None:
+        return self._session.scalars(select(WebLink).where(WebLink.token_hash == token_hash)).first()
+
+    def revoke_for_survey(self, survey_id: int, now: datetime) -> int:
+        """Revoke every live link of a survey; how many were revoked."""
+        result = self._session.execute(
+            update(WebLink)
+            .where(WebLink.survey_id == survey_id, WebLink.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _answer_row(answer: Answer) -> dict[str, object]:

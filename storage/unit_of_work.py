@@ -24,6 +24,7 @@ from storage.repositories import (
     TaskRepository,
     UpdateLog,
     VehicleRepository,
+    WebLinkRepository,
 )
 
 
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
     updates: UpdateLog
     outbox: OutboxRepository
     inbound: InboundUpdates
+    web_links: WebLinkRepository
 
     def __init__(self, session_factory: sessionmaker[Session], read_only: bool = False) -> None:
         self._session_factory = session_factory
@@ -72,6 +74,7 @@ class SqlUnitOfWork:
         self.updates = UpdateLog(self.session)
         self.outbox = OutboxRepository(self.session)
         self.inbound = InboundUpdates(self.session)
+        self.web_links = WebLinkRepository(self.session)
         return self
 
     def __exit__(

@@ -20,7 +20,10 @@ import click
 from bot.cli.support import Fatal, container, telegram_token
 
 if TYPE_CHECKING:
+    from aiohttp.web import AppRunner
+
     from bot.app import Container
+    from bot.webserver import Mount
 
 log = logging.getLogger("huifang")
 
@@ -96,11 +99,47 @@ async def _reach_telegram(application: Any, patience: float) -> None:
 
 
 async def _serve(app: Container, services: object, token: str) -> None:
+    from bot.telegram.sender import TelegramSender
+    from scheduler.runner import build_scheduler
+
+    application = await _start_bot(app, services, token)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await application.start()
+    await _recover(app, application)
+    scheduler = build_scheduler(app.job_context(), TelegramSender(application.bot), app.report_settings())
+    scheduler.start()
+    updater = application.updater
+    assert updater is not None
+    conflicts = _PollingConflicts(stop)
+    http = None
+    try:
+        http = await _start_http(app, services)
+        await _receive_updates(app, updater, conflicts)
+        log.info("bot @%s is running", application.bot.username)
+        await stop.wait()
+    finally:
+        services.close()  # type: ignore[attr-defined]
+        scheduler.shutdown(wait=False)
+        if http is not None:
+            await http.cleanup()
+        if updater.running:
+            await updater.stop()
+        await application.stop()
+        await application.shutdown()
+    if conflicts.newcomer:
+        raise Fatal(
+            "另一个 huifang run 正在使用这个机器人令牌（Telegram 返回 409 Conflict）；同一令牌只能运行一个，请先停止它"
+        )
+
+
+async def _start_bot(app: Container, services: object, token: str) -> Any:
+    """The PTB application, initialised against the Bot API, with its command menu set."""
     from telegram.error import TelegramError
 
     from bot.telegram.application import announce_commands, build_application
-    from bot.telegram.sender import TelegramSender
-    from scheduler.runner import build_scheduler
 
     application = build_application(
         services,  # type: ignore[arg-type]
@@ -115,48 +154,51 @@ async def _serve(app: Container, services: object, token: str) -> None:
         await announce_commands(application)
     except TelegramError as exc:  # the menu is a convenience; the bot works without it
         log.warning("command menu not set: %s", type(exc).__name__)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await application.start()
-    await _recover(app, application)
-    scheduler = build_scheduler(app.job_context(), TelegramSender(application.bot), app.report_settings())
-    scheduler.start()
-    updater = application.updater
-    assert updater is not None
+    return application
+
+
+async def _receive_updates(app: Container, updater: Any, conflicts: _PollingConflicts) -> None:
+    """Telegram's updates: by webhook when HUIFANG_WEBHOOK_URL is set, else by long polling."""
     settings = app.settings
-    conflicts = _PollingConflicts(stop)
+    if not settings.webhook_url:
+        await updater.start_polling(poll_interval=0, timeout=30, error_callback=conflicts.seen)
+        return
+    assert settings.webhook_secret is not None  # checked by _check_webhook before starting
     try:
-        if settings.webhook_url:
-            assert settings.webhook_secret is not None  # checked by _check_webhook before starting
-            try:
-                await updater.start_webhook(
-                    listen=settings.webhook_listen,
-                    port=settings.webhook_port,
-                    # The path Telegram posts to, served as is (a reverse proxy in front keeps the path).
-                    url_path=urlsplit(settings.webhook_url).path.strip("/"),
-                    webhook_url=settings.webhook_url,
-                    secret_token=settings.webhook_secret.get_secret_value(),
-                )
-            except OSError as exc:
-                where = f"{settings.webhook_listen}:{settings.webhook_port}"
-                raise Fatal(f"无法在 {where} 上接收 webhook（{exc.strerror or exc}）") from None
-        else:
-            await updater.start_polling(poll_interval=0, timeout=30, error_callback=conflicts.seen)
-        log.info("bot @%s is running", application.bot.username)
-        await stop.wait()
-    finally:
-        services.close()  # type: ignore[attr-defined]
-        scheduler.shutdown(wait=False)
-        if updater.running:
-            await updater.stop()
-        await application.stop()
-        await application.shutdown()
-    if conflicts.newcomer:
-        raise Fatal(
-            "另一个 huifang run 正在使用这个机器人令牌（Telegram 返回 409 Conflict）；同一令牌只能运行一个，请先停止它"
+        await updater.start_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            # The path Telegram posts to, served as is (a reverse proxy in front keeps the path).
+            url_path=urlsplit(settings.webhook_url).path.strip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
         )
+    except OSError as exc:
+        where = f"{settings.webhook_listen}:{settings.webhook_port}"
+        raise Fatal(f"无法在 {where} 上接收 webhook（{exc.strerror or exc}）") from None
+
+
+def _http_mounts(app: Container, services: object) -> list[Mount]:
+    """The routes of the channels set up here (HUIFANG_CONTACT_MODES) that need the HTTP server: the web
+    survey page, the voice and SMS providers' callbacks. Each channel adds its mount here."""
+    return []
+
+
+async def _start_http(app: Container, services: object) -> AppRunner | None:
+    """Start the HTTP server if a channel set up here needs it; None if none does."""
+    from bot.webserver import build_web_app, start_web_server
+
+    mounts = _http_mounts(app, services)
+    if not mounts:
+        return None
+    settings = app.settings
+    try:
+        runner = await start_web_server(build_web_app(mounts), settings.http_listen, settings.http_port)
+    except OSError as exc:
+        where = f"{settings.http_listen}:{settings.http_port}"
+        raise Fatal(f"无法在 {where} 上启动网页与回调服务（{exc.strerror or exc}）") from None
+    log.info("HTTP server listening on %s:%s", settings.http_listen, settings.http_port)
+    return runner
 
 
 class _PollingConflicts:

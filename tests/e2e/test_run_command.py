@@ -83,7 +83,10 @@ def test_run_keeps_trying_while_the_bot_api_is_unreachable_and_starts_once_it_an
     with log.open("w") as sink:
         process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=sink, stderr=sink)
         try:
-            time.sleep(2.5)  # the network is down when the bot starts
+            for _ in range(600):  # the network is down when the bot starts: wait until it has noticed
+                if "not sent (no connection)" in log.read_text() or process.poll() is not None:
+                    break
+                time.sleep(0.05)
             assert process.poll() is None
             with FakeTelegramThread(token=token, port=port) as telegram:
                 assert telegram.server is not None

@@ -1,0 +1,1 @@
+"""SMS senders (Aliyun, Twilio-compatible) and their providers' callbacks (delivery receipts, upstream replies)."""
