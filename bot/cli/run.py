@@ -181,7 +181,7 @@ async def _receive_updates(app: Container, updater: Any, conflicts: _PollingConf
 def _http_mounts(app: Container, services: object) -> list[Mount]:
     """The routes of the channels set up here (HUIFANG_CONTACT_MODES) that need the HTTP server: the web
     survey page, the voice and SMS providers' callbacks. Each channel adds its mount here."""
-    return []
+    return [*([app.sms_callbacks().mount] if app.sms_enabled() else [])]
 
 
 async def _start_http(app: Container, services: object) -> AppRunner | None:
