@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator
+from yarl import URL
 
 from bot.sms.aliyun import signature
 
@@ -118,7 +119,7 @@ class FakeSmsProvider:
 
     async def _twilio_send(self, request: web.Request) -> web.Response:
         auth = request.headers.get("Authorization", "")
-        expected = aiohttp.BasicAuth(self.account, self.secret).encode()
+        expected = aiohttp.encode_basic_auth(self.account, self.secret)
         if request.match_info["sid"] != self.account or auth != expected:
             self.refused_requests += 1
             return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
@@ -192,7 +193,7 @@ class FakeSmsProvider:
         sign = RequestValidator(self.secret).compute_signature(url, form)
         async with (
             aiohttp.ClientSession() as session,
-            session.post(url, data=urlencode(form), headers={
+            session.post(URL(url, encoded=True), data=urlencode(form), headers={
                 "X-Twilio-Signature": sign, "Content-Type": "application/x-www-form-urlencoded"}) as response,
         ):  # fmt: skip
             self.callback_answers.append(response.status)

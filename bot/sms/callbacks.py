@@ -94,7 +94,7 @@ class SmsCallbacks:
 
     async def _twilio_form(self, request: web.Request) -> dict[str, str]:
         form = {k: str(v) for k, v in (await request.post()).items()}
-        url = self._public + request.path_qs
+        url = self._public + request.raw_path  # as sent: the query percent-encoded as the provider signed it
         if not RequestValidator(self._secret).validate(url, form, request.headers.get("X-Twilio-Signature", "")):
             raise web.HTTPForbidden()
         return form

@@ -40,7 +40,9 @@ class TwilioSms:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> TwilioSms:
-        self._session = aiohttp.ClientSession(timeout=self._timeout, auth=aiohttp.BasicAuth(self._sid, self._token))
+        self._session = aiohttp.ClientSession(
+            timeout=self._timeout, headers={"Authorization": aiohttp.encode_basic_auth(self._sid, self._token)}
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -52,7 +54,8 @@ class TwilioSms:
         form = {"To": recipient, "Body": message["text"]}
         form["MessagingServiceSid" if self._from.startswith("MG") else "From"] = self._from
         if self._callback:
-            form["StatusCallback"] = f"{self._callback}?{urlencode({'ref': message.get('ref', '')})}"
+            # ":" kept as is: the URL Twilio signs is the one given here, character for character
+            form["StatusCallback"] = f"{self._callback}?{urlencode({'ref': message.get('ref', '')}, safe=':')}"
         try:
             async with self._session.post(self._url, data=form) as response:
                 body = await response.text()
