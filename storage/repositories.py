@@ -24,6 +24,7 @@ from storage.models import (
     ConsentRecord,
     ContactAttempt,
     Customer,
+    ErasureRecord,
     InboundUpdate,
     LeadEvent,
     LinkToken,
@@ -1007,6 +1008,16 @@ class ConsentRecords:
 
     def add(self, record: ConsentRecord) -> None:
         self._session.add(record)
+
+    def erasures(self, customer_id: int) -> list[datetime]:
+        """When the customer's personal data was erased (if it was)."""
+        return list(
+            self._session.scalars(
+                select(ErasureRecord.erased_at)
+                .where(ErasureRecord.customer_id == customer_id)
+                .order_by(ErasureRecord.erased_at)
+            )
+        )
 
     def for_customer(self, customer_id: int) -> list[ConsentRecord]:
         return list(
