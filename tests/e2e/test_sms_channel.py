@@ -17,6 +17,7 @@ from bot.domain.clock import FixedClock
 from bot.domain.people import Role
 from bot.sandbox.fake_sms import FakeSmsProvider
 from bot.services import consent, sms
+from bot.services.reports import ReportParams, build_report
 from bot.services.web_links import WebLinkFound, find_web_link
 from bot.settings import Settings
 from bot.sms.callbacks import TWILIO_INBOUND, aliyun_urls
@@ -169,6 +170,14 @@ async def test_a_failed_delivery_is_a_contact_attempt_of_the_web_mode_recorded_o
 
     assert world.fake.callback_answers in ([200, 200], [204, 204])
     assert world.attempts() == [("web", "vacant")]
+    built = build_report(
+        world.app.read_uow, ReportParams(all_time=True, sections=("contacts",)), world.app.report_settings(),
+        world.clock,
+    )  # fmt: skip
+    failures = next(t for t in built.tables if t.key == "tracking_failures")
+    assert next((r["channel"], r["label"], r["count"]) for r in failures.rows) == ("短信网页", "空号", 1)
+    modes = next(t for t in built.tables if t.key == "contact_modes")
+    assert next((r["mode"], r["attempts"]) for r in modes.rows) == ("短信网页", 1)
 
 
 async def test_a_delivered_receipt_records_no_failure(world: World) -> None:
