@@ -88,8 +88,17 @@ def invitation_text(sign_name: str, title_text: str, store_name: str, purpose_te
     return render_file(TEMPLATE, context)
 
 
-def sample_invitation(sign_name: str, public_url: str) -> str:
-    """The invitation with typical values (the longest purpose, a real link's length): for the length check."""
+def required_ends() -> tuple[str, str]:
+    """What every invitation starts and ends with (【 of the signature, 回T退订)."""
+    required = _labels()["required"]
+    return str(required["start"]), str(required["end"])
+
+
+def sample_invitation(sign_name: str | None = None, public_url: str | None = None) -> str:
+    """The invitation with long sample values (the longest purpose, a real link's length): for the length
+    check; the sign name and address default to the samples in ``scripts_zh/sms/labels.yaml``."""
+    sign_name = sign_name or str(_labels()["sample"]["sign_name"])
+    public_url = public_url or str(_labels()["sample"]["public_url"])
     purposes = list(_labels()["purposes"].values())
     link = web_url(public_url, "x" * 22)  # secrets.token_urlsafe(16) is 22 characters
     sample = _labels()["sample"]
