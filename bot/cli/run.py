@@ -44,7 +44,8 @@ def run(ctx: click.Context) -> None:
         _check_webhook(app)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        secrets = (app.settings.webhook_secret, app.settings.link_secret)
+        secrets = (app.settings.webhook_secret, app.settings.link_secret, app.settings.sms_secret,
+                   app.settings.sms_callback_secret)  # fmt: skip
         redaction.install([token, *(s.get_secret_value() for s in secrets if s is not None)])
         try:
             asyncio.run(_serve(app, services, token))
