@@ -41,6 +41,8 @@ def job_table(
     }
     if sender is not None:
         table["send_outbox"] = lambda: _in_thread(jobs.deliver, ctx, sender)
+    if ctx.sms_sender is not None:  # its own loop in a worker thread: its HTTP session lives there
+        table["send_sms"] = lambda: asyncio.to_thread(asyncio.run, jobs.send_sms(ctx))
     return table
 
 
@@ -74,6 +76,7 @@ SCHEDULE = {
     "remind_and_expire": IntervalTrigger(minutes=15),
     "urgent": IntervalTrigger(minutes=1),
     "send_outbox": IntervalTrigger(seconds=10),
+    "send_sms": IntervalTrigger(seconds=30),
 }
 
 
@@ -88,6 +91,8 @@ def build_scheduler(ctx: JobContext, sender: Sender, report_settings: ReportSett
         "weekly_summary": CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=tz),
     }
     for name, trigger in triggers.items():
+        if name not in table:  # a channel not set up here (SMS)
+            continue
         scheduler.add_job(
             _logged(name, table[name]),
             trigger,

@@ -388,6 +388,8 @@ class OutboundMessage(Base):
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
+    receipt: Mapped[str | None] = mapped_column(String(30))  # the provider's delivery receipt (SMS), once
+    receipt_at: Mapped[datetime | None]
 
 
 class ReasonRollup(Base):
@@ -412,3 +414,32 @@ class ReasonRollup(Base):
 
 # Reports: referrals are counted by the day the customer was recorded.
 Index("ix_customer_created", Customer.created_at)
+
+
+class ConsentRecord(Base):
+    """A consent or an opt-out, in any channel: when, how (source) and in what words. Kept (not updated)."""
+
+    __tablename__ = "consent_record"
+    __table_args__ = (
+        CheckConstraint("action IN ('consent', 'opt_out')", name="action"),
+        Index("ix_consent_record_customer_time", "customer_id", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(40))
+    wording: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+
+
+class ErasureRecord(Base):
+    """That a customer's personal data was erased (PIPL), when, and how many rows per table: never what."""
+
+    __tablename__ = "erasure_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    erased_at: Mapped[datetime]
+    rows: Mapped[dict[str, Any]]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import READ_ONLY
 from storage.repositories import (
+    ConsentRecords,
     CustomerRecords,
     CustomerRepository,
     InboundUpdates,
@@ -75,6 +76,7 @@ class SqlUnitOfWork:
         self.outbox = OutboxRepository(self.session)
         self.inbound = InboundUpdates(self.session)
         self.web_links = WebLinkRepository(self.session)
+        self.consents = ConsentRecords(self.session)
         return self
 
     def __exit__(

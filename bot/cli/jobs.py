@@ -11,7 +11,7 @@ import click
 from bot.cli.support import Fatal, container, telegram_token
 
 JOB_NAMES = ("select_due", "send_invitations", "remind_and_expire", "advance_plans", "staff_digest", "urgent",
-             "weekly_summary", "send_outbox")  # fmt: skip
+             "weekly_summary", "send_outbox", "send_sms")  # fmt: skip
 
 
 @click.group("jobs")
@@ -53,6 +53,8 @@ def run_job(ctx: click.Context, name: str, now_text: str | None) -> None:
             bot = Bot(token, base_url=settings.telegram_api_url, request=calls, get_updates_request=polling)
             sender = TelegramSender(bot)
         table = job_table(app.job_context(), sender, app.report_settings())
+        if name not in table:
+            raise Fatal("短信未配置：请设置 HUIFANG_SMS_PROVIDER 等短信设置，并把 web 加入 HUIFANG_CONTACT_MODES")
         result = asyncio.run(_once(table[name], sender))
     click.echo(f"{name}：{result}")
 

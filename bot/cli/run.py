@@ -44,7 +44,8 @@ def run(ctx: click.Context) -> None:
         _check_webhook(app)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        secrets = (app.settings.webhook_secret, app.settings.link_secret)
+        secrets = (app.settings.webhook_secret, app.settings.link_secret, app.settings.sms_secret,
+                   app.settings.sms_callback_secret)  # fmt: skip
         redaction.install([token, *(s.get_secret_value() for s in secrets if s is not None)])
         try:
             asyncio.run(_serve(app, services, token))
@@ -181,7 +182,7 @@ async def _receive_updates(app: Container, updater: Any, conflicts: _PollingConf
 def _http_mounts(app: Container, services: object) -> list[Mount]:
     """The routes of the channels set up here (HUIFANG_CONTACT_MODES) that need the HTTP server: the web
     survey page, the voice and SMS providers' callbacks. Each channel adds its mount here."""
-    return []
+    return [*([app.sms_callbacks().mount] if app.sms_enabled() else [])]
 
 
 async def _start_http(app: Container, services: object) -> AppRunner | None:

@@ -46,6 +46,7 @@ _GROUP_LABELS = {
 CHAT = "chat"
 PHONE = "phone"
 BOTH = frozenset({CHAT, PHONE})
+WEB = "web"  # an SMS with a link to the web page: its delivery receipts record these
 
 
 @dataclass(frozen=True)
@@ -71,16 +72,17 @@ DISPOSITIONS: tuple[Disposition, ...] = (
     Disposition("away", "人在外地", AaporGroup.NC, "2.21", frozenset({PHONE}), True),
     Disposition("no_answer", "无人接听", AaporGroup.UH, "3.13", frozenset({PHONE}), True),
     Disposition("line_busy", "占线", AaporGroup.UH, "3.12", frozenset({PHONE}), True),
-    Disposition("powered_off", "关机", AaporGroup.UH, "3.16", frozenset({PHONE}), True),
-    Disposition("unreachable", "无法接通", AaporGroup.UH, "3.16", frozenset({PHONE}), True),
+    Disposition("powered_off", "关机", AaporGroup.UH, "3.16", frozenset({PHONE, WEB}), True),
+    Disposition("unreachable", "无法接通", AaporGroup.UH, "3.16", frozenset({PHONE, WEB}), True),
     Disposition("forwarded", "呼转", AaporGroup.UH, "3.10", frozenset({PHONE}), True),
-    Disposition("suspended", "停机", AaporGroup.NE, "4.33", frozenset({PHONE}), True),
-    Disposition("vacant", "空号", AaporGroup.NE, "4.31", frozenset({PHONE}), True),
-    Disposition("wrong_number", "号码有误", AaporGroup.NE, "4.70", frozenset({PHONE}), True),
-    Disposition("no_reply", "未回复", AaporGroup.UO, "3.19", frozenset({CHAT}), True),
-    Disposition("opted_out", "已退订", AaporGroup.R, "2.112", frozenset({CHAT})),
+    Disposition("suspended", "停机", AaporGroup.NE, "4.33", frozenset({PHONE, WEB}), True),
+    Disposition("vacant", "空号", AaporGroup.NE, "4.31", frozenset({PHONE, WEB}), True),
+    Disposition("wrong_number", "号码有误", AaporGroup.NE, "4.70", frozenset({PHONE, WEB}), True),
+    Disposition("no_reply", "未回复", AaporGroup.UO, "3.19", frozenset({CHAT, WEB}), True),
+    Disposition("opted_out", "已退订", AaporGroup.R, "2.112", frozenset({CHAT, WEB})),
     Disposition("blocked", "被屏蔽", AaporGroup.R, "2.111", frozenset({CHAT}), True),
-    Disposition("other", "其他", AaporGroup.UO, "3.90", BOTH, True),
+    Disposition("sms_refused", "拒收", AaporGroup.R, "2.111", frozenset({WEB}), True),  # carrier blacklist, STOP
+    Disposition("other", "其他", AaporGroup.UO, "3.90", BOTH | {WEB}, True),
 )
 
 BY_CODE: dict[str, Disposition] = {d.code: d for d in DISPOSITIONS}

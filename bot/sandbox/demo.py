@@ -10,8 +10,10 @@ is printed and the chart and an xlsx report are written to the folder it names. 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +27,7 @@ from bot.domain.engine import Choose, FreeText, Rate
 from bot.domain.lifecycle import SurveyStatus
 from bot.domain.links import LinkSubject
 from bot.domain.questionnaire import NodeKind
+from bot.sandbox.fake_sms import FakeSmsProvider
 from bot.sandbox.fake_telegram import FakeTelegram, FakeUser, SentMessage
 from bot.services import calls
 from bot.services.importing import import_customers, import_staff
@@ -33,6 +36,7 @@ from bot.services.surveys import Accepted
 from bot.settings import Settings
 from bot.telegram.application import build_application
 from bot.telegram.sender import TelegramSender
+from bot.webserver import bound_port, build_web_app, start_web_server
 from scheduler import jobs
 from storage.models import Customer, Staff, Survey
 from storage.schema import upgrade
@@ -58,11 +62,21 @@ DIAL_OUTCOMES = (("connected", 55), ("no_answer", 20), ("line_busy", 7), ("power
                  ("vacant", 2), ("wrong_number", 2), ("rejected_call", 3), ("away", 2))  # fmt: skip
 
 
+# SMS invitations (the web mode) through a local Aliyun-shaped provider; its receipts come back to our callbacks.
+SMS_SETTINGS = {
+    "contact_modes": ["chat", "web", "phone"], "sms_provider": "aliyun", "sms_account": "LTAI-demo",
+    "sms_secret": "demo-sms-secret", "sms_sign_name": "江铃汽车", "sms_template_code": "SMS_DEMO",
+    "sms_callback_secret": "demo-callback-secret-0123", "sms_per_second": 1000, "public_url": "http://127.0.0.1",
+}  # fmt: skip
+SMS_FAILURES = (("MK:0001", "空号"), ("MK:0005", "停机"), ("IC:0015", "关机"))  # a few numbers that do not work
+
+
 @dataclass
 class Demo:
     app: Container
     telegram: FakeTelegram
     rng: random.Random
+    sms: FakeSmsProvider | None = None
     links_opened: set[int] = field(default_factory=set)
     silent: set[int] = field(default_factory=set)
     handled: dict[int, int] = field(default_factory=dict)  # chat id -> messages already acted on
@@ -87,7 +101,8 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
     database.unlink(missing_ok=True)
     clock = FixedClock(START)
     settings = Settings(database_url=f"sqlite:///{database}", store_name="惠州江铃4S店",
-                        link_secret=SecretStr("demo-secret-not-for-production"), chart_dir=str(out))  # fmt: skip
+                        link_secret=SecretStr("demo-secret-not-for-production"), chart_dir=str(out),
+                        **SMS_SETTINGS)  # type: ignore[arg-type]  # fmt: skip
     app = build(settings, clock=clock)
     upgrade(app.engine)
     examples = _examples_dir()
@@ -97,8 +112,8 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
     copy = out / "customers.csv"
     copy.write_bytes((examples / "customers.csv").read_bytes())
     imported = import_customers(app.uow, copy, options, clock)
-    async with FakeTelegram(bot_username="huifang_demo_bot") as telegram:
-        demo = Demo(app, telegram, random.Random(seed))
+    async with FakeTelegram(bot_username="huifang_demo_bot") as telegram, _sms_channel(app) as fake_sms:
+        demo = Demo(app, telegram, random.Random(seed), fake_sms)
         services = app.chat_services()
         # The clock jumps hours at a time, so Telegram's per-second limits would only slow the demo down.
         application = build_application(services, telegram.token, telegram.api_url, rate_limit=False)
@@ -120,6 +135,31 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
     result = _finish(demo, out, imported.created, days)
     app.close()
     return result
+
+
+@contextlib.asynccontextmanager
+async def _sms_channel(app: Container) -> AsyncIterator[FakeSmsProvider]:
+    """The fake SMS provider and the HTTP server that takes its receipts, with the public URL set to it."""
+    from bot.services.sms import aliyun_template
+    from bot.sms.callbacks import aliyun_urls
+
+    runner = await start_web_server(build_web_app([app.sms_callbacks().mount]), "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{bound_port(runner)}"
+    app.settings.public_url = base
+    report_url, upstream_url = aliyun_urls(base, str(SMS_SETTINGS["sms_callback_secret"]))
+    fake = FakeSmsProvider(account=str(SMS_SETTINGS["sms_account"]), secret=str(SMS_SETTINGS["sms_secret"]),
+                           templates={"SMS_DEMO": aliyun_template(base)}, aliyun_report_url=report_url,
+                           aliyun_upstream_url=upstream_url, auto_receipts=True)  # fmt: skip
+    with app.uow() as uow:  # a few customers' numbers no longer work
+        phones = [c.phone for c in uow.session.query(Customer).filter(Customer.telegram_chat_id.is_(None)).limit(40)]
+    for phone, (code, message) in zip(phones[::13], SMS_FAILURES, strict=False):
+        fake.fail(phone, code, message)
+    try:
+        async with fake:
+            app.settings.sms_api_url = fake.url  # never the real provider
+            yield fake
+    finally:
+        await runner.cleanup()
 
 
 async def _bind_staff(demo: Demo) -> None:
@@ -149,6 +189,7 @@ async def _tick(demo: Demo, sender: TelegramSender, hour: int, day: int) -> None
             jobs.weekly_summary(ctx, demo.app.report_settings())
     await jobs.deliver(ctx, sender)
     await _customers_answer(demo)
+    await jobs.send_sms(ctx)  # those still waiting in the web mode get the SMS with their page's link
     if 9 <= hour < 20:
         _specialists_call(demo)
     if hour in (10, 16):
@@ -312,5 +353,7 @@ def _finish(demo: Demo, out: Path, imported: int, days: int) -> dict[str, Any]:
         "by_status": by_status,
         "messages": sum(len(m) for m in demo.telegram.messages.values()),
         "weekly_summary": weekly[-1] if weekly else "",
+        "sms": len(demo.sms.messages) if demo.sms else 0,
+        "sms_example": demo.sms.messages[0].text if demo.sms and demo.sms.messages else "",
         "folder": str(out.resolve()),
     }

@@ -206,7 +206,7 @@ def _apply(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, staff: Staff, dec
     move(uow, survey, Event(EventKind.CALL_FINAL, decision.outcome), channel=PHONE, now=now, staff_id=staff.id)
     if decision.opt_out:
         customer.opted_out_at = now
-        opt_out_everywhere(uow, customer.id, channel=PHONE, now=now)
+        opt_out_everywhere(uow, customer.id, channel=PHONE, now=now, source="call_result", wording=decision.outcome)
     if decision.task:
         owner = uow.people.staff(customer.owner_staff_id)
         assignee = (
@@ -253,7 +253,7 @@ def end_call(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, h
         customer = uow.people.get(survey.customer_id)
         assert customer is not None
         customer.opted_out_at = now
-        opt_out_everywhere(uow, customer.id, channel=PHONE, now=now)
+        opt_out_everywhere(uow, customer.id, channel=PHONE, now=now, source="call_do_not_call", wording=how)
     return _title(uow, survey)
 
 
