@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.domain.statistics import ReportSettings
     from bot.services.links import LinkIssuer
     from bot.services.surveys import SurveyKit
+    from bot.services.voice import VoiceDesk, VoiceSettings
     from bot.telegram.context import ChatServices
     from scheduler.jobs import JobContext
 
@@ -163,6 +164,34 @@ class Container:
             modes=kit.modes,
             chart_dir=Path(self.settings.chart_dir),
         )
+
+    def voice_settings(self) -> VoiceSettings:
+        """The voice channel's knobs and phrases (scripts_zh/voice/phrases.yaml)."""
+        from datetime import timedelta
+
+        import yaml
+
+        from bot.domain.voice_dialog import DialogRules, Phrases
+        from bot.rendering import SCRIPTS_DIR
+        from bot.services.voice import VoiceSettings
+
+        s = self.settings
+        phrases = yaml.safe_load((SCRIPTS_DIR / "voice" / "phrases.yaml").read_text(encoding="utf-8"))
+        rules = DialogRules(
+            s.voice_max_reprompts,
+            s.voice_min_confidence,
+            s.voice_gather_timeout,
+            s.voice_transfer_number,
+            s.voice_machine_message,
+        )
+        stale = timedelta(minutes=30)
+        return VoiceSettings(Phrases(**phrases), rules, max_concurrent=s.voice_max_concurrent, stale_after=stale)
+
+    def voice_desk(self) -> VoiceDesk:
+        """The voice use cases over this database (what the voice adapter and the dialler call)."""
+        from bot.services.voice import VoiceDesk
+
+        return VoiceDesk(self.uow, self.survey_kit(), self.voice_settings())
 
     def report_settings(self) -> ReportSettings:
         from bot.settings import report_settings

@@ -125,6 +125,7 @@ class Phrases:
     transfer: str  # before connecting to a person
     callback: str  # a person was asked for and no transfer number is set: a specialist will call back
     machine: str  # the short message left on an answering machine
+    robot: str = ""  # the robot's name where a script names the caller (``specialist.name``)
 
 
 @dataclass(frozen=True)
