@@ -42,6 +42,7 @@ def run(ctx: click.Context) -> None:
         except MissingSetting as exc:
             raise Fatal(str(exc)) from None
         _check_webhook(app)
+        _check_voice(app)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
         secrets = (app.settings.webhook_secret, app.settings.link_secret)
@@ -50,6 +51,17 @@ def run(ctx: click.Context) -> None:
             asyncio.run(_serve(app, services, token))
         except KeyboardInterrupt:  # only before start-up finished; afterwards Ctrl-C stops the bot cleanly
             raise Fatal("启动被中断（Ctrl-C）：机器人没有启动") from None
+
+
+def _check_voice(app: Container) -> None:
+    """Voice set up here (HUIFANG_CONTACT_MODES) needs its provider settings: one line and exit 2 otherwise."""
+    from bot.app import MissingSetting
+
+    if app.voice_configured():
+        try:
+            app.twiml_config()
+        except MissingSetting as exc:
+            raise Fatal(str(exc)) from None
 
 
 def _check_webhook(app: Container) -> None:
@@ -110,6 +122,7 @@ async def _serve(app: Container, services: object, token: str) -> None:
     await application.start()
     await _recover(app, application)
     scheduler = build_scheduler(app.job_context(), TelegramSender(application.bot), app.report_settings())
+    dialler = _voice_dialler(app, scheduler)
     scheduler.start()
     updater = application.updater
     assert updater is not None
@@ -123,6 +136,8 @@ async def _serve(app: Container, services: object, token: str) -> None:
     finally:
         services.close()  # type: ignore[attr-defined]
         scheduler.shutdown(wait=False)
+        if dialler is not None:
+            await dialler.close()
         if http is not None:
             await http.cleanup()
         if updater.running:
@@ -133,6 +148,18 @@ async def _serve(app: Container, services: object, token: str) -> None:
         raise Fatal(
             "另一个 huifang run 正在使用这个机器人令牌（Telegram 返回 409 Conflict）；同一令牌只能运行一个，请先停止它"
         )
+
+
+def _voice_dialler(app: Container, scheduler: Any) -> Any:
+    """The robot calls' dialler as a scheduler job, when voice is set up here; None otherwise."""
+    if not app.voice_configured():
+        return None
+    from bot.voice.twiml import TwimlDialler
+    from scheduler.runner import add_voice_dialler
+
+    dialler = TwimlDialler(app.voice_desk(), app.twiml_config())
+    add_voice_dialler(scheduler, dialler)
+    return dialler
 
 
 async def _start_bot(app: Container, services: object, token: str) -> Any:
@@ -181,7 +208,7 @@ async def _receive_updates(app: Container, updater: Any, conflicts: _PollingConf
 def _http_mounts(app: Container, services: object) -> list[Mount]:
     """The routes of the channels set up here (HUIFANG_CONTACT_MODES) that need the HTTP server: the web
     survey page, the voice and SMS providers' callbacks. Each channel adds its mount here."""
-    return []
+    return [*app.voice_mounts()]
 
 
 async def _start_http(app: Container, services: object) -> AppRunner | None:

@@ -105,6 +105,7 @@ class FakeVoiceProvider:
         retry_delay: float = 0.5,
         status_patience: float = 30.0,
         ring_seconds: float = 0.0,
+        think_seconds: float = 0.0,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -112,6 +113,7 @@ class FakeVoiceProvider:
         self.retry_delay = retry_delay
         self.status_patience = status_patience
         self.ring_seconds = ring_seconds
+        self.think_seconds = think_seconds  # how long a customer takes before each reply
         self.customers: dict[str, Customer] = {}
         self.calls: list[FakeCall] = []
         self._ids = itertools.count(1)
@@ -234,6 +236,8 @@ class FakeVoiceProvider:
                 call.transcript.append(said)
                 call.prompts.append(said)
                 reply = replies.pop(0) if replies else HangUp()
+                if self.think_seconds:
+                    await asyncio.sleep(self.think_seconds)
                 if isinstance(reply, HangUp):
                     call.hung_up_by = "customer"
                     return None
