@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from bot.services.surveys import SurveyKit
     from bot.services.voice import VoiceDesk, VoiceSettings
     from bot.telegram.context import ChatServices
-    from bot.voice.twiml import TwimlConfig
+    from bot.voice.twiml import Offload, TwimlConfig
     from bot.webserver import Mount
     from scheduler.jobs import JobContext
 
@@ -193,7 +193,7 @@ class Container:
         """The voice use cases over this database (what the voice adapter and the dialler call)."""
         from bot.services.voice import VoiceDesk
 
-        return VoiceDesk(self.uow, self.survey_kit(), self.voice_settings())
+        return VoiceDesk(self.uow, self.survey_kit(), self.voice_settings(), self.engine.dialect.name == "sqlite")
 
     def voice_configured(self) -> bool:
         """Whether the automated voice call is one of this installation's contact modes."""
@@ -225,13 +225,14 @@ class Container:
             calls_per_second=s.voice_calls_per_second,
         )
 
-    def voice_mounts(self) -> list[Mount]:
-        """The voice webhooks' routes when voice is set up here (none otherwise)."""
+    def voice_mounts(self, offload: Offload | None = None) -> list[Mount]:
+        """The voice webhooks' routes when voice is set up here (none otherwise); ``offload`` runs their
+        database work off the event loop (default: threads of their own)."""
         if not self.voice_configured():
             return []
         from bot.voice.twiml import mount
 
-        return [mount(self.voice_desk(), self.twiml_config())]
+        return [mount(self.voice_desk(), self.twiml_config(), offload)]
 
     def report_settings(self) -> ReportSettings:
         from bot.settings import report_settings

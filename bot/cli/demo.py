@@ -31,6 +31,7 @@ def demo(out: Path, seed: int) -> None:
     statuses = "，".join(f"{SurveyStatus(k).label} {v}" for k, v in counts)
     click.echo(
         f"客户 {result['customers']} 位；回访 {result['surveys']} 次（{statuses}）；消息 {result['messages']} 条"
+        f"；智能外呼 {result['voice_calls']} 通"
     )
     click.echo(f"图表与报表已写入：{result['folder']}（reasons.png、report.xlsx、weekly-*.png）")
     click.echo(f"用时 {time.monotonic() - started:.1f} 秒")

@@ -122,7 +122,7 @@ async def _serve(app: Container, services: object, token: str) -> None:
     await application.start()
     await _recover(app, application)
     scheduler = build_scheduler(app.job_context(), TelegramSender(application.bot), app.report_settings())
-    dialler = _voice_dialler(app, scheduler)
+    dialler = _voice_dialler(app, scheduler, services)
     scheduler.start()
     updater = application.updater
     assert updater is not None
@@ -150,14 +150,14 @@ async def _serve(app: Container, services: object, token: str) -> None:
         )
 
 
-def _voice_dialler(app: Container, scheduler: Any) -> Any:
+def _voice_dialler(app: Container, scheduler: Any, services: Any) -> Any:
     """The robot calls' dialler as a scheduler job, when voice is set up here; None otherwise."""
     if not app.voice_configured():
         return None
     from bot.voice.twiml import TwimlDialler
     from scheduler.runner import add_voice_dialler
 
-    dialler = TwimlDialler(app.voice_desk(), app.twiml_config())
+    dialler = TwimlDialler(app.voice_desk(), app.twiml_config(), services.offload)
     add_voice_dialler(scheduler, dialler)
     return dialler
 
@@ -208,7 +208,7 @@ async def _receive_updates(app: Container, updater: Any, conflicts: _PollingConf
 def _http_mounts(app: Container, services: object) -> list[Mount]:
     """The routes of the channels set up here (HUIFANG_CONTACT_MODES) that need the HTTP server: the web
     survey page, the voice and SMS providers' callbacks. Each channel adds its mount here."""
-    return [*app.voice_mounts()]
+    return [*app.voice_mounts(services.offload)]  # type: ignore[attr-defined]
 
 
 async def _start_http(app: Container, services: object) -> AppRunner | None:

@@ -26,6 +26,7 @@ import base64
 import itertools
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +63,12 @@ Reply = Press | Speak | Quiet | HangUp
 
 @dataclass(frozen=True)
 class Answered:
+    """A call that connects. ``replies`` are given in order; or ``respond`` picks each reply from the prompt
+    just heard (the demo's customers, who answer whatever they are asked)."""
+
     replies: tuple[Reply, ...] = ()
     machine: bool = False
+    respond: Callable[[str], Reply] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class FakeCall:
     status: str = "queued"
     hung_up_by: str | None = None  # "customer" or "robot"
     webhook_times: list[float] = field(default_factory=list)  # seconds huifang took per webhook
+    ended_at: float = 0.0  # time.monotonic() when the call ended
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -206,7 +212,7 @@ class FakeVoiceProvider:
                 return
             answered_by = "machine_end_beep" if customer.machine else "human"
             call.status = "in-progress"
-            replies = list(customer.replies)
+            replies: list[Reply] | Callable[[str], Reply] = customer.respond or list(customer.replies)
             document = await self._webhook(
                 call, call.url, {**base, "CallStatus": "in-progress", "AnsweredBy": answered_by}
             )
@@ -217,9 +223,12 @@ class FakeVoiceProvider:
                      "AnsweredBy": answered_by}  # fmt: skip
             await self._post_status(call, final)
         finally:
+            call.ended_at = time.monotonic()
             call.done.set()
 
-    async def _walk(self, call: FakeCall, document: str, replies: list[Reply], base: dict[str, str]) -> str | None:
+    async def _walk(
+        self, call: FakeCall, document: str, replies: list[Reply] | Callable[[str], Reply], base: dict[str, str]
+    ) -> str | None:
         """Follow one TwiML document; the next document to follow, or None when the call ended."""
         root = ET.fromstring(document)
         for verb in root:
@@ -235,7 +244,10 @@ class FakeVoiceProvider:
                 said = " ".join(child.text or "" for child in verb if child.tag == "Say")
                 call.transcript.append(said)
                 call.prompts.append(said)
-                reply = replies.pop(0) if replies else HangUp()
+                if callable(replies):
+                    reply = replies(said) if len(call.prompts) <= 40 else HangUp()
+                else:
+                    reply = replies.pop(0) if replies else HangUp()
                 if self.think_seconds:
                     await asyncio.sleep(self.think_seconds)
                 if isinstance(reply, HangUp):

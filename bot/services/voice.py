@@ -362,6 +362,7 @@ class VoiceDesk:
     uow: Callable[[], SqlUnitOfWork]
     kit: SurveyKit
     cfg: VoiceSettings
+    serial_writes: bool = False  # the database takes one writer at a time (SQLite): run these on one thread
 
     def plan_calls(self) -> list[CallOrder]:
         with self.uow() as uow:

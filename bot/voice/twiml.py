@@ -21,9 +21,12 @@ and ``scripts_zh/voice/phrases.yaml``.
 from __future__ import annotations
 
 import asyncio
+import collections
+import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +42,23 @@ from bot.webserver import Mount
 log = logging.getLogger(__name__)
 
 PREFIX = "/voice/twiml"
+
+Offload = Callable[..., Awaitable[Any]]
+"""``await offload(fn, *args)``: run a blocking use case off the event loop (``huifang run`` passes the chat's
+own, so on SQLite every write of the process goes through its one writer thread)."""
+
+
+def default_offload(serial: bool) -> Offload:
+    """Worker threads for the use cases: one thread when the database takes one writer at a time (SQLite),
+    so concurrent calls queue for a few milliseconds instead of sleeping in SQLite's busy handler."""
+    if not serial:
+        return asyncio.to_thread
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voice-writer")
+
+    async def run(fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args))
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -114,9 +134,10 @@ def event_of(form: dict[str, str]) -> Keys | Speech | Silence:
 
 
 class _Webhooks:
-    def __init__(self, desk: VoiceDesk, config: TwimlConfig) -> None:
+    def __init__(self, desk: VoiceDesk, config: TwimlConfig, offload: Offload) -> None:
         self._desk = desk
         self._config = config
+        self._offload = offload
         self._validator = RequestValidator(config.auth_token)
 
     async def _form(self, request: web.Request) -> dict[str, str]:
@@ -155,14 +176,14 @@ class _Webhooks:
 
     async def _call(self, use_case: Any, *args: Any) -> Any:
         try:
-            return await asyncio.to_thread(use_case, *args)
+            return await self._offload(use_case, *args)
         except UnknownCall:
             raise web.HTTPNotFound() from None
 
 
-def mount(desk: VoiceDesk, config: TwimlConfig) -> Mount:
+def mount(desk: VoiceDesk, config: TwimlConfig, offload: Offload | None = None) -> Mount:
     """The voice webhooks' routes, for ``bot.webserver.build_web_app``."""
-    hooks = _Webhooks(desk, config)
+    hooks = _Webhooks(desk, config, offload or default_offload(desk.serial_writes))
 
     def add(app: web.Application) -> None:
         app.router.add_post(PREFIX + "/{key:[A-Za-z0-9_-]{8,32}}/answer", hooks.answer)
@@ -179,27 +200,30 @@ class TwimlDialler:
     """Places the calls the dialler plans through the provider's REST API (create call with ``Url``,
     ``StatusCallback`` and ``MachineDetection``), no faster than ``calls_per_second``."""
 
-    def __init__(self, desk: VoiceDesk, config: TwimlConfig) -> None:
+    def __init__(self, desk: VoiceDesk, config: TwimlConfig, offload: Offload | None = None) -> None:
         from twilio.http.async_http_client import AsyncTwilioHttpClient
         from twilio.rest import Client
 
         self._desk = desk
         self._config = config
+        self._offload = offload or default_offload(desk.serial_writes)
         self._http = AsyncTwilioHttpClient()
         self._client = Client(config.account_sid, config.auth_token, http_client=self._http)
         self._client.api.base_url = config.api_url.rstrip("/")
         self._gap = 1.0 / config.calls_per_second
         self._last = -1e9
+        self.sent_at: collections.deque[float] = collections.deque(maxlen=1000)  # when each create was sent
 
     async def tick(self) -> int:
         """Plan the calls due now and place them, paced; how many the provider accepted."""
-        orders = await asyncio.to_thread(self._desk.plan_calls)
+        orders = await self._offload(self._desk.plan_calls)
         placed = 0
         for order in orders:
             wait = self._last + self._gap - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             self._last = time.monotonic()
+            self.sent_at.append(self._last)
             placed += await self.place(order)
         return placed
 
@@ -216,9 +240,9 @@ class TwimlDialler:
             )
         except Exception as exc:  # the provider refused or could not be reached: 无法接通, retried by the rules
             log.warning("voice call not placed: %s", type(exc).__name__)
-            await asyncio.to_thread(self._desk.call_not_placed, order.key)
+            await self._offload(self._desk.call_not_placed, order.key)
             return 0
-        await asyncio.to_thread(self._desk.call_placed, order.key, str(call.sid))
+        await self._offload(self._desk.call_placed, order.key, str(call.sid))
         return 1
 
     async def close(self) -> None:
