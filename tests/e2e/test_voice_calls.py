@@ -387,3 +387,52 @@ async def test_a_webhook_with_a_bad_signature_is_refused_and_changes_nothing(app
             )
     assert (forged.status, unsigned.status, other_url.status) == (403, 403, 403)
     assert _answers(app, survey_id) == [("opening", "agree")]
+
+
+async def test_a_webhook_the_provider_repeats_is_answered_with_the_current_question_and_stores_nothing_twice(
+    app: Container,
+) -> None:
+    import aiohttp
+
+    store = _store(app)
+    survey_id = _voice_survey(app, store, "+8613800138016")
+    async with voice_rig(app) as rig:
+        rig.provider.customer("+8613800138016", Answered((Press("3"), HangUp())))
+        await rig.dial()
+        with app.uow() as uow:  # put the finished call back under way, as if the provider still held it
+            call = uow.session.scalars(select(VoiceCall).where(VoiceCall.survey_id == survey_id)).one()
+            key, call.ended_at = call.key, None
+            survey = uow.session.get(Survey, survey_id)
+            assert survey is not None
+            survey.status, survey.outcome, survey.completed_at = "in_progress", None, None
+            uow.commit()
+        url = rig.config.url(key, "turn/1")  # question 1 (the opening) was answered with 3 already
+        form = {"CallSid": "CA1", "Digits": "1"}
+        async with aiohttp.ClientSession() as session:
+            replay = await session.post(url, data=form, headers={"X-Twilio-Signature": rig.provider.sign(url, form)})
+            body = await replay.text()
+            unknown = rig.config.url("NoSuchCallKey123", "turn/1")
+            missing = await session.post(
+                unknown, data=form, headers={"X-Twilio-Signature": rig.provider.sign(unknown, form)}
+            )
+    assert replay.status == 200 and "请教" in body  # q1 asked again: the repeat was not taken as q1's answer
+    assert _answers(app, survey_id) == [("opening", "agree")]
+    assert missing.status == 404
+
+
+async def test_voice_contact_failures_appear_in_the_report_under_their_own_channel(app: Container) -> None:
+    from bot.domain.statistics import Period
+    from bot.services.reports import ReportParams, build_report
+
+    store = _store(app)
+    _voice_survey(app, store, "+8613800138017")
+    _voice_survey(app, store, "+8613800138018")
+    async with voice_rig(app) as rig:
+        rig.provider.customer("+8613800138017", Unanswered("no-answer"))
+        rig.provider.customer("+8613800138018", Answered(machine=True))
+        await rig.dial()
+    period = Period(date(2026, 11, 23), date(2026, 11, 30))
+    report = build_report(app.uow, ReportParams(period=period), app.report_settings(), app.clock)
+    failures = next(t for t in report.tables if t.key == "tracking_failures")
+    rows = {(r["channel"], r["label"]) for r in failures.rows}
+    assert ("语音", "无人接听") in rows and ("语音", "答录机") in rows
