@@ -45,7 +45,8 @@ def run(ctx: click.Context) -> None:
         _check_voice(app)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        secrets = (app.settings.webhook_secret, app.settings.link_secret)
+        logging.getLogger("twilio").setLevel(logging.WARNING)  # its INFO lines describe every API request
+        secrets = (app.settings.webhook_secret, app.settings.link_secret, app.settings.voice_auth_token)
         redaction.install([token, *(s.get_secret_value() for s in secrets if s is not None)])
         try:
             asyncio.run(_serve(app, services, token))

@@ -40,3 +40,11 @@ def test_run_with_voice_but_without_the_provider_settings_stops_with_one_line_na
 
 def test_a_malformed_voice_api_url_is_one_line(tmp_path: Path) -> None:
     assert_one_line(huifang(tmp_path, "db", "upgrade", voice_api_url="api.twilio.com"), "HUIFANG_VOICE_API_URL")
+
+
+def test_the_dialler_job_run_by_hand_without_voice_set_up_says_so_in_one_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    assert_one_line(
+        huifang(tmp_path, "jobs", "run", "place_voice_calls", database_url=database_url), "HUIFANG_CONTACT_MODES"
+    )
