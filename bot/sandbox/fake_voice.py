@@ -92,7 +92,7 @@ class FakeCall:
     transcript: list[str] = field(default_factory=list)  # what the robot said, in order
     prompts: list[str] = field(default_factory=list)  # what each gather asked
     transferred_to: str | None = None
-    status: str = "queued"
+    call_status: str = "queued"  # the provider's CallStatus
     hung_up_by: str | None = None  # "customer" or "robot"
     webhook_times: list[float] = field(default_factory=list)  # seconds huifang took per webhook
     ended_at: float = 0.0  # time.monotonic() when the call ended
@@ -174,10 +174,10 @@ class FakeVoiceProvider:
     async def _create(self, request: web.Request) -> web.Response:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if request.match_info["sid"] != self.account_sid or request.headers.get("Authorization") != expected:
-            return web.json_response({"code": 20003, "message": "Authenticate", "status": 401}, status=401)
+            return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
         form = {k: str(v) for k, v in (await request.post()).items()}
         if not form.get("To") or not form.get("Url"):
-            return web.json_response({"code": 21201, "message": "No 'To' number", "status": 400}, status=400)
+            return web.json_response({"code": 21201, "message": "No 'To' number"}, status=400)
         sid = f"CA{next(self._ids):032x}"
         call = FakeCall(sid, form["To"], form["Url"], form.get("StatusCallback", ""), time.monotonic())
         self.calls.append(call)
@@ -190,7 +190,6 @@ class FakeVoiceProvider:
                 "account_sid": self.account_sid,
                 "to": form["To"],
                 "from": form.get("From", ""),
-                "status": "queued",
                 "direction": "outbound-api",
             },
             status=201,
@@ -204,21 +203,21 @@ class FakeVoiceProvider:
             if self.ring_seconds:
                 await asyncio.sleep(self.ring_seconds)
             if isinstance(customer, Unanswered):
-                call.status = customer.status
+                call.call_status = customer.status
                 final = {**base, "CallStatus": customer.status, "CallDuration": "0"}
                 if customer.sip is not None:
                     final["SipResponseCode"] = str(customer.sip)
                 await self._post_status(call, final)
                 return
             answered_by = "machine_end_beep" if customer.machine else "human"
-            call.status = "in-progress"
+            call.call_status = "in-progress"
             replies: list[Reply] | Callable[[str], Reply] = customer.respond or list(customer.replies)
             document = await self._webhook(
                 call, call.url, {**base, "CallStatus": "in-progress", "AnsweredBy": answered_by}
             )
             while document is not None:
                 document = await self._walk(call, document, replies, base)
-            call.status = "completed"
+            call.call_status = "completed"
             final = {**base, "CallStatus": "completed", "CallDuration": "42", "SipResponseCode": "200",
                      "AnsweredBy": answered_by}  # fmt: skip
             await self._post_status(call, final)
