@@ -26,8 +26,11 @@ if TYPE_CHECKING:
     from bot.services.links import LinkIssuer
     from bot.services.sms import SmsSetup
     from bot.services.surveys import SurveyKit
+    from bot.services.voice import VoiceDesk, VoiceSettings
     from bot.sms.callbacks import SmsCallbacks
     from bot.telegram.context import ChatServices
+    from bot.voice.twiml import Offload, TwimlConfig
+    from bot.webserver import Mount
     from scheduler.jobs import JobContext
 
 
@@ -231,6 +234,73 @@ class Container:
             self.uow, self.clock, s.sms_provider or "aliyun", secret, self.sms_setup().public_url,
             s.default_region_code,
         )  # fmt: skip
+
+    def voice_settings(self) -> VoiceSettings:
+        """The voice channel's knobs and phrases (scripts_zh/voice/phrases.yaml)."""
+        from datetime import timedelta
+
+        import yaml
+
+        from bot.domain.voice_dialog import DialogRules, Phrases
+        from bot.rendering import SCRIPTS_DIR
+        from bot.services.voice import VoiceSettings
+
+        s = self.settings
+        phrases = yaml.safe_load((SCRIPTS_DIR / "voice" / "phrases.yaml").read_text(encoding="utf-8"))
+        rules = DialogRules(
+            s.voice_max_reprompts,
+            s.voice_min_confidence,
+            s.voice_gather_timeout,
+            s.voice_transfer_number,
+            s.voice_machine_message,
+        )
+        stale = timedelta(minutes=30)
+        return VoiceSettings(Phrases(**phrases), rules, max_concurrent=s.voice_max_concurrent, stale_after=stale)
+
+    def voice_desk(self) -> VoiceDesk:
+        """The voice use cases over this database (what the voice adapter and the dialler call)."""
+        from bot.services.voice import VoiceDesk
+
+        return VoiceDesk(self.uow, self.survey_kit(), self.voice_settings(), self.engine.dialect.name == "sqlite")
+
+    def voice_configured(self) -> bool:
+        """Whether the automated voice call is one of this installation's contact modes."""
+        return "voice" in self.settings.contact_modes
+
+    def twiml_config(self) -> TwimlConfig:
+        """The TwiML adapter's settings; MissingSetting names the first one missing."""
+        from bot.voice.twiml import TwimlConfig
+
+        s = self.settings
+        needed = {
+            "HUIFANG_PUBLIC_URL": s.public_url,
+            "HUIFANG_VOICE_ACCOUNT_SID": s.voice_account_sid,
+            "HUIFANG_VOICE_AUTH_TOKEN": s.voice_auth_token,
+            "HUIFANG_VOICE_CALLER_ID": s.voice_caller_id,
+        }
+        for name, value in needed.items():
+            if not value:
+                raise MissingSetting(f"语音外呼（contact_modes 含 voice）须设置 {name}，见 docs/voice.md")
+        assert s.public_url and s.voice_auth_token and s.voice_account_sid and s.voice_caller_id
+        return TwimlConfig(
+            public_url=s.public_url,
+            auth_token=s.voice_auth_token.get_secret_value(),
+            account_sid=s.voice_account_sid,
+            api_url=s.voice_api_url,
+            caller_id=s.voice_caller_id,
+            language=s.voice_language,
+            voice=s.voice_voice,
+            calls_per_second=s.voice_calls_per_second,
+        )
+
+    def voice_mounts(self, offload: Offload | None = None) -> list[Mount]:
+        """The voice webhooks' routes when voice is set up here (none otherwise); ``offload`` runs their
+        database work off the event loop (default: threads of their own)."""
+        if not self.voice_configured():
+            return []
+        from bot.voice.twiml import mount
+
+        return [mount(self.voice_desk(), self.twiml_config(), offload)]
 
     def report_settings(self) -> ReportSettings:
         from bot.settings import report_settings

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.contact_plans import load_plans
 from bot.domain.calling import CallingHours
@@ -180,3 +180,16 @@ async def send_sms(ctx: JobContext) -> tuple[int, SendReport]:
 
 def at_local(day: date, hour: int, tz: Any) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
+
+
+# ------------------------------------------------------------------------------------------- voice calls
+
+
+class Dialler(Protocol):
+    async def tick(self) -> int: ...
+
+
+async def place_voice_calls(dialler: Dialler) -> int:
+    """Place the robot calls due now (calling hours, opt-outs, the concurrency cap and the pace are the
+    dialler's service and adapter's business); how many the provider accepted."""
+    return await dialler.tick()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -114,3 +115,21 @@ def _logged(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaita
             log.exception("job %s failed", name)
 
     return run
+
+
+VOICE_DIALLER_EVERY = IntervalTrigger(seconds=15)
+
+
+def add_voice_dialler(scheduler: AsyncIOScheduler, dialler: jobs.Dialler) -> None:
+    """The robot calls' dialler (voice set up here): every 15 s, one tick at a time."""
+    scheduler.add_job(
+        _logged("place_voice_calls", lambda: jobs.place_voice_calls(dialler)),
+        VOICE_DIALLER_EVERY,
+        id="place_voice_calls",
+        name="place_voice_calls",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=60,
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),  # the first tick at start-up: calls due before a restart go on at once
+    )

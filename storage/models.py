@@ -443,3 +443,38 @@ class ErasureRecord(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     erased_at: Mapped[datetime]
     rows: Mapped[dict[str, Any]]
+
+
+# --- automated voice calls (智能外呼, docs/voice.md) ---
+LIVE_CALL = "ended_at IS NULL"
+
+
+class VoiceCall(Base):
+    """One automated call for a survey: its own ``key`` is in every webhook URL (so a call placed just before a
+    crash is still found), the provider's call id once known, and where the dialog stands (``turn`` counts the
+    questions put, ``misses`` the re-prompts on the current one). At most one live call per survey."""
+
+    __tablename__ = "voice_call"
+    __table_args__ = (
+        Index(
+            "uq_voice_call_live_survey",
+            "survey_id",
+            unique=True,
+            sqlite_where=text(LIVE_CALL),
+            postgresql_where=text(LIVE_CALL),
+        ),
+        Index("ix_voice_call_ended", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    turn: Mapped[int] = mapped_column(Integer, server_default="0")
+    misses: Mapped[int] = mapped_column(Integer, server_default="0")
+    answered_by: Mapped[str | None] = mapped_column(String(30))
+    disposition: Mapped[str | None] = mapped_column(String(30))
+    created_at: Mapped[datetime]
+    placed_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]

@@ -36,6 +36,7 @@ from storage.models import (
     Task,
     UTCDateTime,
     Vehicle,
+    VoiceCall,
     WebLink,
 )
 
@@ -387,6 +388,7 @@ class SurveyRepository:
                 Survey.status.in_((SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)),
                 Survey.claimed_by_staff_id.is_(None),
                 Customer.opted_out_at.is_(None),
+                ~_LIVE_VOICE_CALL,  # a robot call under way is not moved away from under it
             )
             .order_by(Survey.id)
             .limit(limit)
@@ -1027,3 +1029,52 @@ class ConsentRecords:
                 .order_by(ConsentRecord.recorded_at, ConsentRecord.id)
             )
         )
+
+
+# --- automated voice calls (智能外呼) ---
+_LIVE_VOICE_CALL = select(VoiceCall.id).where(VoiceCall.survey_id == Survey.id, VoiceCall.ended_at.is_(None)).exists()
+
+
+class VoiceCallRepository:
+    """Automated calls and the surveys waiting for one."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, call: VoiceCall) -> None:
+        self._session.add(call)
+        self._session.flush()  # the live-call-per-survey index refuses a second call now, not at commit
+
+    def by_key(self, key: str, *, for_update: bool = False) -> VoiceCall | None:
+        query = select(VoiceCall).where(VoiceCall.key == key)
+        return self._session.scalars(query.with_for_update() if for_update else query).first()
+
+    def live_count(self) -> int:
+        return int(self._session.scalar(select(func.count()).where(VoiceCall.ended_at.is_(None))) or 0)
+
+    def live_before(self, cutoff: datetime) -> list[VoiceCall]:
+        """Calls still open that were created before ``cutoff`` (their end was never reported)."""
+        query = select(VoiceCall).where(VoiceCall.ended_at.is_(None), VoiceCall.created_at < cutoff)
+        return list(self._session.scalars(query.order_by(VoiceCall.id)))
+
+    def due_surveys(self, now: datetime, limit: int) -> list[tuple[Survey, Customer]]:
+        """Surveys in the voice mode that may be called now: waiting or begun, their retry time reached, the
+        customer not opted out and with a phone number, no call to them under way. Longest waiting first."""
+        if limit <= 0:
+            return []
+        rows = self._session.execute(
+            select(Survey, Customer)
+            .join(Customer, Customer.id == Survey.customer_id)
+            .where(
+                Survey.channel == "voice",
+                Survey.status.in_((SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)),
+                (Survey.next_try_at.is_(None)) | (Survey.next_try_at <= now),
+                Survey.claimed_by_staff_id.is_(None),
+                Customer.opted_out_at.is_(None),
+                Customer.phone.is_not(None),
+                ~_LIVE_VOICE_CALL,
+            )
+            .order_by(func.coalesce(Survey.next_try_at, Survey.due_at, Survey.created_at), Survey.id)
+            .limit(limit)
+        ).all()
+        return [(row[0], row[1]) for row in rows]

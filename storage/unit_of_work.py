@@ -25,6 +25,7 @@ from storage.repositories import (
     TaskRepository,
     UpdateLog,
     VehicleRepository,
+    VoiceCallRepository,
     WebLinkRepository,
 )
 
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     inbound: InboundUpdates
     web_links: WebLinkRepository
+    voice_calls: VoiceCallRepository
 
     def __init__(self, session_factory: sessionmaker[Session], read_only: bool = False) -> None:
         self._session_factory = session_factory
@@ -77,6 +79,7 @@ class SqlUnitOfWork:
         self.inbound = InboundUpdates(self.session)
         self.web_links = WebLinkRepository(self.session)
         self.consents = ConsentRecords(self.session)
+        self.voice_calls = VoiceCallRepository(self.session)
         return self
 
     def __exit__(

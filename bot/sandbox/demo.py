@@ -2,7 +2,9 @@
 
 A fresh SQLite database gets the sample staff and customers; the real bot (PTB Application) talks HTTP
 to the local Telegram-compatible server; simulated customers open their SMS links and answer (or refuse,
-postpone, opt out, ignore us) with realistic mixes; simulated specialists work the phone queue. The clock
+postpone, opt out, ignore us) with realistic mixes; customers with no chat are called by the voice robot
+(智能外呼, through the fake TwiML provider over HTTP: they press keys or speak, some never pick up, some are
+answering machines, a few ask never to be called again); simulated specialists work the phone queue. The clock
 jumps through the fortnight while the scheduler's jobs run at their times. At the end the weekly summary
 is printed and the chart and an xlsx report are written to the folder it names. Nothing is left running.
 """
@@ -13,7 +15,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +32,8 @@ from bot.domain.links import LinkSubject
 from bot.domain.questionnaire import NodeKind
 from bot.sandbox.fake_sms import FakeSmsProvider
 from bot.sandbox.fake_telegram import FakeTelegram, FakeUser, SentMessage
+from bot.sandbox.fake_voice import Answered, FakeVoiceProvider, Press, Reply, Speak, Unanswered
+from bot.sandbox.voice_rig import VoiceRig, voice_rig
 from bot.services import calls
 from bot.services.importing import import_customers, import_staff
 from bot.services.links import issue_link
@@ -64,7 +69,7 @@ DIAL_OUTCOMES = (("connected", 55), ("no_answer", 20), ("line_busy", 7), ("power
 
 # SMS invitations (the web mode) through a local Aliyun-shaped provider; its receipts come back to our callbacks.
 SMS_SETTINGS = {
-    "contact_modes": ["chat", "web", "phone"], "sms_provider": "aliyun", "sms_account": "LTAI-demo",
+    "contact_modes": ["chat", "web", "voice", "phone"], "sms_provider": "aliyun", "sms_account": "LTAI-demo",
     "sms_secret": "demo-sms-secret", "sms_sign_name": "江铃汽车", "sms_template_code": "SMS_DEMO",
     "sms_callback_secret": "demo-callback-secret-0123", "sms_per_second": 1000, "public_url": "http://127.0.0.1",
 }  # fmt: skip
@@ -81,6 +86,8 @@ class Demo:
     silent: set[int] = field(default_factory=set)
     handled: dict[int, int] = field(default_factory=dict)  # chat id -> messages already acted on
     summaries: list[str] = field(default_factory=list)
+    voice: VoiceRig | None = None
+    voice_calls: int = 0
 
 
 def _examples_dir() -> Path:
@@ -102,7 +109,7 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
     clock = FixedClock(START)
     settings = Settings(database_url=f"sqlite:///{database}", store_name="惠州江铃4S店",
                         link_secret=SecretStr("demo-secret-not-for-production"), chart_dir=str(out),
-                        **SMS_SETTINGS)  # type: ignore[arg-type]  # fmt: skip
+                        voice_max_concurrent=40, **SMS_SETTINGS)  # type: ignore[arg-type]  # fmt: skip
     app = build(settings, clock=clock)
     upgrade(app.engine)
     examples = _examples_dir()
@@ -124,10 +131,13 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
         sender = TelegramSender(application.bot)
         try:
             await _bind_staff(demo)
-            for day in range(days):
-                for hour in TICKS:
-                    clock.set(START + timedelta(days=day, hours=hour - 8))
-                    await _tick(demo, sender, hour, day)
+            async with voice_rig(app, calls_per_second=1000.0) as rig:  # no pacing wait in a simulation
+                demo.voice = rig
+                _voice_customers(demo, rig.provider)
+                for day in range(days):
+                    for hour in TICKS:
+                        clock.set(START + timedelta(days=day, hours=hour - 8))
+                        await _tick(demo, sender, hour, day)
         finally:
             await application.updater.stop()
             await application.stop()
@@ -190,10 +200,60 @@ async def _tick(demo: Demo, sender: TelegramSender, hour: int, day: int) -> None
     await jobs.deliver(ctx, sender)
     await _customers_answer(demo)
     await jobs.send_sms(ctx)  # those still waiting in the web mode get the SMS with their page's link
+    if hour in (10, 14) and demo.voice is not None:
+        demo.voice_calls += len(await demo.voice.dial())
     if 9 <= hour < 20:
         _specialists_call(demo)
     if hour in (10, 16):
         _staff_work_tasks(demo)
+
+
+# How the customers the robot calls behave (shares of the customers; the rest answer).
+VOICE_MIX = (("answer", 62), ("no-answer", 18), ("busy", 6), ("machine", 6), ("vacant", 3), ("opt_out", 5))
+
+
+def _voice_customers(demo: Demo, provider: FakeVoiceProvider) -> None:
+    """Give every customer's number a behaviour for when the robot calls."""
+    with demo.app.uow(read_only=True) as uow:
+        customers = uow.session.query(Customer.id, Customer.phone).filter(Customer.phone.is_not(None)).all()
+    for customer_id, phone in customers:
+        kind = demo.rng.choices([k for k, _ in VOICE_MIX], [w for _, w in VOICE_MIX])[0]
+        if kind == "answer":
+            provider.customer(phone, Answered(respond=_listener(random.Random(customer_id))))
+        elif kind == "opt_out":
+            provider.customer(phone, Answered((Speak(VOICE_OPT_OUT, 0.93),)))
+        elif kind == "machine":
+            provider.customer(phone, Answered(machine=True))
+        elif kind == "vacant":
+            provider.customer(phone, Unanswered("failed", 404))
+        else:
+            provider.customer(phone, Unanswered(kind, 486 if kind == "busy" else None))
+
+
+VOICE_OPT_OUT = "别再打了"
+_MENU = re.compile(r"([^，。\s]+?)请按(\d)")
+
+
+def _listener(rng: random.Random) -> Callable[[str], Reply]:
+    """A customer on the phone: picks an option the way chat customers do (by key or by saying it), says a
+    brand or an opinion when asked to speak, a time for a callback, a high score for a rating."""
+
+    def respond(prompt: str) -> Reply:
+        menu = _MENU.findall(prompt)
+        if "可选择多项" in prompt:
+            return Press("1#")
+        if menu:
+            label = _pick(rng, [m[0] for m in menu])
+            digit = next(d for m, d in menu if m == label)
+            return Speak(label, 0.92) if rng.random() < 0.4 else Press(digit)
+        if "打分" in prompt:
+            high = re.findall(r"按(\d+)到(\d+)", prompt)
+            return Press(f"{high[0][1] if high else 5}#")
+        if "方便回访的时间" in prompt:
+            return Speak("明天下午3点", 0.9)
+        return Speak(rng.choice(BRANDS) if "品牌" in prompt else "价格偏高", 0.88)
+
+    return respond
 
 
 def _staff_work_tasks(demo: Demo) -> None:
@@ -352,6 +412,7 @@ def _finish(demo: Demo, out: Path, imported: int, days: int) -> dict[str, Any]:
         "surveys": len(surveys),
         "by_status": by_status,
         "messages": sum(len(m) for m in demo.telegram.messages.values()),
+        "voice_calls": demo.voice_calls,
         "weekly_summary": weekly[-1] if weekly else "",
         "sms": len(demo.sms.messages) if demo.sms else 0,
         "sms_example": demo.sms.messages[0].text if demo.sms and demo.sms.messages else "",
