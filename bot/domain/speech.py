@@ -119,6 +119,8 @@ _FILLERS = re.compile(
 _ONLY_HM = re.compile(r"^[嗯恩\s,.!?，。！？…~～]+$")
 _DEGREE_AFTER_NEGATION = re.compile(r"(不|没)(是)?(太|很|怎么(?!样)|大|特别|那么|非常|十分|够|算|完全|全)(?=\w)")
 _NEGATION_WORDS = ((re.compile(r"一点(也|都|儿也|儿都)不"), "不"), (re.compile(r"并不"), "不"))
+# Degree words say how much, not which option: dropped when matching options (not ratings: 很不满意 is 1).
+_DEGREE = re.compile(r"很|太|特别|非常|挺|有点|有些|蛮|相当|十分|超级")
 _VERY = re.compile(r"十分(?=满意|好|不错|差|糟|满足|开心|不)")
 
 # Negations: a phrase starting with one is that phrase's core, negated.
@@ -212,7 +214,8 @@ def _answer(step: Step, said: str, raw: str, now: datetime | None) -> tuple[Inpu
         case NodeKind.RATING:
             return _rating(step, said)
         case NodeKind.TEXT:
-            return FreeText(raw.strip(), step.node_id), False
+            noise_only = not _FILLERS.sub("", said.replace("|", ""))
+            return (None if noise_only else FreeText(raw.strip(), step.node_id)), False
         case NodeKind.CALLBACK if now is not None:
             at = _callback_time(raw, now)
             return (BookCallback(at, step.node_id, earliest=now) if at is not None else None), False
@@ -224,7 +227,7 @@ def _single(step: Step, said: str) -> tuple[Input | None, bool]:
     picked = _option_numbers(said, len(step.options), many=False)
     if picked:
         return Choose(step.options[picked[0]].code, step.node_id), False
-    ranked, by_sound = _ranked(_vocabulary(step.options), said)
+    ranked, by_sound = _ranked(_vocabulary(step.options), _DEGREE.sub("", said))
     if not ranked:
         return None, False
     return Choose(step.options[ranked[0]].code, step.node_id), by_sound
@@ -234,7 +237,7 @@ def _multi(step: Step, said: str) -> tuple[Input | None, bool]:
     picked = _option_numbers(said, len(step.options), many=True)
     by_sound = False
     if not picked:
-        ranked, by_sound = _ranked(_vocabulary(step.options), said)
+        ranked, by_sound = _ranked(_vocabulary(step.options), _DEGREE.sub("", said))
         picked = sorted(ranked)
     if not picked:
         return None, False
@@ -301,9 +304,8 @@ def number(word: str) -> int | None:
 def _option_numbers(said: str, count: int, *, many: bool) -> list[int]:
     """Option positions (0-based) named by number: 选二, 第二个, 2号, 按2, 二 alone; a list when ``many``."""
     clauses = said.split("|")
-    flat = "".join(clauses)
     if many and _NUMBER_LIST.match(said):
-        found = [number(m) for m in re.findall(_NUM, flat)]
+        found = [number(m) for m in re.findall(_NUM, said)]
     else:
         found = []
         for clause in clauses:
@@ -363,7 +365,7 @@ class _Vocabulary:
 
 def spoken_phrases(label: str, synonyms: Sequence[str] = ()) -> tuple[tuple[str, bool], ...]:
     """What a caller may say for an option: (core, negative) for each label part and synonym."""
-    parts = [p for p in normalise(label).split("|") if p] + [normalise(s).replace("|", "") for s in synonyms]
+    parts = [p for p in _option_form(label).split("|") if p] + [_option_form(s).replace("|", "") for s in synonyms]
     return tuple(dict.fromkeys(_polar(p) for p in parts if p))
 
 
@@ -378,16 +380,20 @@ def _polar(phrase: str) -> tuple[str, bool]:
     return phrase, False
 
 
+def _option_form(text: str) -> str:
+    return _DEGREE.sub("", normalise(text))
+
+
 @lru_cache(maxsize=512)
 def _vocabulary(options: tuple[StepOption, ...]) -> _Vocabulary:
     label_parts = [
-        {_polar(p) for p in normalise(o.label).split("|") if p} for o in options
+        {_polar(p) for p in _option_form(o.label).split("|") if p} for o in options
     ]  # a label part two options share names neither
     shared = {p for i, parts in enumerate(label_parts) for p in parts if any(p in q for q in label_parts[i + 1 :])}
     groups = []
     for o in options:
         phrases = [p for p in spoken_phrases(o.label) if p not in shared]
-        phrases += [_polar(normalise(s).replace("|", "")) for s in o.synonyms if normalise(s)]
+        phrases += [_polar(_option_form(s).replace("|", "")) for s in o.synonyms if _option_form(s)]
         groups.append(phrases)
     return _build(groups)
 
