@@ -116,7 +116,7 @@ _FILLERS = re.compile(
     r"怎么说呢|怎么说|让我想想|我想想|想一想|就是说|我觉得|我感觉|我认为|其实|反正|然后|那个|这个|就是"
     r"|嗯+|恩+|啊+|呃+|额+|哦+|噢+|喔+|唔+|哎+|诶+|欸+|呀|吧|呢|啦|嘛|哈哈+|咯|喽|哇|喂"
 )
-_ONLY_HM = re.compile(r"^[嗯恩\s,.!?，。！？…~～]+$")
+_HM = re.compile(r"[嗯恩]")
 _DEGREE_AFTER_NEGATION = re.compile(r"(不|没)(是)?(太|很|怎么(?!样)|大|特别|那么|非常|十分|够|算|完全|全)(?=\w)")
 _NEGATION_WORDS = ((re.compile(r"一点(也|都|儿也|儿都)不"), "不"), (re.compile(r"并不"), "不"))
 # Degree words say how much, not which option: dropped when matching options (not ratings: 很不满意 is 1).
@@ -187,8 +187,7 @@ def understand(
 
 def normalise(text: str) -> str:
     """The utterance as matched: NFKC, lower case, fillers gone, clauses separated by ``|`` (see above)."""
-    if _ONLY_HM.match(text) and text.strip(" ,.!?，。！？…~～"):
-        return "嗯"
+    original = text
     text = unicodedata.normalize("NFKC", text).lower()
     text = _CJK_SPACE.sub("", text)
     text = _SEPARATORS.sub("|", text)
@@ -198,6 +197,8 @@ def normalise(text: str) -> str:
     text = _VERY.sub("非常", text)
     text = _DEGREE_AFTER_NEGATION.sub(r"\1", text)
     text = re.sub(r"\|+", "|", text).strip("|")
+    if not text and _HM.search(original):
+        return "嗯"  # nothing but fillers and a 嗯: a yes
     return text
 
 
@@ -261,7 +262,7 @@ def _rating(step: Step, said: str) -> tuple[Input | None, bool]:
 
 def _callback_time(raw: str, now: datetime) -> datetime | None:
     text = unicodedata.normalize("NFKC", raw)
-    clauses = [c for c in re.split(r"[,，。;；!！?？、\s]+", text) if c]
+    clauses = [c for c in re.split(r"[,，。;；!！?？、\s…~～]+|\.{2,}", text) if c]
     candidates = [*reversed(clauses), "".join(clauses)]
     for candidate in candidates:
         kept = _TIME_CHARS.sub("", _TIME_NOISE.sub("", _FILLERS.sub("", candidate))).replace("点钟", "点")
