@@ -106,7 +106,7 @@ _PERSON = re.compile(
 )
 _REPEAT = re.compile(
     r"(再|重新)(说|讲|念|问)(一|1)?(遍|次|下)|没听(清|懂|明白)|听不(清|懂|到|见)|重复(一)?(遍|下|次)"
-    r"|你说(的是)?(什么|啥)|什么意思|啥意思|说慢(一)?点"
+    r"|你说(的是)?(什么|啥)|什么意思|啥意思|说慢(一)?点|大声(一)?点|声音(太)?小|信号(不好|差)"
 )
 
 _SEPARATORS = re.compile(r"[\s,.!?;:…~，。！？、；：…～“”\"'‘’（）()\[\]【】<>《》/\\|-]+")
@@ -361,6 +361,7 @@ class _Phrase:
 class _Vocabulary:
     phrases: tuple[_Phrase, ...]  # longest core first
     by_core: dict[str, dict[bool, int]]  # core -> polarity -> choice
+    cores: tuple[str, ...]  # every core once, longest first
     sounds: tuple[tuple[str, str], ...]  # (core, its sound key) for cores of 2+ characters, longest first
 
 
@@ -413,7 +414,8 @@ def _build(groups: Sequence[Sequence[tuple[str, bool]]]) -> _Vocabulary:
             phrases.append(_Phrase(core, negative, choice))
     phrases.sort(key=lambda p: -len(p.core))
     cores = sorted({p.core for p in phrases if len(p.core) >= 2}, key=lambda c: -len(c))
-    return _Vocabulary(tuple(phrases), by_core, tuple((c, _sound_key(c)) for c in cores))
+    every = tuple(dict.fromkeys(p.core for p in phrases))
+    return _Vocabulary(tuple(phrases), by_core, every, tuple((c, _sound_key(c)) for c in cores))
 
 
 def _ranked(vocabulary: _Vocabulary, said: str) -> tuple[list[int], bool]:
@@ -434,11 +436,11 @@ def _ranked(vocabulary: _Vocabulary, said: str) -> tuple[list[int], bool]:
 def _find(vocabulary: _Vocabulary, said: str) -> list[tuple[int, int, int]]:
     taken = [False] * len(said)
     found: list[tuple[int, int, int]] = []
-    for core in dict.fromkeys(p.core for p in vocabulary.phrases):
+    for core in vocabulary.cores:
         start = said.find(core)
         while start != -1:
             end = start + len(core)
-            if not any(taken[start:end]):
+            if not any(taken[start:end]) and (len(core) > 1 or _stands_alone(said, start, end)):
                 for i in range(start, end):
                     taken[i] = True
                 hit = _counts_for(vocabulary.by_core[core], said, start, end)
@@ -475,15 +477,32 @@ def _find_by_sound(vocabulary: _Vocabulary, said: str) -> list[tuple[int, int, i
     return found
 
 
+def _stands_alone(said: str, start: int, end: int) -> bool:
+    """A one-character core (是, 对, 有, 贵 …) counts only where it is the answer, at the start or the end of its
+    clause (是的, 对对对, 确实有, 太贵了), not inside other words (你是谁, 我是他老婆)."""
+    clause_start = said.rfind("|", 0, start) + 1
+    clause_end = len(said) if (bar := said.find("|", end)) == -1 else bar
+    core = said[start:end]
+    before = said[clause_start:start].strip(core + "不没还也都就再真确实")
+    after = said[end:clause_end].strip(core + "了的啊过呀吧呢")
+    return not before or not after
+
+
 def _counts_for(polarities: dict[bool, int], said: str, start: int, end: int) -> int | None:
     """The choice a core found at ``start`` counts for, given the negations around it (None: none)."""
-    negative = _negations_before(said, start) % 2 == 1
+    negations, stopped = _negations_before(said, start, said[start:end])
+    clause_start = said.rfind("|", 0, start) + 1
+    if "不是" in said[clause_start:stopped]:
+        negations += 1  # 不是价格的问题 / 也不是对你们不满意: 不是 denies the rest of its clause
+    negative = negations % 2 == 1
     if _AFTER_NEGATION.match(said[end:]):
         negative = not negative
     return polarities.get(negative)
 
 
-def _negations_before(said: str, start: int) -> int:
+def _negations_before(said: str, start: int, core: str) -> tuple[int, int]:
+    """How many negations stand right before a core: 没有不满意 two, 还没解决 one; a repeated answer
+    (没有没有, 不是不是) is the same negation said twice, not a double one. Also where the reading stopped."""
     count = 0
     prefix = said[:start]
     while prefix:
@@ -491,13 +510,15 @@ def _negations_before(said: str, start: int) -> int:
         if negator is not None:
             count += 1
             prefix = prefix[: -len(negator)]
+            if count == 1 and prefix.endswith(negator + core):
+                break
             continue
         adverb = next((a for a in _BETWEEN if prefix.endswith(a)), None)
         if adverb is not None and count == 0 and any(prefix[: -len(adverb)].endswith(n) for n in _NEGATORS):
             prefix = prefix[: -len(adverb)]
             continue
         break
-    return count
+    return count, len(prefix)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -505,6 +526,12 @@ def _negations_before(said: str, start: int) -> int:
 
 _INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"))
 _FINALS = (("eng", "en"), ("ing", "in"))
+
+
+def warm_up() -> None:
+    """Load pypinyin's dictionaries now (about half a second) rather than during the first caller's turn; a
+    voice server calls this once at start-up."""
+    _char_sound("价")
 
 
 @lru_cache(maxsize=8192)

@@ -83,3 +83,12 @@ def test_a_negated_option_is_not_that_option() -> None:
     only_yes = Step("s", 1, NodeKind.SINGLE, "满意吗？",
                     options=(StepOption(0, "yes", "满意"), StepOption(1, "x", "其他")))  # fmt: skip
     assert understand(only_yes, "不满意").intent is Intent.UNCLEAR
+
+
+def test_warm_up_loads_the_pinyin_dictionaries_so_the_first_caller_does_not_wait_for_them() -> None:
+    import sys
+
+    from bot.domain.speech import warm_up
+
+    warm_up()
+    assert "pypinyin" in sys.modules
