@@ -13,10 +13,11 @@ How it reads an utterance, in order:
    (嗯 啊 呃 哦 那个 这个 就是 然后 我觉得 其实 … and sentence-final 吧 呢 啦 呀 嘛) are removed; an utterance that
    is nothing but 嗯 / 恩 stays ``嗯`` (a yes). Degree words between a negation and what it negates are
    dropped (不太满意 / 不是很满意 / 不怎么满意 → 不满意; 一点也不 → 不), and 十分 before an adjective is 非常.
-2. **Requests that are not answers**, at any question: opt-out (别再打了, 不要打了, 别打了, 退订, 不要再联系 …),
-   a person (转人工, 找人工, 人工服务, 真人; but 人工费 is not one), repeat (再说一遍, 没听清 …). An opt-out is
-   honoured even at low confidence: calling again after a misheard "stop" costs the customer far more than a
-   lost survey costs the store.
+2. **Requests that are not answers**, at any question: opt-out (别再打了, 不要打了, 别打了, 退订, 不要再联系 …;
+   but 现在别打，明天再打 names a time and asks for later, and 不要打折 is an answer), a person (转人工, 找人工,
+   人工服务, 真人; but 人工费 is not one), repeat (再说一遍, 没听清, 信号不好 …). An opt-out is honoured even at
+   low confidence: calling again after a misheard "stop" costs the customer far more than a lost survey costs
+   the store.
 3. **Low confidence.** ``confidence`` is the recogniser's own 0–1 score; ``None`` or exactly ``0.0`` mean "not
    reported" (several recognisers use 0.0 for that) and count as sure. Below ``min_confidence`` (default
    ``MIN_CONFIDENCE`` = 0.4) no answer is taken: the result is ``UNCLEAR`` and the dialog asks again, because
@@ -92,13 +93,17 @@ class Understood:
 # --------------------------------------------------------------------------------------------------
 # Vocabulary the recogniser's text is matched against (what customers say), not text shown to anyone.
 
-_OPT_OUT = re.compile(
-    r"(别|不要|不用|甭)(再)?(给我)?(打|来电|打电话|打过来)"
-    r"|以后(别|不要|不用)(再)?(给我)?(打|联系)"
-    r"|(别|不要|不用)(再)?(联系|骚扰)我?"
-    r"|退订|拉黑|别烦我|再打(我就)?投诉"
+_OPT_OUT_FOR_GOOD = re.compile(
+    r"以后(都)?(别|不要|不用)(再)?(给我)?(打|联系)|再也(别|不要)|永远(别|不要)"
+    r"|(别|不要|不用)(再)?(联系|骚扰)我?|退订|拉黑|别烦我|再打(我就)?投诉"
 )
-_OPT_OUT_NOT = re.compile(r"(别|不要|不用)(再)?打扰")  # 不打扰您了 is what we say, not an opt-out
+# 别打了 / 不要再打了; not 不要打折 / 打分 (an answer), not 不打扰您了 (our own words repeated)
+_OPT_OUT = re.compile(r"(别|不要|不用|甭)(再)?(给我)?(打(?!折|分|扰|算|开|听|针|卡|车|字|球|牌|工)|来电|打过来)")
+# 现在别打，明天再打: a time named with it asks for later, not for never
+_LATER = re.compile(
+    r"明天|后天|上午|下午|晚上|早上|中午|改天|晚点|晚一点|回头|过会|等会|一会|下次|下周|周[一二三四五六日天]"
+    r"|星期|礼拜|[0-9零一二两三四五六七八九十]+点"
+)
 _PERSON = re.compile(
     r"(转|找|要|接|换|叫)(个|一个)?(人工|真人|活人|客服)"
     r"|人工(服务|客服|坐席|接听)"
@@ -126,9 +131,9 @@ _VERY = re.compile(r"十分(?=满意|好|不错|差|糟|满足|开心|不)")
 # Negations: a phrase starting with one is that phrase's core, negated.
 _LEADING_NEGATION = ("不", "没", "未", "无")
 # Read backwards from a core: a negation, or an adverb standing between one and the core.
-_NEGATORS = ("没有", "不是", "不", "没", "别", "未", "无")
+_NEGATORS = ("不需要", "不要", "不用", "不想", "没有", "不是", "不", "没", "别", "未", "无")
 _BETWEEN = ("还", "都", "也", "就", "再", "从来", "根本", "一直", "完全", "真", "什么", "啥", "怎么")
-_AFTER_NEGATION = re.compile(r"^(没有|没了|不用|不需要|不要|算了|除外)")
+_AFTER_NEGATION = re.compile(r"^(没有|没了|不用|不需要|不要|算了|除外)了?(\||$)")  # 其他没有了; not 预约不用排队
 
 _CN_DIGIT = {"零": 0, "〇": 0, "幺": 1, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6}
 _CN_DIGIT |= {"七": 7, "八": 8, "九": 9}
@@ -171,7 +176,7 @@ def understand(
     flat = said.replace("|", "")
     if not flat:
         return Understood(Intent.UNCLEAR)
-    if _OPT_OUT.search(flat) and not _OPT_OUT_NOT.search(flat):
+    if _OPT_OUT_FOR_GOOD.search(flat) or (_OPT_OUT.search(flat) and not _LATER.search(flat)):
         return Understood(Intent.OPT_OUT)
     if _PERSON.search(flat):
         return Understood(Intent.PERSON)

@@ -210,7 +210,7 @@ def test_the_shipped_questionnaires_keep_the_refs_surveys_in_existing_databases_
     # Changed on purpose when the options gained spoken synonyms (voice): surveys pinned to the refs before
     # (defeat@1+4fe83974, delivery_3day@1+b6c5e358, lapsed@1+be9efa91, owner_care@1+62b56e5a) finish on the
     # text storage kept for them.
-    assert refs == ["defeat@1+398f4154", "delivery_3day@1+7c289cd9", "lapsed@1+4443b5f9", "owner_care@1+b79e9464"]
+    assert refs == ["defeat@1+86ed2616", "delivery_3day@1+3fd4b5aa", "lapsed@1+f2fdceed", "owner_care@1+2f1d2b2a"]
 
 
 def _paths(value: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:

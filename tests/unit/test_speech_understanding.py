@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain.engine import BookCallback, Choose, FreeText, Rate, Step, StepOption
+from bot.domain.engine import BookCallback, Choose, ChooseMany, FreeText, Rate, Step, StepOption
 from bot.domain.questionnaire import NodeKind
 from bot.domain.speech import Intent, understand
 
@@ -92,3 +92,16 @@ def test_warm_up_loads_the_pinyin_dictionaries_so_the_first_caller_does_not_wait
 
     warm_up()
     assert "pypinyin" in sys.modules
+
+
+def test_stop_calling_is_an_opt_out_but_call_me_later_and_no_discount_are_not() -> None:
+    callback = Step("c", 4, NodeKind.CALLBACK, "什么时间方便？")
+    now = datetime(2026, 11, 24, 10, 0)
+    for said in ("别打了", "不要再打了", "以后别给我打电话", "以后不要联系我了，明天也别打", "退订"):
+        assert understand(callback, said, now).intent is Intent.OPT_OUT, said
+    later = understand(callback, "现在别打，明天下午三点再打", now)
+    assert later.intent is Intent.ANSWER and isinstance(later.given, BookCallback)
+    discount = Step("m", 5, NodeKind.MULTI, "什么能让您回店？",
+                    options=(StepOption(0, "discount", "工时优惠", ("打折",)),
+                             StepOption(1, "pickup", "上门取送车")))  # fmt: skip
+    assert understand(discount, "不要打折，上门取送车就行").given == ChooseMany(("pickup",), "m")
