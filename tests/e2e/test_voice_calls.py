@@ -138,7 +138,7 @@ async def test_silence_and_nonsense_are_re_prompted_twice_and_the_answer_after_a
     store = _store(app)
     survey_id = _voice_survey(app, store, "+8613800138002")
     async with voice_rig(app) as rig:
-        rig.provider.customer("+8613800138002", Answered((Quiet(), Speak("嗯嗯嗯", 0.9), Press("1"))))
+        rig.provider.customer("+8613800138002", Answered((Quiet(), Speak("今天天气不错", 0.9), Press("1"))))
         (call,) = await rig.dial()
 
     assert len(call.prompts) == 3
