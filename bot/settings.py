@@ -145,6 +145,14 @@ class Settings(BaseSettings):
     report_percent_decimals: int = 1
     report_free_text_limit: int = 50
 
+    # The web survey page (bot/web/): requests a link / a client address may make per minute, and whether the
+    # client's address is read from X-Forwarded-For (only behind a reverse proxy that sets it).
+    web_rate_per_link: int = Field(default=60, ge=1, le=100_000, description="Requests per minute per web link")
+    web_rate_per_address: int = Field(
+        default=300, ge=1, le=1_000_000, description="Requests per minute per client address on the web page"
+    )
+    web_forwarded_for: bool = Field(default=False, description="Read the client address from X-Forwarded-For")
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
