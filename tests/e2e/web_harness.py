@@ -3,10 +3,13 @@ a browser-like client (cookies, forms, redirects) that reads the pages the way a
 
 from __future__ import annotations
 
+import asyncio
 import html
+import queue
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,3 +127,32 @@ async def browser(base: str) -> AsyncIterator[Customer_]:
         yield person
     finally:
         await person.close()
+
+
+@contextmanager
+def web_server_thread(app: Container) -> Iterator[str]:
+    """The same application served from a thread of its own (for blocking clients: a browser under Selenium)."""
+    loop = asyncio.new_event_loop()
+    ready: queue.Queue[str | BaseException] = queue.Queue()
+    stop = threading.Event()
+
+    async def serve() -> None:
+        try:
+            async with web_server(app) as base:
+                ready.put(base)
+                while not stop.is_set():
+                    await asyncio.sleep(0.05)
+        except BaseException as exc:  # handed to the test thread
+            ready.put(exc)
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    thread.start()
+    base = ready.get(timeout=30)
+    if isinstance(base, BaseException):
+        raise base
+    try:
+        yield base
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        loop.close()
