@@ -132,3 +132,90 @@ async def test_unknown_expired_and_finished_links_get_a_clear_chinese_page(app: 
         app.clock.set(app.clock.now() + timedelta(days=2))  # type: ignore[attr-defined]
         expired = await me.open(f"/s/{token}")
         assert expired.status == 410 and expired.has("链接已过期")
+
+
+def _bind_chat(app: Container, customer_id: int, chat_id: int) -> None:
+    with app.uow() as uow:
+        customer = uow.session.get(Customer, customer_id)
+        assert customer is not None
+        customer.telegram_chat_id = chat_id
+        uow.commit()
+
+
+async def test_a_survey_begun_in_chat_continues_on_the_page_and_then_in_chat_again(app: Container) -> None:
+    from bot.services import chat
+    from bot.services.surveys import Position
+
+    customer_id, survey_id = seed_customer(app, "every_kind")
+    _bind_chat(app, customer_id, 4242)
+    kit = app.survey_kit()
+    with app.uow() as uow:
+        chat.consent(uow, kit, 4242, "小王")
+        uow.commit()
+    with app.uow() as uow:
+        chat.answer_typed(uow, kit, 4242, "1")  # 可以, in chat
+        uow.commit()
+    token = issue(app, survey_id)
+    async with web_server(app) as base, browser(base) as me:
+        page = await me.open(f"/s/{token}")
+        assert page.has("最看重哪些方面") and page.has("第 2 题") and not page.has("开始")  # no consent again
+        page = await me.post(f"/s/{token}", [("choice", "1")])
+        assert page.has("推荐给朋友")
+    with app.uow() as uow:
+        back_in_chat = chat.greet_again(uow, kit, 4242)
+        assert isinstance(back_in_chat, Position) and back_in_chat.step.node_id == "score"
+        chat.answer_typed(uow, kit, 4242, "8")
+        uow.commit()
+    async with web_server(app) as base, browser(base) as me:
+        page = await me.open(f"/s/{token}")
+        assert page.has("还有什么想对我们说的吗")
+    assert [a[:3] for a in _answers(app, survey_id)] == [
+        ("opening", "agree", None),
+        ("reasons", "brand", None),
+        ("score", "", 8),
+    ]
+
+
+async def test_opting_out_in_chat_is_honoured_by_the_page_at_once(app: Container) -> None:
+    from bot.services import chat
+
+    customer_id, survey_id = seed_customer(app, "every_kind")
+    _bind_chat(app, customer_id, 4343)
+    token = issue(app, survey_id)
+    async with web_server(app) as base, browser(base) as me:
+        page = await me.open(f"/s/{token}")
+        assert page.has("开始")
+        with app.uow() as uow:
+            chat.opt_out(uow, app.survey_kit(), 4343)
+            uow.commit()
+        page = await me.post(f"/s/{token}", [("do", "start")], page=page)
+        assert page.has("您已退订") and not page.has("第 1 题")
+    assert _survey(app, survey_id).status == SurveyStatus.CANCELLED and _answers(app, survey_id) == []
+
+
+async def test_a_link_or_an_address_that_asks_too_often_is_slowed_down_with_a_chinese_page(
+    app: Container, database_url: str
+) -> None:
+    from bot.app import build
+    from bot.settings import Settings
+
+    strict = build(
+        Settings(
+            database_url=database_url,
+            store_name="惠州江铃4S店",
+            link_secret="test-secret-0123456789abcdef",
+            web_rate_per_link=5,
+            web_rate_per_address=8,
+        ),
+        clock=app.clock,
+    )
+    try:
+        _, survey_id = seed_customer(strict, "every_kind")
+        token, other = issue(strict, survey_id), issue(strict, survey_id)
+        async with web_server(strict) as base, browser(base) as me:
+            statuses = [(await me.open(f"/s/{token}")).status for _ in range(6)]
+            assert statuses == [200] * 5 + [429] and me.last is not None and me.last.has("操作太频繁")
+            statuses = [(await me.open(f"/s/{other}")).status for _ in range(4)]
+            assert statuses == [200, 200, 429, 429]  # the address asked 8 times in all: its own limit
+    finally:
+        strict.close()
