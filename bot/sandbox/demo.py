@@ -52,6 +52,7 @@ WEIGHTS = {
 }  # fmt: skip
 BRANDS = ("比亚迪", "长城", "五十铃", "福田", "上汽大通", "江淮")
 CHAT_SHARE = 0.55  # customers who open the SMS link
+WEB_SHARE = 0.5  # of the others: customers who answer on the web page the SMS links to
 SILENT_SHARE = 0.15  # bound customers who never answer the invitation
 OPT_OUT_SHARE = 0.05
 DIAL_OUTCOMES = (("connected", 55), ("no_answer", 20), ("line_busy", 7), ("powered_off", 5), ("unreachable", 4),
@@ -67,6 +68,8 @@ class Demo:
     silent: set[int] = field(default_factory=set)
     handled: dict[int, int] = field(default_factory=dict)  # chat id -> messages already acted on
     summaries: list[str] = field(default_factory=list)
+    web_base: str = ""  # the web survey page, served by the same HTTP server `huifang run` starts
+    on_the_web: dict[str, int] = field(default_factory=dict)  # how web customers ended: answered, later …
 
 
 def _examples_dir() -> Path:
@@ -107,6 +110,11 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
         assert application.updater is not None
         await application.updater.start_polling(poll_interval=0, timeout=1)
         sender = TelegramSender(application.bot)
+        from bot.web.pages import web_page_mount
+        from bot.webserver import bound_port, build_web_app, start_web_server
+
+        http = await start_web_server(build_web_app([web_page_mount(app, services.transact)]), "127.0.0.1", 0)
+        demo.web_base = f"http://127.0.0.1:{bound_port(http)}"
         try:
             await _bind_staff(demo)
             for day in range(days):
@@ -114,6 +122,7 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
                     clock.set(START + timedelta(days=day, hours=hour - 8))
                     await _tick(demo, sender, hour, day)
         finally:
+            await http.cleanup()
             await application.updater.stop()
             await application.stop()
             await application.shutdown()
@@ -185,12 +194,31 @@ async def _open_links(demo: Demo) -> None:
                 )
                 tokens[cid] = link.rsplit("=", 1)[1]
         uow.commit()
+    await _answer_on_the_web(demo, [cid for cid in fresh if cid not in tokens])
     for cid, token in tokens.items():
         user = FakeUser(200_000 + cid)
         if demo.rng.random() < SILENT_SHARE:
             demo.silent.add(user.id)
         demo.telegram.open_link(user, token)
     await asyncio.gather(*(demo.telegram.wait_for_count(200_000 + cid, 1, timeout=20) for cid in tokens))
+
+
+async def _answer_on_the_web(demo: Demo, customer_ids: list[int]) -> None:
+    """Of those who do not use the chat link, about half open the web page the SMS links to and answer there."""
+    from bot.sandbox.web_customers import customers_on_the_web
+    from bot.services.web_links import issue_web_link
+
+    app = demo.app
+    with app.uow() as uow:
+        tokens = []
+        for cid in customer_ids:
+            survey = uow.surveys.active_for_customer(cid)
+            if survey is not None and demo.rng.random() < WEB_SHARE:
+                tokens.append(issue_web_link(uow, survey.id, app.clock.now(), app.settings.web_link_valid_days))
+        uow.commit()
+    ends = await customers_on_the_web(demo.web_base, tokens, demo.rng, _pick, (*BRANDS, "价格偏高", "服务很好"))
+    for end, count in ends.items():
+        demo.on_the_web[end] = demo.on_the_web.get(end, 0) + count
 
 
 async def _customers_answer(demo: Demo) -> None:
@@ -311,6 +339,7 @@ def _finish(demo: Demo, out: Path, imported: int, days: int) -> dict[str, Any]:
         "surveys": len(surveys),
         "by_status": by_status,
         "messages": sum(len(m) for m in demo.telegram.messages.values()),
+        "on_the_web": dict(demo.on_the_web),
         "weekly_summary": weekly[-1] if weekly else "",
         "folder": str(out.resolve()),
     }

@@ -181,19 +181,21 @@ def respond(
     if isinstance(found, WebLinkProblem):
         return found
     survey, customer = found
-    page = _page(uow, kit, survey, customer)
-    if not isinstance(page, Question) or steps != page.steps:
-        return Stale(page)
-    given = read(page.step)
+    state = State.from_dict(survey.state) if survey.state else None
+    waiting = survey.status == SurveyStatus.IN_PROGRESS and state is not None and not state.finished
+    if not waiting or customer.opted_out_at is not None or state is None or steps != state.steps:
+        return Stale(_page(uow, kit, survey, customer))
+    position = position_of(uow, kit, survey)
+    given = read(position.step)
     if given is None:
-        return NotTaken(page, RejectReason.WRONG_INPUT)
+        return NotTaken(Question(_who(uow, customer), position, state.steps), RejectReason.WRONG_INPUT)
     if survey.channel != WEB:  # taken up here after chat or the phone: the plan's web stage from now
         answered_in(kit.plans, survey, WEB, kit.clock.now())
     result = submit_answer(uow, kit, survey, given, WEB)
     if isinstance(result, Rejection):
         if result.reason is RejectReason.STALE_QUESTION:
-            return Stale(page)
-        return NotTaken(page, result.reason)
+            return Stale(_page(uow, kit, survey, customer))
+        return NotTaken(Question(_who(uow, customer), position, state.steps), result.reason)
     return result
 
 
@@ -218,6 +220,7 @@ def _local(kit: SurveyKit, at: datetime | None) -> datetime | None:
 
 
 def _page(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, customer: Customer) -> Page:
+    """What the survey shows now (a question with the texts of the message nodes passed on the way to it)."""
     who = _who(uow, customer)
     if customer.opted_out_at is not None and survey.status not in (SurveyStatus.COMPLETED, SurveyStatus.PARTIAL):
         return Ended(who, Ending.OPTED_OUT)
