@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from storage.models import WebLink
+from storage.models import Customer, Survey, WebLink
 from storage.unit_of_work import SqlUnitOfWork
 
 TOKEN_BYTES = 16
@@ -66,6 +66,22 @@ def find_web_link(uow: SqlUnitOfWork, token: str, now: datetime) -> WebLinkFound
     if row.expires_at <= now:
         return WebLinkProblem.EXPIRED
     return WebLinkFound(row.survey_id, row.expires_at)
+
+
+def open_web_link(
+    uow: SqlUnitOfWork, token: str, now: datetime, *, lock: bool = False
+) -> tuple[Survey, Customer, str] | WebLinkProblem:
+    """The survey a token opens, its customer and the store's name (one query), or why it opens none;
+    ``lock``: the survey's row is locked until the unit of work ends."""
+    if not 16 <= len(token) <= 64:
+        return WebLinkProblem.UNKNOWN
+    found = uow.web_links.opened(token_hash(token), for_update=lock)
+    if found is None or found[0].revoked_at is not None:
+        return WebLinkProblem.UNKNOWN
+    link, survey, customer, store_name = found
+    if link.expires_at <= now:
+        return WebLinkProblem.EXPIRED
+    return survey, customer, store_name
 
 
 def revoke_web_links(uow: SqlUnitOfWork, survey_id: int, now: datetime) -> int:

@@ -30,7 +30,7 @@ from bot.services.surveys import (
     position_of,
     submit_answer,
 )
-from bot.services.web_links import WebLinkFound, WebLinkProblem, find_web_link
+from bot.services.web_links import WebLinkProblem, open_web_link
 from storage.models import Customer, Survey
 from storage.unit_of_work import SqlUnitOfWork
 
@@ -123,7 +123,7 @@ def show(uow: SqlUnitOfWork, kit: SurveyKit, token: str) -> Shown:
     found = _open(uow, kit, token, lock=False)
     if isinstance(found, WebLinkProblem):
         return found
-    return _page(uow, kit, *found)
+    return _page(uow, kit, found)
 
 
 def start(uow: SqlUnitOfWork, kit: SurveyKit, token: str) -> Shown:
@@ -132,19 +132,19 @@ def start(uow: SqlUnitOfWork, kit: SurveyKit, token: str) -> Shown:
     found = _open(uow, kit, token, lock=True)
     if isinstance(found, WebLinkProblem):
         return found
-    survey, customer = found
+    survey, customer = found.survey, found.customer
     if survey.status not in ACTIVE:
-        return _page(uow, kit, survey, customer)
+        return _page(uow, kit, found)
     now = kit.clock.now()
     customer.consent_at = now
     customer.opted_out_at = None
     customer.updated_at = now
     if survey.status == SurveyStatus.IN_PROGRESS and survey.state:
         answered_in(kit.plans, survey, WEB, now)  # continues where chat or the phone left it
-        return _page(uow, kit, survey, customer)
+        return _page(uow, kit, found)
     begin_survey(uow, kit, survey, WEB, SPECIALIST_NAME)
     survey.attempt_count += 1
-    return _page(uow, kit, survey, customer)
+    return _page(uow, kit, found)
 
 
 def later(uow: SqlUnitOfWork, kit: SurveyKit, token: str) -> Later | Shown:
@@ -152,7 +152,7 @@ def later(uow: SqlUnitOfWork, kit: SurveyKit, token: str) -> Later | Shown:
     found = _open(uow, kit, token, lock=False)
     if isinstance(found, WebLinkProblem):
         return found
-    return Later(_who(uow, found[1]))
+    return Later(found.who)
 
 
 def opt_out(uow: SqlUnitOfWork, kit: SurveyKit, token: str) -> Shown:
@@ -161,7 +161,7 @@ def opt_out(uow: SqlUnitOfWork, kit: SurveyKit, token: str) -> Shown:
     found = _open(uow, kit, token, lock=True)
     if isinstance(found, WebLinkProblem):
         return found
-    survey, customer = found
+    survey, customer = found.survey, found.customer
     now = kit.clock.now()
     customer.opted_out_at = now
     customer.updated_at = now
@@ -169,7 +169,7 @@ def opt_out(uow: SqlUnitOfWork, kit: SurveyKit, token: str) -> Shown:
     uow.flush()
     if customer.telegram_chat_id is not None:
         uow.outbox.cancel_unsent_to(str(customer.telegram_chat_id), "opted out")
-    return Ended(_who(uow, customer), Ending.OPTED_OUT)
+    return Ended(found.who, Ending.OPTED_OUT)
 
 
 def respond(
@@ -180,48 +180,53 @@ def respond(
     found = _open(uow, kit, token, lock=True)
     if isinstance(found, WebLinkProblem):
         return found
-    survey, customer = found
+    survey, customer = found.survey, found.customer
     state = State.from_dict(survey.state) if survey.state else None
     waiting = survey.status == SurveyStatus.IN_PROGRESS and state is not None and not state.finished
     if not waiting or customer.opted_out_at is not None or state is None or steps != state.steps:
-        return Stale(_page(uow, kit, survey, customer))
+        return Stale(_page(uow, kit, found))
     position = position_of(uow, kit, survey)
     given = read(position.step)
     if given is None:
-        return NotTaken(Question(_who(uow, customer), position, state.steps), RejectReason.WRONG_INPUT)
+        return NotTaken(Question(found.who, position, state.steps), RejectReason.WRONG_INPUT)
     if survey.channel != WEB:  # taken up here after chat or the phone: the plan's web stage from now
         answered_in(kit.plans, survey, WEB, kit.clock.now())
     result = submit_answer(uow, kit, survey, given, WEB)
     if isinstance(result, Rejection):
         if result.reason is RejectReason.STALE_QUESTION:
-            return Stale(_page(uow, kit, survey, customer))
-        return NotTaken(Question(_who(uow, customer), position, state.steps), result.reason)
+            return Stale(_page(uow, kit, found))
+        return NotTaken(Question(found.who, position, state.steps), result.reason)
     return result
 
 
 # --------------------------------------------------------------------------------------------------
 
 
-def _open(uow: SqlUnitOfWork, kit: SurveyKit, token: str, *, lock: bool) -> tuple[Survey, Customer] | WebLinkProblem:
-    found = find_web_link(uow, token, kit.clock.now())
-    if not isinstance(found, WebLinkFound):
+def _open(uow: SqlUnitOfWork, kit: SurveyKit, token: str, *, lock: bool) -> Opened | WebLinkProblem:
+    found = open_web_link(uow, token, kit.clock.now(), lock=lock)
+    if isinstance(found, WebLinkProblem):
         return found
-    pair = uow.surveys.with_customer(found.survey_id, for_update=lock)
-    return pair if pair is not None else WebLinkProblem.UNKNOWN
-
-
-def _who(uow: SqlUnitOfWork, customer: Customer) -> Who:
+    survey, customer, store_name = found
     honorific = Honorific(customer.honorific) if customer.honorific else None
-    return Who(uow.people.store_name(customer.store_id), title(customer.name, honorific))
+    return Opened(survey, customer, Who(store_name, title(customer.name, honorific)))
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What a link opens: the survey, its customer, and what the page shows of them."""
+
+    survey: Survey
+    customer: Customer
+    who: Who
 
 
 def _local(kit: SurveyKit, at: datetime | None) -> datetime | None:
     return at.astimezone(kit.tz).replace(tzinfo=None) if at is not None else None
 
 
-def _page(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, customer: Customer) -> Page:
+def _page(uow: SqlUnitOfWork, kit: SurveyKit, found: Opened) -> Page:
     """What the survey shows now (a question with the texts of the message nodes passed on the way to it)."""
-    who = _who(uow, customer)
+    survey, customer, who = found.survey, found.customer, found.who
     if customer.opted_out_at is not None and survey.status not in (SurveyStatus.COMPLETED, SurveyStatus.PARTIAL):
         return Ended(who, Ending.OPTED_OUT)
     state = State.from_dict(survey.state) if survey.state else None
