@@ -1,8 +1,9 @@
 """The one Jinja2 environment of the product, over the ``scripts_zh`` package.
 
 StrictUndefined everywhere: a template that uses a field the context lacks raises :class:`RenderError`
-instead of printing a blank (a customer must never read "您好，，"). Autoescape is off: the texts are plain
-Chinese for Telegram (sent without parse mode), the phone screen and the voice prompt, not HTML.
+instead of printing a blank (a customer must never read "您好，，"). Autoescape is on for ``.html`` templates
+only (the web survey page: every value from outside is escaped); the other texts are plain Chinese for
+Telegram (sent without parse mode), the phone screen and the voice prompt, not HTML.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ class RenderError(ValueError):
 
 
 def make_environment(directory: Path | None = None) -> jinja2.Environment:
-    """A Jinja2 environment over ``scripts_zh`` (or ``directory``): StrictUndefined, no autoescape."""
+    """A Jinja2 environment over ``scripts_zh`` (or ``directory``): StrictUndefined, autoescape for .html only."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(directory or SCRIPTS_DIR)),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        autoescape=jinja2.select_autoescape(["html"], default_for_string=False, default=False),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,

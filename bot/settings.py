@@ -178,6 +178,13 @@ class Settings(BaseSettings):
     voice_gather_timeout: int = Field(default=5, ge=1, le=30, description="Seconds of silence before a re-prompt")
     voice_transfer_number: str | None = Field(default=None, description="转人工: the store's number (E.164)")
     voice_machine_message: bool = Field(default=False, description="Leave a short message on answering machines")
+    # The web survey page (bot/web/): requests a link / a client address may make per minute, and whether the
+    # client's address is read from X-Forwarded-For (only behind a reverse proxy that sets it).
+    web_rate_per_link: int = Field(default=60, ge=1, le=100_000, description="Requests per minute per web link")
+    web_rate_per_address: int = Field(
+        default=300, ge=1, le=1_000_000, description="Requests per minute per client address on the web page"
+    )
+    web_forwarded_for: bool = Field(default=False, description="Read the client address from X-Forwarded-For")
 
     @field_validator("timezone")
     @classmethod

@@ -14,6 +14,7 @@ import yaml
 from bot.rendering import SCRIPTS_DIR, render_file, render_string
 
 MESSAGES_DIR = SCRIPTS_DIR / "messages"
+WEB_DIR = SCRIPTS_DIR / "web"
 REPORT_LABELS = SCRIPTS_DIR / "reports" / "labels.yaml"
 CALL_SHEET_LABELS = SCRIPTS_DIR / "calls" / "labels.yaml"
 
@@ -73,6 +74,16 @@ def _value(path: Path, key: str) -> Any:
 def _text(path: Path, key: str, context: dict[str, Any]) -> str:
     text = str(_value(path, key))
     return render_string(text, context) if "{{" in text else text
+
+
+def web_page(template: str, /, **context: Any) -> str:
+    """One page of the web survey (``scripts_zh/web/<template>.html``, autoescaped; a missing field raises)."""
+    return render_file(f"web/{template}.html", context)
+
+
+def web_text(path: str, /, **context: Any) -> str:
+    """One text of the web survey page by dotted path in ``scripts_zh/web/labels.yaml``."""
+    return _text(WEB_DIR / "labels.yaml", path, context)
 
 
 def report_value(path: str) -> Any:

@@ -750,6 +750,13 @@ class WebLinkRepository:
     def by_hash(self, token_hash: str) -> WebLink | None:
         return self._session.scalars(select(WebLink).where(WebLink.token_hash == token_hash)).first()
 
+    def opened(self, token_hash: str, *, for_update: bool = False) -> tuple[WebLink, Survey, Customer, str] | None:
+        """A link with its survey, the survey's customer and the store's name, in one query (the web page needs
+        all four for every request); ``for_update`` locks the survey's row (PostgreSQL)."""
+        query = _WEB_LINK_OPENED_LOCKED if for_update else _WEB_LINK_OPENED
+        row = self._session.execute(query, {"token_hash": token_hash}).first()
+        return (row[0], row[1], row[2], row[3]) if row else None
+
     def revoke_for_survey(self, survey_id: int, now: datetime) -> int:
         """Revoke every live link of a survey; how many were revoked."""
         result = self._session.execute(
@@ -991,6 +998,14 @@ _SURVEY_WITH_CUSTOMER = (
     .where(Survey.id == bindparam("survey_id"))
 )
 _SURVEY_WITH_CUSTOMER_LOCKED = _SURVEY_WITH_CUSTOMER.with_for_update(of=Survey)
+_WEB_LINK_OPENED = (
+    select(WebLink, Survey, Customer, Store.name)
+    .join(Survey, Survey.id == WebLink.survey_id)
+    .join(Customer, Customer.id == Survey.customer_id)
+    .join(Store, Store.id == Customer.store_id)
+    .where(WebLink.token_hash == bindparam("token_hash"))
+)
+_WEB_LINK_OPENED_LOCKED = _WEB_LINK_OPENED.with_for_update(of=Survey)
 _ACTIVE_SURVEY = (
     select(Survey)
     .where(Survey.customer_id == bindparam("customer_id"), Survey.status.in_(ACTIVE_VALUES))

@@ -35,5 +35,10 @@ def demo(out: Path, seed: int) -> None:
     )
     if result.get("sms"):
         click.echo(f"短信邀请 {result['sms']} 条（本地短信服务），例：{result['sms_example']}")
+    web = result.get("on_the_web", {})
+    click.echo(
+        f"回访网页：{sum(web.values())} 位客户打开短信里的链接，{web.get('answered', 0)} 位答完，"
+        f"{web.get('later', 0)} 位稍后，{web.get('opted_out', 0)} 位退订"
+    )
     click.echo(f"图表与报表已写入：{result['folder']}（reasons.png、report.xlsx、weekly-*.png）")
     click.echo(f"用时 {time.monotonic() - started:.1f} 秒")

@@ -41,18 +41,60 @@ def _issuer(app: Container) -> LinkIssuer:
 
 @click.command("link")
 @click.argument("customer")
+@click.option("--web", is_flag=True, help="打印回访网页链接（用于短信），而不是 Telegram 绑定链接")
+@click.option(
+    "--qr",
+    "qr_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="同时把网页链接写成二维码（.png 或 .svg，供服务台打印）",
+)
 @click.pass_context
-def link(ctx: click.Context, customer: str) -> None:
+def link(ctx: click.Context, customer: str, web: bool, qr_file: Path | None) -> None:
     """打印某位客户的绑定链接（CUSTOMER 为手机号或客户编号）。"""
     from bot.services.links import UnknownCustomer, link_for_customer
 
+    if qr_file is not None and not web:
+        raise Fatal("--qr 只用于网页链接，请同时加上 --web")
     with container(ctx) as app:
-        issuer = _issuer(app)
-        try:
-            url = link_for_customer(app.uow, issuer, customer, app.settings.default_region_code, app.clock)
-        except UnknownCustomer as exc:
-            raise Fatal(str(exc)) from None
+        if web:
+            url = _web_link(app, customer, qr_file)
+        else:
+            issuer = _issuer(app)
+            try:
+                url = link_for_customer(app.uow, issuer, customer, app.settings.default_region_code, app.clock)
+            except UnknownCustomer as exc:
+                raise Fatal(str(exc)) from None
     click.echo(url)
+
+
+def _public_url(app: Container) -> str:
+    if not app.settings.public_url:
+        raise Fatal("未设置 HUIFANG_PUBLIC_URL（回访网页的公网地址，例如 https://hf.example.com）")
+    return app.settings.public_url
+
+
+def _web_link(app: Container, customer: str, qr_file: Path | None) -> str:
+    from bot.qr import QR_SUFFIXES, write_qr
+    from bot.services.links import UnknownCustomer
+    from bot.services.web_links import NoSurveyWaiting, web_link_for_customer
+
+    if qr_file is not None and qr_file.suffix.lower() not in QR_SUFFIXES:
+        raise Fatal(f"二维码文件须以 .png 或 .svg 结尾：{qr_file}")
+    settings = app.settings
+    try:
+        url, _ = web_link_for_customer(
+            app.uow, customer, settings.default_region_code, _public_url(app), settings.web_link_valid_days,
+            app.clock.now(),
+        )  # fmt: skip
+    except (UnknownCustomer, NoSurveyWaiting) as exc:
+        raise Fatal(str(exc)) from None
+    if qr_file is not None:
+        try:
+            write_qr(url, qr_file)
+        except OSError as exc:
+            raise Fatal(f"无法写入二维码文件 {qr_file}（{exc.strerror or exc}）") from None
+        click.echo(f"二维码已写入：{qr_file}", err=True)
+    return url
 
 
 @click.group("links")
@@ -62,13 +104,24 @@ def links() -> None:
 
 @links.command("export")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--web", "web_only", is_flag=True, help="只导出回访网页链接（不需要 Telegram 机器人）")
+@click.option(
+    "--qr-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="把每个网页链接写成二维码图片放到这个目录（文件名为客户编号）",
+)
 @click.pass_context
-def links_export(ctx: click.Context, file: Path) -> None:
-    """把待回访且尚未绑定聊天的客户及其链接写入 FILE（.csv 或 .xlsx）。"""
-    from bot.services.links import export_links
+def links_export(ctx: click.Context, file: Path, web_only: bool, qr_dir: Path | None) -> None:
+    """把待回访且尚未绑定聊天的客户及其链接写入 FILE（.csv 或 .xlsx）；设置了 HUIFANG_PUBLIC_URL 时含网页链接列。"""
+    from bot.services.links import WebLinkOptions, export_links
 
     with container(ctx) as app:
-        count = export_links(app.uow, _issuer(app), file, app.clock)
+        settings = app.settings
+        if (web_only or qr_dir is not None) and not settings.public_url:
+            _public_url(app)
+        web = WebLinkOptions(settings.public_url, settings.web_link_valid_days) if settings.public_url else None
+        issuer = None if web_only else _issuer(app)
+        count = export_links(app.uow, issuer, file, app.clock, web=web, qr_dir=qr_dir)
     click.echo(f"已导出 {count} 位客户的链接：{file}")
 
 

@@ -210,10 +210,13 @@ async def _receive_updates(app: Container, updater: Any, conflicts: _PollingConf
 def _http_mounts(app: Container, services: object) -> list[Mount]:
     """The routes of the channels set up here (HUIFANG_CONTACT_MODES) that need the HTTP server: the web
     survey page, the voice and SMS providers' callbacks. Each channel adds its mount here."""
-    return [
-        *([app.sms_callbacks().mount] if app.sms_enabled() else []),
-        *app.voice_mounts(services.offload),  # type: ignore[attr-defined]
-    ]
+    from bot.web.pages import web_page_mount
+
+    mounts: list[Mount] = []
+    mounts += [web_page_mount(app, services.transact)] if "web" in app.settings.contact_modes else []  # type: ignore[attr-defined]
+    mounts += [app.sms_callbacks().mount] if app.sms_enabled() else []
+    mounts += app.voice_mounts(services.offload)  # type: ignore[attr-defined]
+    return mounts
 
 
 async def _start_http(app: Container, services: object) -> AppRunner | None:

@@ -48,7 +48,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from bot.domain.questionnaire import Action, ActionKind, Node, NodeKind, Option, Questionnaire, Route
+from bot.domain.questionnaire import Action, ActionKind, Node, NodeKind, Option, Questionnaire, Route, successors
 
 STATE_FORMAT = 1
 MAX_STEPS = 200  # a guard only: validated questionnaires have no cycles
@@ -322,6 +322,26 @@ def current_step(questionnaire: Questionnaire, state: State, renderer: Renderer)
     """Render the step a stored state is waiting on (no preamble: it was shown when the state was reached)."""
     _check_version(questionnaire, state)
     return _render_step(questionnaire, questionnaire.node(state.node_id), state, renderer, ())
+
+
+def step_with_messages(questionnaire: Questionnaire, state: State, renderer: Renderer) -> Step:
+    """The step a stored state waits on, with the texts of the message nodes passed on the way to it: for a
+    channel that draws each screen anew (the web page) rather than keeping earlier messages on screen.
+
+    The way in is found again from the last question answered (or the start): a chain of message nodes from one
+    of its successors that arrives at the current node."""
+    step = current_step(questionnaire, state, renderer)
+    last = state.answers[-1].question_id if state.answers else None
+    entries = successors(questionnaire.node(last)) if last else [questionnaire.start]
+    answered = state.answered()
+    for entry in entries:
+        node, texts = questionnaire.node(entry), list[str]()
+        while node.kind is NodeKind.MESSAGE and len(texts) <= MAX_STEPS:
+            texts.append(renderer.render(node.text, _render_context(state)))
+            node = questionnaire.node(_pick_route(node.next, answered, node.id))
+        if texts and node.id == state.node_id:
+            return replace(step, preamble=tuple(texts))
+    return step
 
 
 def answer(questionnaire: Questionnaire, state: State, given: Input, renderer: Renderer) -> Result | Rejection:

@@ -20,7 +20,7 @@ node and the engine rejects it as stale.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -328,3 +328,49 @@ def keypad_input(step: Step, keys: str) -> Input | None:
     if step.kind is NodeKind.RATING and digits.isdigit():
         return Rate(int(digits), step.node_id)
     return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Web form fields
+
+
+def form_input(step: Step, fields: Mapping[str, Sequence[str]], now: datetime | None = None) -> Input | None:
+    """Interpret the fields of the web page's form for a step; None when they cannot be read for it.
+
+    ``choice``: an option's 0-based position (several for a multiple choice), ``rating``: the score,
+    ``text``: free text, ``slot``: an offered callback time (``YYYYMMDDHHMM``) or ``when``: a typed one
+    (read like a chat message; ``now`` is store-local and naive, as in ``text_input``).
+    """
+
+    def first(name: str) -> str:
+        values = fields.get(name) or ()
+        return values[0] if values else ""
+
+    if step.kind is NodeKind.SINGLE:
+        index = _option_index(step, first("choice"))
+        return Choose(step.options[index].code, step.node_id) if index is not None else None
+    if step.kind is NodeKind.MULTI:
+        indexes = [_option_index(step, v) for v in fields.get("choice") or ()]
+        if any(i is None for i in indexes):
+            return None
+        chosen = dict.fromkeys(step.options[i].code for i in indexes if i is not None)
+        return ChooseMany(tuple(chosen), step.node_id)
+    if step.kind is NodeKind.RATING:
+        value = first("rating").translate(_WIDE_DIGITS).strip()
+        return Rate(int(value), step.node_id) if re.fullmatch(r"-?[0-9]{1,3}", value) else None
+    if step.kind is NodeKind.TEXT:
+        return FreeText(_CONTROL.sub("", first("text")), step.node_id)
+    if step.kind is NodeKind.CALLBACK:
+        slot = parse_slot(first("slot")) if first("slot") else None
+        if slot is not None:
+            return BookCallback(slot, step.node_id, earliest=now)
+        typed = first("when").strip()
+        return text_input(step, typed, now) if typed else None
+    return None
+
+
+def _option_index(step: Step, value: str) -> int | None:
+    if not re.fullmatch(r"[0-9]{1,3}", value):
+        return None
+    index = int(value)
+    return index if index < len(step.options) else None

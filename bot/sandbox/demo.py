@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -46,6 +46,9 @@ from scheduler import jobs
 from storage.models import Customer, Staff, Survey
 from storage.schema import upgrade
 
+if TYPE_CHECKING:
+    from bot.telegram.context import ChatServices
+
 log = logging.getLogger(__name__)
 
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # Monday 08:00 in Shanghai
@@ -61,6 +64,7 @@ WEIGHTS = {
 }  # fmt: skip
 BRANDS = ("比亚迪", "长城", "五十铃", "福田", "上汽大通", "江淮")
 CHAT_SHARE = 0.55  # customers who open the SMS link
+WEB_SHARE = 0.5  # of the others: customers who answer on the web page the SMS links to
 SILENT_SHARE = 0.15  # bound customers who never answer the invitation
 OPT_OUT_SHARE = 0.05
 DIAL_OUTCOMES = (("connected", 55), ("no_answer", 20), ("line_busy", 7), ("powered_off", 5), ("unreachable", 4),
@@ -88,6 +92,9 @@ class Demo:
     summaries: list[str] = field(default_factory=list)
     voice: VoiceRig | None = None
     voice_calls: int = 0
+    sms_read: int = 0  # SMS already seen by the simulated customers
+    web_base: str = ""  # the web survey page, served by the same HTTP server `huifang run` starts
+    on_the_web: dict[str, int] = field(default_factory=dict)  # how web customers ended: answered, later …
 
 
 def _examples_dir() -> Path:
@@ -119,9 +126,9 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
     copy = out / "customers.csv"
     copy.write_bytes((examples / "customers.csv").read_bytes())
     imported = import_customers(app.uow, copy, options, clock)
-    async with FakeTelegram(bot_username="huifang_demo_bot") as telegram, _sms_channel(app) as fake_sms:
-        demo = Demo(app, telegram, random.Random(seed), fake_sms)
-        services = app.chat_services()
+    services = app.chat_services()
+    async with FakeTelegram(bot_username="huifang_demo_bot") as telegram, _sms_channel(app, services) as fake_sms:
+        demo = Demo(app, telegram, random.Random(seed), fake_sms, web_base=str(app.settings.public_url))
         # The clock jumps hours at a time, so Telegram's per-second limits would only slow the demo down.
         application = build_application(services, telegram.token, telegram.api_url, rate_limit=False)
         await application.initialize()
@@ -148,12 +155,15 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
 
 
 @contextlib.asynccontextmanager
-async def _sms_channel(app: Container) -> AsyncIterator[FakeSmsProvider]:
-    """The fake SMS provider and the HTTP server that takes its receipts, with the public URL set to it."""
+async def _sms_channel(app: Container, services: ChatServices) -> AsyncIterator[FakeSmsProvider]:
+    """The fake SMS provider, and one HTTP server as `huifang run` serves it (the web survey page the SMS links
+    to, the provider's receipts and replies), with the public URL set to it."""
     from bot.services.sms import aliyun_template
     from bot.sms.callbacks import aliyun_urls
+    from bot.web.pages import web_page_mount
 
-    runner = await start_web_server(build_web_app([app.sms_callbacks().mount]), "127.0.0.1", 0)
+    mounts = [web_page_mount(app, services.transact), app.sms_callbacks().mount]
+    runner = await start_web_server(build_web_app(mounts), "127.0.0.1", 0)
     base = f"http://127.0.0.1:{bound_port(runner)}"
     app.settings.public_url = base
     report_url, upstream_url = aliyun_urls(base, str(SMS_SETTINGS["sms_callback_secret"]))
@@ -200,6 +210,7 @@ async def _tick(demo: Demo, sender: TelegramSender, hour: int, day: int) -> None
     await jobs.deliver(ctx, sender)
     await _customers_answer(demo)
     await jobs.send_sms(ctx)  # those still waiting in the web mode get the SMS with their page's link
+    await _answer_on_the_web(demo)
     if hour in (10, 14) and demo.voice is not None:
         demo.voice_calls += len(await demo.voice.dial())
     if 9 <= hour < 20:
@@ -292,6 +303,19 @@ async def _open_links(demo: Demo) -> None:
             demo.silent.add(user.id)
         demo.telegram.open_link(user, token)
     await asyncio.gather(*(demo.telegram.wait_for_count(200_000 + cid, 1, timeout=20) for cid in tokens))
+
+
+async def _answer_on_the_web(demo: Demo) -> None:
+    """About half of those who got an SMS since the last tick open the link it carries and answer on the page."""
+    from bot.sandbox.web_customers import customers_on_the_web
+
+    assert demo.sms is not None
+    new, demo.sms_read = demo.sms.messages[demo.sms_read :], len(demo.sms.messages)
+    links = [m.link for m in new if m.link and demo.rng.random() < WEB_SHARE]
+    tokens = [link.rsplit("/", 1)[1] for link in links if link]
+    ends = await customers_on_the_web(demo.web_base, tokens, demo.rng, _pick, (*BRANDS, "价格偏高", "服务很好"))
+    for end, count in ends.items():
+        demo.on_the_web[end] = demo.on_the_web.get(end, 0) + count
 
 
 async def _customers_answer(demo: Demo) -> None:
@@ -413,6 +437,7 @@ def _finish(demo: Demo, out: Path, imported: int, days: int) -> dict[str, Any]:
         "by_status": by_status,
         "messages": sum(len(m) for m in demo.telegram.messages.values()),
         "voice_calls": demo.voice_calls,
+        "on_the_web": dict(demo.on_the_web),
         "weekly_summary": weekly[-1] if weekly else "",
         "sms": len(demo.sms.messages) if demo.sms else 0,
         "sms_example": demo.sms.messages[0].text if demo.sms and demo.sms.messages else "",

@@ -34,6 +34,10 @@ from storage.unit_of_work import SqlUnitOfWork
 
 CHAT = "chat"
 CONSENT_WORDING = "messages/consent.j2"  # what a consent record names as the text the customer answered
+
+# A survey running in these modes goes on at its question in chat (the web page reads the same state); one a
+# specialist's call had begun starts afresh (see the lifecycle's ``started``).
+_CONTINUES_HERE = (CHAT, "web")
 NEXT_MESSAGE = "chat-next:"
 """Idempotency-key prefix of the message that shows where a chat survey stands after an answer."""
 
@@ -132,7 +136,12 @@ def greet_again(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> Bound | Pos
 def _welcome(uow: SqlUnitOfWork, kit: SurveyKit, customer: Customer) -> Bound | Position:
     """A customer back in the chat: the question their chat survey waits on, or else the consent screen."""
     survey = uow.surveys.active_for_customer(customer.id)
-    if survey is not None and survey.status == SurveyStatus.IN_PROGRESS and survey.state and survey.channel == CHAT:
+    if (
+        survey is not None
+        and survey.status == SurveyStatus.IN_PROGRESS
+        and survey.state
+        and survey.channel in _CONTINUES_HERE
+    ):
         return position_of(uow, kit, survey)
     return _bound_customer(uow, customer, survey)
 
@@ -171,7 +180,7 @@ def consent(
     survey = uow.surveys.active_for_customer(customer.id, for_update=True)
     if survey is None:
         return NothingToAnswer()
-    if survey.status == SurveyStatus.IN_PROGRESS and survey.state and survey.channel == CHAT:
+    if survey.status == SurveyStatus.IN_PROGRESS and survey.state and survey.channel in _CONTINUES_HERE:
         return AlreadyStarted(position_of(uow, kit, survey))
     position = begin_survey(uow, kit, survey, CHAT, specialist_name)
     survey.attempt_count += 1

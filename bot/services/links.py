@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.domain.clock import Clock
 from bot.domain.links import InvalidLink, LinkClaim, LinkProblem, LinkSubject, deep_link, issue, verify
-from storage.models import LinkToken
+from storage.models import Customer, LinkToken
 from storage.unit_of_work import SqlUnitOfWork
 
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
@@ -49,21 +49,28 @@ def link_for_customer(
 ) -> str:
     """A new deep link for the customer ``customer`` names (a customer id, or a phone number that belongs to
     exactly one customer), recorded and committed; UnknownCustomer if none or several match."""
-    from bot.domain.phone import InvalidPhone, normalise
-
     with uow_factory() as uow:
-        found = uow.people.get(int(customer)) if customer.isdigit() and len(customer) < 9 else None
-        if found is None:
-            try:
-                matches = uow.people.by_phone(normalise(customer, region_code))
-            except InvalidPhone:
-                matches = []
-            found = matches[0] if len(matches) == 1 else None
-        if found is None:
-            raise UnknownCustomer(f"找不到客户：{customer}（请输入手机号或客户编号）")
+        found = find_customer(uow, customer, region_code)
         url = issue_link(uow, issuer, LinkSubject.CUSTOMER, found.id, clock)
         uow.commit()
     return url
+
+
+def find_customer(uow: SqlUnitOfWork, customer: str, region_code: str) -> Customer:
+    """The customer ``customer`` names: a customer id, or a phone number that belongs to exactly one customer;
+    UnknownCustomer if none or several match."""
+    from bot.domain.phone import InvalidPhone, normalise
+
+    found = uow.people.get(int(customer)) if customer.isdigit() and len(customer) < 9 else None
+    if found is None:
+        try:
+            matches = uow.people.by_phone(normalise(customer, region_code))
+        except InvalidPhone:
+            matches = []
+        found = matches[0] if len(matches) == 1 else None
+    if found is None:
+        raise UnknownCustomer(f"找不到客户：{customer}（请输入手机号或客户编号）")
+    return found
 
 
 def redeem(uow: SqlUnitOfWork, secret: bytes, token: str, telegram_user_id: int, clock: Clock) -> LinkClaim:
@@ -100,22 +107,62 @@ def mark_used(row: LinkToken, telegram_user_id: int, clock: Clock) -> None:
         row.used_by = telegram_user_id
 
 
-def export_links(uow_factory: UnitOfWorkFactory, issuer: LinkIssuer, path: Path, clock: Clock) -> int:
+def export_links(
+    uow_factory: UnitOfWorkFactory,
+    issuer: LinkIssuer | None,
+    path: Path,
+    clock: Clock,
+    web: WebLinkOptions | None = None,
+    qr_dir: Path | None = None,
+) -> int:
     """Write name, phone, questionnaire and a fresh deep link of every customer with a waiting survey who
     is not bound to chat and has not opted out, for an SMS campaign; the links are recorded in one
-    transaction, committed once the file is written. Returns how many rows."""
+    transaction, committed once the file is written. Returns how many rows.
+
+    ``web``: a 网页链接 column too, a fresh link to the survey's web page (``issuer`` None: that column only,
+    for a store without a Telegram bot); ``qr_dir``: a QR code of each web link, ``<customer id>.png`` there
+    (no personal data in the file name), named in a 二维码 column."""
     from bot.domain.phone import national
+    from bot.qr import write_qr
+    from bot.services.web_links import issue_web_link, web_url
     from bot.tabular import create_table
 
+    headers = ["姓名", "手机", "回访问卷"] + (["绑定链接"] if issuer else []) + (["网页链接"] if web else [])
+    headers += ["二维码"] if web and qr_dir else []
+    if qr_dir is not None:
+        qr_dir.mkdir(parents=True, exist_ok=True)
     with uow_factory() as uow:
-        writer = create_table(path, ["姓名", "手机", "回访问卷", "绑定链接"])
+        writer = create_table(path, headers)
         count = 0
         try:
             for customer, questionnaire_id in uow.surveys.waiting_unbound():
-                url = issue_link(uow, issuer, LinkSubject.CUSTOMER, customer.id, clock)
-                writer.write([customer.name, national(customer.phone), questionnaire_id, url])
+                row = [customer.name, national(customer.phone), questionnaire_id]
+                if issuer is not None:
+                    row.append(issue_link(uow, issuer, LinkSubject.CUSTOMER, customer.id, clock))
+                if web is not None:
+                    survey = uow.surveys.active_for_customer(customer.id)
+                    url = (
+                        web_url(web.public_url, issue_web_link(uow, survey.id, clock.now(), web.valid_days))
+                        if survey
+                        else ""
+                    )
+                    row.append(url)
+                    if qr_dir is not None:
+                        qr = qr_dir / f"{customer.id}.png" if url else None
+                        if qr is not None:
+                            write_qr(url, qr)
+                        row.append(qr.name if qr is not None else "")
+                writer.write(row)
                 count += 1
         finally:
             writer.close()
         uow.commit()
     return count
+
+
+@dataclass(frozen=True)
+class WebLinkOptions:
+    """Where the web survey page is reached, and how long a link to it stays valid."""
+
+    public_url: str
+    valid_days: int = 14
