@@ -16,6 +16,7 @@ from bot.rendering import SCRIPTS_DIR, render_file, render_string
 MESSAGES_DIR = SCRIPTS_DIR / "messages"
 REPORT_LABELS = SCRIPTS_DIR / "reports" / "labels.yaml"
 CALL_SHEET_LABELS = SCRIPTS_DIR / "calls" / "labels.yaml"
+SUMMARY_LABELS = SCRIPTS_DIR / "reports" / "summary.yaml"
 
 
 class Texts:
@@ -95,3 +96,13 @@ def call_sheet_text(path: str, /, **context: Any) -> str:
     """One text of the call sheet by dotted path (``errors.not_filled``); a text with ``{{ field }}`` is
     rendered with ``context`` through the one Jinja2 environment (a missing field raises)."""
     return _text(CALL_SHEET_LABELS, path, context)
+
+
+def summary_value(path: str) -> Any:
+    """A raw entry of ``scripts_zh/reports/summary.yaml`` (the weekly summary's words) by dotted path."""
+    return _value(SUMMARY_LABELS, path)
+
+
+def summary_label(path: str, /, **context: Any) -> str:
+    """One text of the weekly summary's lines and images by dotted path, rendered with ``context``."""
+    return _text(SUMMARY_LABELS, path, context)

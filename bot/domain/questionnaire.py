@@ -142,6 +142,7 @@ class Option:
     low: int | None = None
     high: int | None = None
     line: int = 0
+    short: str | None = None  # a few characters for charts and the weekly summary (None: ``reason`` or ``label``)
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class Node:
     role: str | None = None
     outcome: str | None = None
     line: int = 0
+    short: str | None = None  # a few characters naming the question in charts and summaries (None: none declared)
 
     def option(self, code: str) -> Option | None:
         """The option (or band) with this code, if any."""

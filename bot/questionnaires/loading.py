@@ -151,6 +151,7 @@ def _node(doc: s._NodeDoc, path: DataPath, lines: Lines) -> Node:
         role=doc.role if isinstance(doc, s.CallbackDoc) else None,
         outcome=doc.outcome if isinstance(doc, s.EndDoc) else None,
         line=lines.start(path),
+        short=doc.short,
     )
 
 
@@ -175,6 +176,7 @@ def _option(doc: s.MultiOptionDoc | s.BandDoc, path: DataPath, lines: Lines) -> 
         low=low,
         high=high,
         line=lines.start(path),
+        short=doc.short,
     )
 
 
