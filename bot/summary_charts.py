@@ -55,7 +55,7 @@ def _words(key: str, **context: Any) -> str:
     return summary_label(f"charts.{key}", **context)
 
 
-def _family() -> str:
+def font_family() -> str:
     from matplotlib import font_manager
 
     path = font_path()
@@ -72,7 +72,7 @@ def _figure(summary: WeekSummary, title: str) -> Any:
     return figure
 
 
-def _no_data(ax: Any, title: str) -> None:
+def no_data(ax: Any, title: str) -> None:
     """An empty panel says 无数据 instead of drawing an axis around nothing."""
     ax.set_axis_off()
     ax.set_title(title, fontsize=TEXT_PT, loc="left")
@@ -102,8 +102,8 @@ def funnel_figure(summary: WeekSummary) -> Any:
     total = summary.total
     stages = summary_value("charts.funnel.stages")
     if total.due == 0:
-        _no_data(top, "")
-        _no_data(bottom, _words("funnel.modes_title"))
+        no_data(top, "")
+        no_data(bottom, _words("funnel.modes_title"))
         figure.subplots_adjust(left=0.2, right=0.95, top=0.9, bottom=0.12, hspace=0.4)
         return figure
     bars = [
@@ -128,7 +128,7 @@ def funnel_figure(summary: WeekSummary) -> Any:
 
     modes = summary.funnels[:-1]
     if not modes:
-        _no_data(bottom, _words("funnel.modes_title"))
+        no_data(bottom, _words("funnel.modes_title"))
     else:
         positions = list(range(len(modes)))[::-1]
         left = [0.0] * len(modes)
@@ -158,7 +158,7 @@ def funnel_figure(summary: WeekSummary) -> Any:
 def draw_pareto(ax: Any, pareto: Pareto, title: str) -> None:
     """Bars largest first and the cumulative share as a line on a right-hand 0–100% axis."""
     if not pareto.bars:
-        _no_data(ax, title)
+        no_data(ax, title)
         return
     labels = [b.label for b in pareto.bars]
     counts = [b.count for b in pareto.bars]
@@ -168,6 +168,7 @@ def draw_pareto(ax: Any, pareto: Pareto, title: str) -> None:
         ax.text(x, n, str(n), ha="center", va="bottom", fontsize=SMALL_PT)
     ax.set_xticks(positions, labels=_stacked(labels))
     ax.set_ylim(0, max(counts) * 1.2)
+    ax.set_xlim(-0.6, max(len(labels), 4) - 0.4)  # one or two bars stay bar-wide, not page-wide
     ax.set_title(title, fontsize=TEXT_PT, loc="left")
     ax.set_ylabel(_words("reasons.count"), fontsize=SMALL_PT)
     _plain(ax)
@@ -201,7 +202,7 @@ def reasons_figure(summary: WeekSummary) -> Any:
     where = summary.destinations
     title = _words("reasons.destinations_title", question=where.title, answered=where.answered)
     if not where.bars:
-        _no_data(bottom, title)
+        no_data(bottom, title)
     else:
         positions = list(range(len(where.bars)))[::-1]
         bottom.barh(positions, [b.count for b in where.bars], color=LIGHT_BLUE, height=0.6)
@@ -228,7 +229,7 @@ def people_figure(summary: WeekSummary) -> Any:
     scores = [s for s in summary.scores if s.n]
     title = _words("people.scores_title", n=sum(s.n for s in scores))
     if not scores:
-        _no_data(top, title)
+        no_data(top, title)
     else:
         positions = list(range(len(scores)))[::-1]
         left = [0.0] * len(scores)
@@ -251,7 +252,7 @@ def people_figure(summary: WeekSummary) -> Any:
     title = _words("people.tasks_title", as_of=as_of)
     tasks = summary.tasks
     if not tasks:
-        _no_data(bottom, title)
+        no_data(bottom, title)
     else:
         unassigned = _words("people.unassigned")
         positions = list(range(len(tasks)))[::-1]
@@ -283,7 +284,7 @@ def summary_figures(summary: WeekSummary) -> list[tuple[str, Any]]:
     """(name, matplotlib Figure) of the three images, in the order they are sent."""
     import matplotlib
 
-    with matplotlib.rc_context({"font.family": _family(), "axes.unicode_minus": False}):
+    with matplotlib.rc_context({"font.family": font_family(), "axes.unicode_minus": False}):
         return [
             ("funnel", funnel_figure(summary)),
             ("reasons", reasons_figure(summary)),
@@ -295,7 +296,7 @@ def png(figure: Any) -> bytes:
     """A figure as PNG bytes, exactly WIDTH_PX × HEIGHT_PX."""
     import matplotlib
 
-    with matplotlib.rc_context({"font.family": _family(), "axes.unicode_minus": False}):
+    with matplotlib.rc_context({"font.family": font_family(), "axes.unicode_minus": False}):
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()

@@ -71,7 +71,7 @@ def report(
     sections: tuple[str, ...],
 ) -> None:
     """统计报表：战败原因、联系结果与应答率、跟进纪律、准战败挽回、基盘客户分级、流失客户。"""
-    from bot.report_output import BINARY_FORMATS, OutputError, write
+    from bot.report_output import BINARY_FORMATS, OutputError, write, write_png
     from bot.services.reports import SECTIONS, ReportError, ReportParams, build_report
     from bot.settings import report_settings
 
@@ -88,10 +88,14 @@ def report(
         except (ReportError, ValueError) as exc:
             raise Fatal(str(exc)) from None
     try:
-        text = write(built, fmt, out)
+        pages = write_png(built, out) if fmt == "png" and out is not None else None
+        text = write(built, fmt, out) if pages is None else None
     except (OutputError, OSError) as exc:
         raise Fatal(str(exc)) from None
     if text is not None:
         click.echo(text, nl=False)
     else:
-        click.echo(f"已写入：{out}", err=True)
+        from bot.texts import report_text
+
+        separator = report_text("words.list_separator")
+        click.echo(f"已写入：{separator.join(str(p) for p in pages) if pages else out}", err=True)

@@ -29,6 +29,18 @@ def reason_label(facts: QuestionFacts, question_id: str, code: str, stored_group
     return label, group or stored_group
 
 
+def _chart_names(facts: QuestionFacts, question_id: str, code: str | None = None) -> dict[str, str]:
+    """Names charts use instead of ids (not columns: tables and exports leave them out): the question's
+    ``short`` name and text, the reason's ``short`` label."""
+    names = {
+        "question_short": facts.short_titles.get(question_id, ""),
+        "question_text": facts.titles.get(question_id, ""),
+    }
+    if code is not None:
+        names["reason_short"] = facts.short_reasons.get((question_id, code), "")
+    return names
+
+
 def _fold(counts: Iterable[q.ReasonCount], facts: QuestionFacts) -> dict[tuple[str, str], tuple[int, str]]:
     """(question, code) → (count, group): versions that grouped a code differently are merged by code."""
     folded: dict[tuple[str, str], tuple[int, str]] = {}
@@ -106,6 +118,7 @@ def reason_tables(
                 "previous_count": pn if previous is not None else None,
                 "previous_share": prev_share,
                 "change_pp": pp_change(now_share, prev_share),
+                **_chart_names(facts, question, code),
             }
         )
 
@@ -135,6 +148,7 @@ def reason_tables(
         )
         groups.rows.append(
             {
+                **_chart_names(facts, question),
                 "question": question_title(facts, question),
                 "group": group or UNKNOWN,
                 "count": n,
@@ -219,6 +233,7 @@ def _breakdown_table(session: Any, ctx: Context, params: ReportParams, start: da
                 "question": question_title(ctx.facts, question),
                 "reason_code": code,
                 "reason": reason_label(ctx.facts, question, code, "")[0],
+                **_chart_names(ctx.facts, question, code),
                 "count": n,
                 "share": share(n, totals[(bucket, question)]),
             }
