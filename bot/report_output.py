@@ -256,6 +256,9 @@ def render_xlsx(report: Report) -> bytes:
             sheet.column_dimensions[letter].width = min(widest + 2, 60)
         if table.empty:
             append_row(sheet, [table.empty_text])
+        if table.note:  # what the figures mean, under them (the AAPOR rates explained in words)
+            append_row(sheet, [])
+            append_row(sheet, [report_text("report.note", note=table.note).strip()])
         sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     workbook.save(buffer)

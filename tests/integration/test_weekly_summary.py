@@ -208,3 +208,40 @@ def test_the_summary_of_the_running_week_counts_overdue_tasks_until_now(app: Con
 
     assert [(t.name, t.open_at_end, t.overdue) for t in summary.tasks] == [("李明", 2, 1)]
     assert "本周回访概况（2026-W48，11/23–11/29，截至目前）" in summary_text(Texts(), summary, images=False)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The report keeps the rates, explained, and judges its changes too
+
+
+def test_each_reason_change_in_the_report_says_whether_it_is_more_than_noise(app: Container, seed: Seed) -> None:
+    for _ in range(3):
+        seed.reason("price_value", at(2026, 11, 18))
+    seed.reason("no_stock", at(2026, 11, 18))
+    seed.reason("price_value", at(2026, 11, 11))
+    seed.reason("no_stock", at(2026, 11, 11))
+    seed.commit()
+
+    r = build_report(app.uow, ReportParams(period=W47, sections=("reasons",)), ReportSettings(), app.clock)
+
+    assert [(row["reason"], row["change_note"]) for row in r.table("reasons").rows] == [
+        ("价格高", "变化不显著（样本少）"),
+        ("缺车", "变化不显著（样本少）"),
+    ]
+
+
+def test_the_xlsx_explains_the_aapor_rates_in_words_under_the_table(app: Container, seed: Seed, tmp_path: Any) -> None:
+    from openpyxl import load_workbook
+
+    from bot.report_output import write
+
+    _cases(seed, at(2026, 11, 18), completed=2, unreached=1)
+    seed.commit()
+    r = build_report(app.uow, ReportParams(period=W47, sections=("contacts",)), ReportSettings(), app.clock)
+    write(r, "xlsx", tmp_path / "r.xlsx")
+
+    sheet = load_workbook(tmp_path / "r.xlsx")["AAPOR 应答率、合作率、拒绝率、接触率"]
+    last = [c.value for c in list(sheet.iter_rows())[-1]]
+
+    assert str(last[0]).startswith("注：应答率 = 完成的个案 ÷ 全部应访个案")
+    assert "合作率 = 完成 ÷ 联系上的个案" in str(last[0])

@@ -12,10 +12,11 @@ from bot.domain.statistics import (
     buckets,
     pp_change,
     share,
+    share_change,
 )
 from bot.services.reports.facts import QuestionFacts
 from bot.services.reports.model import BY_HEADERS, OTHER, UNKNOWN, Column, Context, ReportParams, Table, columns
-from bot.texts import report_text
+from bot.texts import report_text, summary_label
 from storage.queries import reports as q
 
 
@@ -27,6 +28,11 @@ def question_title(facts: QuestionFacts, question_id: str) -> str:
 def reason_label(facts: QuestionFacts, question_id: str, code: str, stored_group: str) -> tuple[str, str]:
     label, group = facts.reasons.get((question_id, code), (code, stored_group))
     return label, group or stored_group
+
+
+def change_words(now: int, total: int, before: int, total_before: int) -> str:
+    """Whether a reason's share moved beyond noise since last period, in words (two-proportion z-test)."""
+    return summary_label(f"changes.{share_change(now, total, before, total_before).value}")
 
 
 def _chart_names(facts: QuestionFacts, question_id: str, code: str | None = None) -> dict[str, str]:
@@ -93,6 +99,7 @@ def reason_tables(
             "previous_count:int",
             "previous_share:share",
             "change_pp:pp",
+            "change_note",
         ),
         chart=("reason", "count"),
         note=report_text("tables.reasons.note"),
@@ -118,6 +125,9 @@ def reason_tables(
                 "previous_count": pn if previous is not None else None,
                 "previous_share": prev_share,
                 "change_pp": pp_change(now_share, prev_share),
+                "change_note": change_words(n, cur_totals.get(question, 0), pn, prev_totals.get(question, 0))
+                if previous is not None
+                else None,
                 **_chart_names(facts, question, code),
             }
         )
