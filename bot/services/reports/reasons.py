@@ -143,7 +143,14 @@ def reason_tables(
         key=f"{key_prefix}reason_groups",
         title=report_text("tables.reason_groups.title", prefix=title_prefix),
         columns=columns(
-            "reason_groups", "question", "group", "count:int", "share:share", "previous_share:share", "change_pp:pp"
+            "reason_groups",
+            "question",
+            "group",
+            "count:int",
+            "share:share",
+            "previous_share:share",
+            "change_pp:pp",
+            "change_note",
         ),
         chart=("group", "count"),
     )
@@ -165,6 +172,11 @@ def reason_tables(
                 "share": now_share,
                 "previous_share": prev_share,
                 "change_pp": pp_change(now_share, prev_share),
+                "change_note": change_words(
+                    n, cur_totals.get(question, 0), prev_groups.get((question, group), 0), prev_totals.get(question, 0)
+                )
+                if previous is not None
+                else None,
             }
         )
     return reasons, groups
