@@ -228,6 +228,7 @@ def test_each_reason_change_in_the_report_says_whether_it_is_more_than_noise(app
         ("价格高", "变化不显著（样本少）"),
         ("缺车", "变化不显著（样本少）"),
     ]
+    assert {row["change_note"] for row in r.table("reason_groups").rows} == {"变化不显著（样本少）"}
 
 
 def test_the_xlsx_explains_the_aapor_rates_in_words_under_the_table(app: Container, seed: Seed, tmp_path: Any) -> None:
