@@ -14,6 +14,7 @@ import io
 import json
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 from bot.domain.statistics import percent_text, pp_text, round_half_up
 from bot.services.reports import Column, Report, Table
 from bot.tabular import append_row, csv_row
-from bot.texts import report_text, report_value
+from bot.texts import report_text, report_value, summary_label
 
 FORMATS = ("table", "json", "csv", "xlsx", "png")
 BINARY_FORMATS = ("xlsx", "png")
@@ -255,6 +256,9 @@ def render_xlsx(report: Report) -> bytes:
             sheet.column_dimensions[letter].width = min(widest + 2, 60)
         if table.empty:
             append_row(sheet, [table.empty_text])
+        if table.note:  # what the figures mean, under them (the AAPOR rates explained in words)
+            append_row(sheet, [])
+            append_row(sheet, [report_text("report.note", note=table.note).strip()])
         sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -285,77 +289,240 @@ def font_path() -> Path:
     return path
 
 
-def _chart_label(table: Table, row: dict[str, Any]) -> str:
-    assert table.chart is not None
-    label = str(row.get(table.chart[0]) or "")
-    prefix = row.get("channel") or (str(row["question"]).split(" ")[0] if row.get("question") else "")
-    return f"{prefix} {label}".strip()
+# Tables whose rows fall into parts charted apart (a question's reasons are shares of their own whole, a
+# channel's dispositions of its own cases), so no panel mixes parts and no two bars share a label.
+CHART_PARTS: dict[str, tuple[str, ...]] = {
+    "reasons": ("question",),
+    "reason_groups": ("question",),
+    "reasons_by": ("bucket", "question"),
+    "dispositions": ("channel",),
+    "tracking_failures": ("channel",),
+    "lapse_reasons": ("group",),
+}
+PARETO_TABLES = ("reasons", "reasons_by")
+SORTED_TABLES = ("lapse_reasons",)  # bars largest first, without a cumulative line (too many for one)
+CHART_CHARTED_BY = {"reasons_by": ("reason", "count")}  # tables drawn though they declare no chart
+SUBTOTAL_CODES = ("total",)  # a row that sums its neighbours (跟踪失败合计) is never drawn beside its parts
 
 
-def chart_data(report: Report) -> list[tuple[str, list[str], list[float]]]:
-    """(title, labels, values) of every chart: non-empty tables with a chart, total rows left out."""
-    charts = []
+@dataclass(frozen=True)
+class Panel:
+    """One chart of the report's PNG: a title, an optional key line, bars (label, value); ``pareto``: bars
+    largest first with the cumulative share as a line."""
+
+    title: str
+    labels: tuple[str, ...]
+    values: tuple[float, ...]
+    key: str = ""
+    pareto: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.values or all(v == 0 for v in self.values)
+
+
+def _base_key(table: Table) -> str:
+    """The table's kind: its key, or the known key it ends with (reason tables may carry a prefix)."""
+    known = (*CHART_PARTS, *CHART_CHARTED_BY)
+    if table.key in known:
+        return table.key
+    return next((k for k in known if table.key.endswith(f"_{k}")), table.key)
+
+
+def _bar_label(table: Table, row: dict[str, Any], label_key: str) -> str:
+    if label_key == "reason" and row.get("reason_short"):
+        return str(row["reason_short"])
+    return str(row.get(label_key) or "")
+
+
+def _part_name(row: dict[str, Any], part_keys: tuple[str, ...]) -> str:
+    names = []
+    for key in part_keys:
+        if key == "question":
+            names.append(str(row.get("question_short") or row.get("question_text") or ""))
+        else:
+            names.append(str(row.get(key) or ""))
+    return " · ".join(n for n in names if n)
+
+
+def chart_panels(report: Report) -> list[Panel]:
+    """Every chart of the report: one per table, or per question / channel / bucket for tables with parts;
+    totals and subtotals left out, labels from the questionnaires' short names."""
+    panels: list[Panel] = []
     for table in report.tables:
-        if table.chart is None or table.empty:
+        base = _base_key(table)
+        chart = table.chart or CHART_CHARTED_BY.get(base)
+        if chart is None or table.empty:
             continue
+        label_key, value_key = chart
         rows = table.rows[:-1] if table.total_row else table.rows
-        rows = [r for r in rows if r.get(table.chart[1]) is not None][:CHART_MAX_BARS]
-        if not rows:
-            continue
-        labels = [_chart_label(table, r) for r in rows]
-        values = [float(r[table.chart[1]]) for r in rows]
-        value_header = next(c.header for c in table.columns if c.key == table.chart[1])
-        charts.append((f"{table.title} · {value_header}", labels, values))
-    return charts
+        rows = [r for r in rows if r.get(value_key) is not None and r.get("code") not in SUBTOTAL_CODES]
+        parts: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            parts.setdefault(_part_name(row, CHART_PARTS.get(base, ())), []).append(row)
+        value_header = next(c.header for c in table.columns if c.key == value_key)
+        for part, part_rows in parts.items():
+            pairs = [(_bar_label(table, r, label_key), float(r[value_key])) for r in part_rows]
+            pareto = base in PARETO_TABLES
+            if pareto or base in SORTED_TABLES:
+                pairs.sort(key=lambda p: -p[1])
+            pairs = pairs[:CHART_MAX_BARS]
+            title = summary_label("report_png.chart", table=table.title, value=value_header)
+            if part:
+                title = summary_label("report_png.panel", table=title, part=part)
+            text = str(part_rows[0].get("question_text") or "")
+            key = summary_label("report_png.key", text=text) if text else ""
+            if pareto:
+                key = "\n".join(k for k in (key, summary_label("report_png.pareto_key")) if k)
+            panels.append(Panel(title, tuple(p[0] for p in pairs), tuple(p[1] for p in pairs), key=key, pareto=pareto))
+    return panels
 
 
 def chart_texts(report: Report) -> set[str]:
-    """Every string the PNG draws (titles, labels, the heading), for the glyph-coverage test."""
+    """Every string the PNG draws (titles, keys, labels, the heading), for the glyph-coverage test."""
     texts = {report.title, report_text("report.period", period=report.period.label), EMPTY_REPORT}
-    for title, labels, values in chart_data(report):
-        texts.add(title)
-        texts.update(labels)
-        texts.update(f"{v:g}" for v in values)
+    texts.add(summary_label("report_png.page", title=report.title, period=report.period.label, page=1, pages=1))
+    texts.add(summary_label("charts.no_data"))
+    for panel in chart_panels(report):
+        texts.update((panel.title, panel.key))
+        texts.update(panel.labels)
+        texts.update(f"{v:g}" for v in panel.values)
     return texts
 
 
-def render_png(report: Report) -> bytes:
-    """Horizontal bar charts, one per table, stacked in one image; an empty report says so in the image."""
-    import matplotlib
+def _text_lines(panel: Panel) -> int:
+    """Lines above a panel's chart: its title and its key."""
+    return 1 + (1 + panel.key.count("\n") if panel.key else 0)
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib import font_manager
-    from matplotlib.figure import Figure
+
+def _panel_height(panel: Panel) -> float:
+    """Inches a panel takes on a page: its title and key lines, then a Pareto's fixed block, or 0.62 in a bar."""
+    head = 0.45 * _text_lines(panel) + 0.3
+    if panel.empty:
+        return head + 0.9
+    if panel.pareto:
+        return head + 4.5
+    return head + 0.7 + 0.62 * len(panel.labels)
+
+
+PAGE_CONTENT_INCHES = 12.6  # of 13.5: the rest is the page's heading
+
+
+def paginate(panels: list[Panel]) -> list[list[Panel]]:
+    """Panels packed in order onto phone-sized pages; a panel taller than a page gets a page of its own."""
+    pages: list[list[Panel]] = []
+    used = PAGE_CONTENT_INCHES
+    for panel in panels:
+        height = _panel_height(panel)
+        if used + height > PAGE_CONTENT_INCHES:
+            pages.append([])
+            used = 0.0
+        pages[-1].append(panel)
+        used += height
+    return pages
+
+
+def _draw_bars(ax: Any, panel: Panel) -> None:
     from matplotlib.ticker import MaxNLocator
 
-    path = font_path()
-    font_manager.fontManager.addfont(str(path))
-    family = font_manager.FontProperties(fname=str(path)).get_name()
-    charts = chart_data(report)
-    heights = [max(1.6, 0.32 * len(labels) + 1.0) for _, labels, _ in charts] or [1.5]
-    with matplotlib.rc_context({"font.family": family, "axes.unicode_minus": False}):
-        figure = Figure(figsize=(10, sum(heights) + 0.8), dpi=110)
-        period = report_text("report.period", period=report.period.label)
-        figure.suptitle(f"{report.title}\n{period}", fontsize=12)
-        if not charts:
-            figure.text(0.5, 0.4, EMPTY_REPORT, ha="center", va="center", fontsize=14)
+    from bot.summary_charts import BLUE, SMALL_PT
+
+    positions = list(range(len(panel.labels)))[::-1]
+    ax.barh(positions, panel.values, color=BLUE, height=0.65)
+    ax.set_yticks(positions, labels=list(panel.labels))
+    for y, v in zip(positions, panel.values, strict=True):
+        ax.text(v, y, f" {v:g}", va="center", fontsize=SMALL_PT)
+    ax.set_xlim(0, max(panel.values) * 1.25)
+    if all(float(v).is_integer() for v in panel.values):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=SMALL_PT)
+
+
+def _page_figure(report: Report, page: list[Panel], number: int, pages: int) -> Any:
+    from matplotlib.figure import Figure
+
+    from bot.services.summary import Bar, Pareto
+    from bot.summary_charts import DPI, HEIGHT_PX, SMALL_PT, TEXT_PT, WIDTH_PX, draw_pareto, no_data
+
+    inch = DPI / HEIGHT_PX  # one inch as a share of the page's height
+    figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
+    heading = summary_label("report_png.page", title=report.title, period=report.period.label, page=number, pages=pages)
+    figure.text(0.03, 0.99, heading, fontsize=TEXT_PT, va="top", ha="left", color="#444444")
+    if not page:
+        figure.text(0.5, 0.5, EMPTY_REPORT, ha="center", va="center", fontsize=TEXT_PT)
+        return figure
+    y = 1 - (HEIGHT_PX / DPI - PAGE_CONTENT_INCHES) * inch
+    for panel in page:
+        height = _panel_height(panel) * inch
+        figure.text(0.03, y, panel.title, fontsize=TEXT_PT, va="top", ha="left")
+        if panel.key:
+            figure.text(0.03, y - 0.45 * inch, panel.key, fontsize=SMALL_PT, va="top", ha="left", color="#444444")
+        head = (0.45 * _text_lines(panel) + 0.3) * inch
+        foot = (1.0 if panel.pareto else 0.5) * inch
+        # Bars start right of their widest label (22 pt: about 15 px a column, a Chinese character two).
+        label_share = (
+            (max(display_width(label) for label in panel.labels) * 15 + 45) / WIDTH_PX if panel.labels else 0.2
+        )
+        left, width = (0.14, 0.72) if panel.pareto else (min(max(label_share, 0.12), 0.5), 0.0)
+        width = width or 0.92 - left
+        ax = figure.add_axes((left, y - height + foot, width, max(height - head - foot, 0.02)))
+        if panel.empty:
+            no_data(ax, "")
+        elif panel.pareto:
+            bars = [Bar(label, int(v)) for label, v in zip(panel.labels, panel.values, strict=True)]
+            draw_pareto(ax, Pareto("", bars), "")
         else:
-            axes = figure.subplots(len(charts), 1, squeeze=False, height_ratios=heights)[:, 0]
-            for ax, (title, labels, values) in zip(axes, charts, strict=True):
-                positions = list(range(len(labels)))[::-1]
-                ax.barh(positions, values, color="#3b6ea5")
-                ax.set_yticks(positions, labels=labels, fontsize=9)
-                ax.set_title(title, fontsize=10, loc="left")
-                for y, v in zip(positions, values, strict=True):
-                    ax.text(v, y, f" {v:g}", va="center", fontsize=8)
-                ax.margins(x=0.12)
-                if all(float(v).is_integer() for v in values):
-                    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-                ax.spines[["top", "right"]].set_visible(False)
-        figure.tight_layout(rect=(0, 0, 1, 0.97))
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+            _draw_bars(ax, panel)
+        y -= height
+    return figure
+
+
+def page_figures(report: Report) -> list[Any]:
+    """The report's charts as matplotlib figures, one per phone-sized page (1080 × 1350 px), in order; an
+    empty report is one page that says so."""
+    import matplotlib
+
+    from bot.summary_charts import font_family
+
+    pages = paginate(chart_panels(report)) or [[]]
+    with matplotlib.rc_context({"font.family": font_family(), "axes.unicode_minus": False}):
+        return [_page_figure(report, page, n, len(pages)) for n, page in enumerate(pages, start=1)]
+
+
+def render_png_pages(report: Report) -> list[bytes]:
+    """The report's charts as PNG pages (``page_figures``)."""
+    import matplotlib
+
+    from bot.summary_charts import DPI, font_family
+
+    images = []
+    with matplotlib.rc_context({"font.family": font_family(), "axes.unicode_minus": False}):
+        for figure in page_figures(report):
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=DPI)
+            images.append(buffer.getvalue())
+    return images
+
+
+def render_png(report: Report) -> bytes:
+    """The first page of the report's charts (``write`` writes every page)."""
+    return render_png_pages(report)[0]
+
+
+def page_paths(out: Path, pages: int) -> list[Path]:
+    """Where the pages of a PNG report go: ``out`` itself, then ``out-2.png``, ``out-3.png``, …"""
+    return [out if n == 1 else out.with_name(f"{out.stem}-{n}{out.suffix or '.png'}") for n in range(1, pages + 1)]
+
+
+def write_png(report: Report, out: Path) -> list[Path]:
+    """Every page of the report's charts, written to ``page_paths``; the files written."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pages = render_png_pages(report)
+    paths = page_paths(out, len(pages))
+    for path, data in zip(paths, pages, strict=True):
+        path.write_bytes(data)
+    return paths
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -379,6 +546,9 @@ def render(report: Report, fmt: str) -> str | bytes:
 
 def write(report: Report, fmt: str, out: Path | None) -> str | None:
     """Write the report to ``out`` (text to stdout's caller when None); returns the text to print, if any."""
+    if fmt == "png" and out is not None:
+        write_png(report, out)
+        return None
     data = render(report, fmt)
     if out is None:
         if isinstance(data, bytes):

@@ -17,6 +17,7 @@ MESSAGES_DIR = SCRIPTS_DIR / "messages"
 WEB_DIR = SCRIPTS_DIR / "web"
 REPORT_LABELS = SCRIPTS_DIR / "reports" / "labels.yaml"
 CALL_SHEET_LABELS = SCRIPTS_DIR / "calls" / "labels.yaml"
+SUMMARY_LABELS = SCRIPTS_DIR / "reports" / "summary.yaml"
 
 
 class Texts:
@@ -106,3 +107,13 @@ def call_sheet_text(path: str, /, **context: Any) -> str:
     """One text of the call sheet by dotted path (``errors.not_filled``); a text with ``{{ field }}`` is
     rendered with ``context`` through the one Jinja2 environment (a missing field raises)."""
     return _text(CALL_SHEET_LABELS, path, context)
+
+
+def summary_value(path: str) -> Any:
+    """A raw entry of ``scripts_zh/reports/summary.yaml`` (the weekly summary's words) by dotted path."""
+    return _value(SUMMARY_LABELS, path)
+
+
+def summary_label(path: str, /, **context: Any) -> str:
+    """One text of the weekly summary's lines and images by dotted path, rendered with ``context``."""
+    return _text(SUMMARY_LABELS, path, context)

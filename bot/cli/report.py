@@ -76,7 +76,7 @@ def report(
     if consent_of is not None:
         _consent(ctx, consent_of)
         return
-    from bot.report_output import BINARY_FORMATS, OutputError, write
+    from bot.report_output import BINARY_FORMATS, OutputError, write, write_png
     from bot.services.reports import SECTIONS, ReportError, ReportParams, build_report
     from bot.settings import report_settings
 
@@ -93,13 +93,17 @@ def report(
         except (ReportError, ValueError) as exc:
             raise Fatal(str(exc)) from None
     try:
-        text = write(built, fmt, out)
+        pages = write_png(built, out) if fmt == "png" and out is not None else None
+        text = write(built, fmt, out) if pages is None else None
     except (OutputError, OSError) as exc:
         raise Fatal(str(exc)) from None
     if text is not None:
         click.echo(text, nl=False)
     else:
-        click.echo(f"已写入：{out}", err=True)
+        from bot.texts import report_text
+
+        separator = report_text("words.list_separator")
+        click.echo(f"已写入：{separator.join(str(p) for p in pages) if pages else out}", err=True)
 
 
 def _consent(ctx: click.Context, ref: str) -> None:

@@ -147,3 +147,34 @@ def case_result(codes: list[str] | tuple[str, ...]) -> Disposition:
         return NOT_ATTEMPTED
     found = [disposition(code) for code in codes]
     return min(reversed(found), key=lambda d: _CASE_RANK.index(d.group))
+
+
+class FunnelStage(StrEnum):
+    """Where a case stands in the managers' plain funnel (应访 → 联系上 → 完成, and the ways out): an opt-out
+    is its own stage, never folded into the refusals."""
+
+    COMPLETED = "completed"  # I
+    REFUSED = "refused"  # R other than an opt-out (拒访, 被屏蔽)
+    OPTED_OUT = "opted_out"
+    REACHED = "reached"  # P and O: spoken to, not completed, not refused (中途挂断, 预约回访, 忙/有事)
+    UNREACHABLE = "unreachable"  # NC, UH, UO, NE: tried and never reached
+    NOT_TRIED = "not_tried"
+
+    @property
+    def contacted(self) -> bool:
+        return self in (FunnelStage.COMPLETED, FunnelStage.REFUSED, FunnelStage.OPTED_OUT, FunnelStage.REACHED)
+
+
+def funnel_stage(result: Disposition) -> FunnelStage:
+    """The funnel stage of a case's result (``case_result``)."""
+    if result.code == NOT_ATTEMPTED.code:
+        return FunnelStage.NOT_TRIED
+    if result.code == "opted_out":
+        return FunnelStage.OPTED_OUT
+    if result.group is AaporGroup.I:
+        return FunnelStage.COMPLETED
+    if result.group is AaporGroup.R:
+        return FunnelStage.REFUSED
+    if result.group in (AaporGroup.P, AaporGroup.O):
+        return FunnelStage.REACHED
+    return FunnelStage.UNREACHABLE

@@ -143,6 +143,7 @@ class Option:
     high: int | None = None
     synonyms: tuple[str, ...] = ()  # what a caller may say for it (voice), beside the label
     line: int = 0
+    short: str | None = None  # a few characters for charts and the weekly summary (None: ``reason`` or ``label``)
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ class Node:
     role: str | None = None
     outcome: str | None = None
     line: int = 0
+    short: str | None = None  # a few characters naming the question in charts and summaries (None: none declared)
 
     def option(self, code: str) -> Option | None:
         """The option (or band) with this code, if any."""

@@ -8,10 +8,12 @@ Plain Python: no database, no Telegram.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -107,6 +109,72 @@ def pp_text(value: Fraction | None, decimals: int = 1) -> str:
     if rounded == 0:
         return f"{abs(rounded)}"
     return f"{rounded:+}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Honest changes: is a week-over-week change more than noise?
+#
+# Written here rather than taken from scipy/statsmodels: the two formulas below are a dozen lines, and the
+# domain core stays plain Python (no numeric stack to import for /stats).
+
+Z_95 = 1.959963984540054  # two-sided 95%
+SMALL_SAMPLE = 30  # fewer cases than this on either side: a change that is not significant is called "few cases"
+
+
+class Change(StrEnum):
+    """What a change against the previous period means: up or down beyond noise, within noise, within noise
+    with few cases (the words say so), or not comparable (a side has no cases)."""
+
+    UP = "up"
+    DOWN = "down"
+    NOISE = "noise"
+    FEW = "few"
+    NONE = "none"
+
+
+def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
+    """The Wilson score interval of a proportion ``successes / n`` (95% by default); None when n is 0."""
+    if n <= 0:
+        return None
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> float | None:
+    """The pooled two-proportion z statistic of x1/n1 against x2/n2; 0 when both are all or nothing, None
+    when a side has no cases."""
+    if n1 <= 0 or n2 <= 0:
+        return None
+    pooled = (x1 + x2) / (n1 + n2)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if spread == 0:
+        return 0.0
+    return (x1 / n1 - x2 / n2) / spread
+
+
+def share_change(x_now: int, n_now: int, x_before: int, n_before: int) -> Change:
+    """Whether the share x_now/n_now differs from x_before/n_before beyond noise (two-proportion z-test, 95%)."""
+    z = two_proportion_z(x_now, n_now, x_before, n_before)
+    if z is None:
+        return Change.NONE
+    if abs(z) >= Z_95:
+        return Change.UP if z > 0 else Change.DOWN
+    return Change.FEW if min(n_now, n_before) < SMALL_SAMPLE else Change.NOISE
+
+
+def count_change(now: int, before: int) -> Change:
+    """Whether a count differs from last period's beyond Poisson noise: given now + before events, each falls
+    in either period with even odds, z = (now − before) / √(now + before) (the conditional binomial test)."""
+    total = now + before
+    if total == 0:
+        return Change.NOISE
+    z = (now - before) / math.sqrt(total)
+    if abs(z) >= Z_95:
+        return Change.UP if z > 0 else Change.DOWN
+    return Change.FEW if min(now, before) < SMALL_SAMPLE else Change.NOISE
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -151,6 +151,7 @@ def _node(doc: s._NodeDoc, path: DataPath, lines: Lines) -> Node:
         role=doc.role if isinstance(doc, s.CallbackDoc) else None,
         outcome=doc.outcome if isinstance(doc, s.EndDoc) else None,
         line=lines.start(path),
+        short=doc.short,
     )
 
 
@@ -176,6 +177,7 @@ def _option(doc: s.MultiOptionDoc | s.BandDoc, path: DataPath, lines: Lines) -> 
         high=high,
         synonyms=tuple(getattr(doc, "synonyms", ())),
         line=lines.start(path),
+        short=doc.short,
     )
 
 

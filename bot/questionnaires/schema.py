@@ -251,8 +251,20 @@ def _tags(value: Any) -> list[str]:
     return value
 
 
+def _short(value: Any, info: ValidationInfo) -> str:
+    text = _text(value, info)
+    if len(text) > SHORT_MAX:
+        raise _fail(f"'short' must be at most {SHORT_MAX} characters (it labels a chart bar)")
+    return text
+
+
+Short = Annotated[str, BeforeValidator(_short)]
+SHORT_MAX = 8
+
+
 class _ChoiceDoc(_Doc):
     code: Code
+    short: Short | None = None  # the label in charts and the weekly summary (default: reason, else label)
     reason_code: Code | None = None
     reason: Text | None = None
     reason_group: Text | None = None
@@ -306,6 +318,7 @@ class BandDoc(_ChoiceDoc):
 class _NodeDoc(_Doc):
     id: Code
     text: Text
+    short: Short | None = None  # the question's name in charts and the weekly summary
 
 
 class MessageDoc(_NodeDoc):

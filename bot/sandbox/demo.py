@@ -423,7 +423,10 @@ def _finish(demo: Demo, out: Path, imported: int, days: int) -> dict[str, Any]:
     period = Period(local_start, local_start + timedelta(days=days))
     report = build_report(demo.app.uow, ReportParams(period=period), demo.app.report_settings(), demo.app.clock)
     write(report, "xlsx", out / "report.xlsx")
-    write(report, "png", out / "reasons.png")
+    reasons = build_report(  # the reason charts, on phone-sized pages reasons.png, reasons-2.png, …
+        demo.app.uow, ReportParams(period=period, sections=("reasons",)), demo.app.report_settings(), demo.app.clock
+    )
+    write(reasons, "png", out / "reasons.png")
     managers = [m for chat, m in demo.telegram.messages.items() if 100_000 <= chat < 200_000]
     weekly = [msg.text for chat_messages in managers for msg in chat_messages if msg.text.startswith("📊")]
     with demo.app.uow() as uow:

@@ -35,6 +35,8 @@ class SentMessage:
     reply_markup: dict[str, Any] | None
     kind: str = "text"  # text | photo | document
     edits: int = 0
+    upload: bytes = field(default=b"", repr=False)  # the uploaded file of a photo or document
+    media_group_id: str | None = None  # set on each photo of an album (sendMediaGroup)
     sent_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -424,7 +426,44 @@ class FakeTelegram:
         return await self._send(p, "text", str(p.get("text", "")))
 
     async def _m_sendPhoto(self, p: dict[str, Any]) -> dict[str, Any]:
-        return await self._send(p, "photo", str(p.get("caption", "")))
+        message = await self._send(p, "photo", str(p.get("caption", "")))
+        upload = p.get("photo")
+        if isinstance(upload, dict):
+            self.messages[int(p["chat_id"])][-1].upload = bytes(upload.get("data", b""))
+        return message
+
+    async def _m_sendMediaGroup(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        """An album of 2–10 photos, each uploaded as ``attach://<name>``; a caption of at most 1024 characters
+        on any of them. Recorded as one photo message per item, sharing a ``media_group_id``."""
+        chat_id = int(p["chat_id"])
+        media = p.get("media")
+        if isinstance(media, str):
+            media = json.loads(media)
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise _ApiError(400, "Bad Request: wrong number of media in the group")
+        if chat_id in self.blocked:
+            raise _ApiError(403, "Forbidden: bot was blocked by the user")
+        if self.enforce_limits:
+            self._check_limits(chat_id)
+        items = []
+        for item in media:
+            reference = str(item.get("media", ""))
+            upload = p.get(reference.removeprefix("attach://")) if reference.startswith("attach://") else None
+            if item.get("type") != "photo" or not isinstance(upload, dict):
+                raise _ApiError(400, "Bad Request: media not found")
+            caption = str(item.get("caption", ""))
+            if len(caption) > 1024:
+                raise _ApiError(400, "Bad Request: message caption is too long")
+            items.append((caption, bytes(upload.get("data", b""))))
+        group = f"album-{next(self._message_ids)}"
+        sent = []
+        for caption, upload in items:
+            message = SentMessage(chat_id, next(self._message_ids), caption, None, "photo", upload=upload)
+            message.media_group_id = group
+            self.messages[chat_id].append(message)
+            sent.append(self._message_dict(message))
+        await self._notify()
+        return sent
 
     async def _m_sendDocument(self, p: dict[str, Any]) -> dict[str, Any]:
         return await self._send(p, "document", str(p.get("caption", "")))
@@ -490,6 +529,8 @@ class FakeTelegram:
             data["caption"] = message.text
         if message.reply_markup:
             data["reply_markup"] = message.reply_markup
+        if message.media_group_id:
+            data["media_group_id"] = message.media_group_id
         return data
 
     async def _notify(self) -> None:
@@ -549,7 +590,7 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
             raw = part.get_payload(decode=True)
             payload = raw if isinstance(raw, bytes) else b""
             if part.get_filename():
-                params[name] = {"filename": part.get_filename(), "size": len(payload)}
+                params[name] = {"filename": part.get_filename(), "size": len(payload), "data": payload}
             else:
                 params[name] = _decode(name, payload.decode())
         return params

@@ -37,7 +37,8 @@ class Refused(Exception):
 
 
 class Sender(Protocol):
-    """A channel that delivers one rendered message: ``{"text", "buttons"?, "photo"?}``."""
+    """A channel that delivers one rendered message: ``{"text", "buttons"?, "photo"?, "photos"?}`` (``photos``:
+    an album of image paths sent in one call, see ``bot.telegram.sender``)."""
 
     async def send(self, recipient: str, message: dict[str, Any]) -> None: ...
 

@@ -94,26 +94,31 @@ def weekly_summary(
     chart_dir: Path,
     skipped: Sequence[Mode] = (),
 ) -> int:
-    """Last week's numbers with a chart, to every bound manager; how many messages were queued."""
-    from bot.report_output import write
-    from bot.services.weekly import summary_text, week_reports
+    """Last week's summary to every bound manager: a short text and three phone-sized images (funnel, reasons,
+    satisfaction and tasks) as one album, one outbox row per manager; how many messages were queued."""
+    from bot.services.summary import week_summary
+    from bot.services.weekly import summary_text
+    from bot.summary_charts import summary_images
 
     now = clock.now()
     period = last_full_week(now.astimezone(tz).date())
-    report, by_series = week_reports(uow_factory, settings, clock, period)
+    summary = week_summary(uow_factory, settings, clock, period)
     chart_dir.mkdir(parents=True, exist_ok=True)
-    chart = chart_dir / f"weekly-{period.label}.png"
-    # Written aside and renamed into place: a second process writing the same chart at the same moment never
-    # leaves a half-written file for a sender to read.
-    partial = chart.with_name(f".{chart.name}.{os.getpid()}.partial")
-    write(report, "png", partial)
-    os.replace(partial, chart)
-    text = summary_text(texts, report, by_series, skipped=skipped)
+    paths = []
+    for name, data in summary_images(summary):
+        image = chart_dir / f"weekly-{period.label}-{name}.png"
+        # Written aside and renamed into place: a second process writing the same image at the same moment
+        # never leaves a half-written file for a sender to read.
+        partial = image.with_name(f".{image.name}.{os.getpid()}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, image)
+        paths.append(str(image.resolve()))
+    text = summary_text(texts, summary, skipped=skipped)
     queued = 0
     with uow_factory() as uow:
         uow.serialise("weekly_summary")
         for manager in uow.colleagues.reachable(Role.MANAGER):
-            payload: dict[str, object] = {"text": text, "photo": str(chart.resolve())}
+            payload: dict[str, object] = {"text": text, "photos": paths}
             key = f"weekly:{period.label}:{manager.id}"
             queued += uow.outbox.add(key, "telegram", str(manager.telegram_user_id), payload, now)
         uow.commit()

@@ -383,10 +383,10 @@ async def test_a_manager_asks_for_this_weeks_numbers_and_other_staff_and_custome
     customer = await bot.say(807, "/stats")
 
     assert stats.text.startswith("📊 本周回访概况（2026-W")
-    assert "截至目前" in stats.text and "主要战败原因" in stats.text
-    # where the customer bought and why are shares of different wholes: each under its own question
-    assert "【首先恭喜购得爱车，请教最后买了哪个品牌的车辆？】\n• 购买他品牌：1（100.0%）\n【" in stats.text
-    assert "完成：1" in stats.text and "拒绝：0" not in stats.text
+    assert "截至目前" in stats.text
+    # where the customer bought and why are shares of different wholes: each on its own line, by short names
+    assert "\n战败原因（1 人回答）：价格高 1\n去向：他品牌 1\n" in stats.text
+    assert "完成 1 人（100%）" in stats.text and "RR1" not in stats.text
     assert "13512345678" not in stats.text and "长安" not in stats.text  # no phone, no answer text
     assert consultant.text == "抱歉，本周统计仅限店长查看。"
     assert customer.text == "抱歉，此功能仅限本店员工使用。"

@@ -18,7 +18,8 @@ from bot.app import Container
 from bot.domain.statistics import Period, ReportSettings, parse_week
 from bot.report_output import EMPTY_REPORT, render
 from bot.services.reports import SECTIONS, Report, ReportParams, build_report
-from bot.services.weekly import summary_text, week_reports
+from bot.services.summary import week_summary
+from bot.services.weekly import summary_text
 from bot.texts import Texts
 from storage.models import Answer, ContactAttempt, Customer, Staff, Store, Survey, Task, Vehicle
 
@@ -724,23 +725,23 @@ def test_lapsed_customers_by_stage_region_model_age_and_reason_group(app: Contai
     ]
 
 
-def test_the_weekly_summary_has_one_line_per_contact_mode(app: Container, seed: Seed) -> None:
+def test_the_weekly_summary_has_the_funnel_and_one_figure_per_contact_mode(app: Container, seed: Seed) -> None:
     _seed_cases_across_two_modes(seed)
 
-    text = summary_text(Texts(), *week_reports(app.uow, ReportSettings(), app.clock, W47))
+    text = summary_text(Texts(), week_summary(app.uow, ReportSettings(), app.clock, W47))
 
-    assert "按联系方式：\n• 聊天：尝试 3，接触 0，完成 0（接触率 0.0%，应答率 0.0%）\n" in text
-    assert "• 电话：尝试 3，接触 3，完成 1（接触率 100.0%，应答率 33.3%）" in text
+    assert "应访 5 人（上周无数据）\n联系上 3 人（60%），完成 1 人（20%）\n" in text
+    assert "拒访 1 人，退订 0 人（单独计，不算拒访），联系不上 1 人，尚未联系上 1 人\n" in text
+    assert "按方式：聊天 完成 0/3 · 电话 完成 1/3\n" in text
 
 
 def test_the_weekly_summary_names_the_plans_modes_this_store_has_not_set_up(app: Container, seed: Seed) -> None:
     _seed_cases_across_two_modes(seed)
     kit = app.survey_kit()  # the shipped plans; HUIFANG_CONTACT_MODES left at chat and phone
 
-    text = summary_text(
-        Texts(), *week_reports(app.uow, ReportSettings(), app.clock, W47), skipped=kit.unconfigured_modes()
-    )
-    complete = summary_text(Texts(), *week_reports(app.uow, ReportSettings(), app.clock, W47), skipped=())
+    summary = week_summary(app.uow, ReportSettings(), app.clock, W47)
+    text = summary_text(Texts(), summary, skipped=kit.unconfigured_modes())
+    complete = summary_text(Texts(), summary, skipped=())
 
     assert "\n未开通、计划中跳过的联系方式：短信网页、智能外呼" in text
     assert "未开通" not in complete

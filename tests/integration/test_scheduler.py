@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from bot.app import Container
@@ -307,7 +309,9 @@ async def test_an_opt_out_after_queueing_wins_over_the_queued_message(app: Conta
     assert sender.sent == [] and report.cancelled == 1
 
 
-def test_the_weekly_summary_goes_to_every_bound_manager_with_a_chart(world: Setup, tmp_path: Any) -> None:
+def test_the_weekly_summary_goes_to_every_bound_manager_with_three_phone_sized_images(
+    world: Setup, tmp_path: Any
+) -> None:
     with world.app.uow() as uow:
         uow.colleagues.get(world.manager).telegram_user_id = 802  # type: ignore[union-attr]
         uow.commit()
@@ -320,8 +324,11 @@ def test_the_weekly_summary_goes_to_every_bound_manager_with_a_chart(world: Setu
     with world.app.uow() as uow:
         message = uow.session.scalars(select(OutboundMessage)).one()
     assert message.idempotency_key == f"weekly:2026-W48:{world.manager}"
-    assert message.payload["text"].startswith("📊 上周回访汇总（2026-W48）")
-    assert (tmp_path / "weekly-2026-W48.png").stat().st_size > 1000
+    assert message.payload["text"].startswith("📊 上周回访汇总（2026-W48，11/23–11/29）")
+    names = [Path(p).name for p in message.payload["photos"]]
+    assert names == ["weekly-2026-W48-funnel.png", "weekly-2026-W48-reasons.png", "weekly-2026-W48-people.png"]
+    for name in names:
+        assert Image.open(tmp_path / name).size == (1080, 1350)
 
 
 def test_calling_hours_come_from_settings_with_public_holidays(app: Container) -> None:

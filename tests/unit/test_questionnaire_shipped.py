@@ -156,3 +156,35 @@ def test_editing_a_file_creates_a_new_version_ref_while_codes_stay_comparable() 
 
 def test_questionnaire_files_are_found_in_the_package_directory() -> None:
     assert sorted(p.stem for p in Path(QUESTIONNAIRES_DIR).glob("*.yaml")) == sorted(SHIPPED)
+
+
+def test_every_tallied_question_rating_and_reason_has_a_short_label_for_charts() -> None:
+    from bot.questionnaires import QUESTIONNAIRES_DIR, load_catalog
+    from bot.questionnaires.schema import SHORT_MAX
+
+    missing = []
+    for qn in load_catalog(QUESTIONNAIRES_DIR).by_id.values():
+        for node in qn.nodes:
+            if node.tally or node.scale == (1, 5):
+                if not node.short:
+                    missing.append(f"{qn.id}.{node.id}")
+                for option in node.options if node.tally else ():
+                    if not option.short:
+                        missing.append(f"{qn.id}.{node.id}.{option.code}")
+            for short in (node.short, *(o.short for o in node.options)):
+                assert short is None or len(short) <= SHORT_MAX
+    assert missing == []
+
+
+def test_a_short_label_longer_than_a_chart_bar_allows_is_refused_at_its_line() -> None:
+    from bot.questionnaires.loading import parse_questionnaire
+
+    text = (
+        "id: x\nversion: 1\ntitle: t\nnodes:\n  - id: q1\n    kind: single\n    short: 一个太长了的问题短名称\n"
+        "    text: 问\n    options:\n      - code: a\n        label: 甲\n        next: done\n"
+        "  - id: done\n    kind: end\n    outcome: complete\n    text: 谢谢\n"
+    )
+    _, issues = parse_questionnaire(text, "x.yaml")
+    assert [str(i) for i in issues] == [
+        "x.yaml:7: node q1: 'short' must be at most 8 characters (it labels a chart bar)"
+    ]

@@ -21,7 +21,7 @@ def _median_hours(total_seconds: int | None, terms: int) -> Fraction | None:
 
 def section(session: Any, ctx: Context) -> list[Table]:
     start, end = ctx.bounds(ctx.period)
-    rows = q.task_discipline(session, start, end, ctx.now)
+    rows = q.task_discipline(session, start, end, ctx.now, min(ctx.now, end))  # overdue as of the period's end
     table = Table(
         key="discipline",
         title=report_text("tables.discipline.title"),

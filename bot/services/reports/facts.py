@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.domain.questionnaire import NodeKind, Questionnaire
 from bot.texts import report_text
@@ -21,6 +21,8 @@ class QuestionFacts:
     reasons: dict[tuple[str, str], tuple[str, str]]  # (question, reason code) → (label, group)
     recoverable: tuple[tuple[str, str], ...]  # (question, option code) tagged 'recoverable'
     other_text_questions: tuple[str, ...]  # free-text nodes reached from an 其他 option
+    short_titles: dict[str, str] = field(default_factory=dict)  # question → its declared ``short`` name
+    short_reasons: dict[tuple[str, str], str] = field(default_factory=dict)  # (question, code) → short label
 
     @classmethod
     def empty(cls) -> QuestionFacts:
@@ -36,13 +38,18 @@ def question_facts(qn: Questionnaire | None) -> QuestionFacts:
     reasons: dict[tuple[str, str], tuple[str, str]] = {}
     recoverable: list[tuple[str, str]] = []
     other_text: list[str] = []
+    short_titles: dict[str, str] = {}
+    short_reasons: dict[tuple[str, str], str] = {}
     for index, node in enumerate(qn.nodes):
         order[node.id] = index
         titles[node.id] = _short_text(node.text)
+        if node.short:
+            short_titles[node.id] = node.short
         for option in node.options:
             if node.tally and (option.reason or option.reason_group):
                 code = option.reason_code or option.code
                 reasons.setdefault((node.id, code), (option.reason or option.label, option.reason_group or ""))
+                short_reasons.setdefault((node.id, code), option.short or option.reason or option.label)
             if "recoverable" in option.tags:
                 recoverable.append((node.id, option.code))
             if (
@@ -53,7 +60,9 @@ def question_facts(qn: Questionnaire | None) -> QuestionFacts:
                 for route in option.next:
                     if qn.has_node(route.goto) and qn.node(route.goto).kind is NodeKind.TEXT:
                         other_text.append(route.goto)
-    return QuestionFacts(order, titles, reasons, tuple(recoverable), tuple(dict.fromkeys(other_text)))
+    return QuestionFacts(
+        order, titles, reasons, tuple(recoverable), tuple(dict.fromkeys(other_text)), short_titles, short_reasons
+    )
 
 
 def _short_text(template: str, limit: int = 24) -> str:

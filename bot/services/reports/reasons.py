@@ -12,10 +12,11 @@ from bot.domain.statistics import (
     buckets,
     pp_change,
     share,
+    share_change,
 )
 from bot.services.reports.facts import QuestionFacts
 from bot.services.reports.model import BY_HEADERS, OTHER, UNKNOWN, Column, Context, ReportParams, Table, columns
-from bot.texts import report_text
+from bot.texts import report_text, summary_label
 from storage.queries import reports as q
 
 
@@ -27,6 +28,23 @@ def question_title(facts: QuestionFacts, question_id: str) -> str:
 def reason_label(facts: QuestionFacts, question_id: str, code: str, stored_group: str) -> tuple[str, str]:
     label, group = facts.reasons.get((question_id, code), (code, stored_group))
     return label, group or stored_group
+
+
+def change_words(now: int, total: int, before: int, total_before: int) -> str:
+    """Whether a reason's share moved beyond noise since last period, in words (two-proportion z-test)."""
+    return summary_label(f"changes.{share_change(now, total, before, total_before).value}")
+
+
+def _chart_names(facts: QuestionFacts, question_id: str, code: str | None = None) -> dict[str, str]:
+    """Names charts use instead of ids (not columns: tables and exports leave them out): the question's
+    ``short`` name and text, the reason's ``short`` label."""
+    names = {
+        "question_short": facts.short_titles.get(question_id, ""),
+        "question_text": facts.titles.get(question_id, ""),
+    }
+    if code is not None:
+        names["reason_short"] = facts.short_reasons.get((question_id, code), "")
+    return names
 
 
 def _fold(counts: Iterable[q.ReasonCount], facts: QuestionFacts) -> dict[tuple[str, str], tuple[int, str]]:
@@ -81,6 +99,7 @@ def reason_tables(
             "previous_count:int",
             "previous_share:share",
             "change_pp:pp",
+            "change_note",
         ),
         chart=("reason", "count"),
         note=report_text("tables.reasons.note"),
@@ -106,6 +125,10 @@ def reason_tables(
                 "previous_count": pn if previous is not None else None,
                 "previous_share": prev_share,
                 "change_pp": pp_change(now_share, prev_share),
+                "change_note": change_words(n, cur_totals.get(question, 0), pn, prev_totals.get(question, 0))
+                if previous is not None
+                else None,
+                **_chart_names(facts, question, code),
             }
         )
 
@@ -120,7 +143,14 @@ def reason_tables(
         key=f"{key_prefix}reason_groups",
         title=report_text("tables.reason_groups.title", prefix=title_prefix),
         columns=columns(
-            "reason_groups", "question", "group", "count:int", "share:share", "previous_share:share", "change_pp:pp"
+            "reason_groups",
+            "question",
+            "group",
+            "count:int",
+            "share:share",
+            "previous_share:share",
+            "change_pp:pp",
+            "change_note",
         ),
         chart=("group", "count"),
     )
@@ -135,12 +165,18 @@ def reason_tables(
         )
         groups.rows.append(
             {
+                **_chart_names(facts, question),
                 "question": question_title(facts, question),
                 "group": group or UNKNOWN,
                 "count": n,
                 "share": now_share,
                 "previous_share": prev_share,
                 "change_pp": pp_change(now_share, prev_share),
+                "change_note": change_words(
+                    n, cur_totals.get(question, 0), prev_groups.get((question, group), 0), prev_totals.get(question, 0)
+                )
+                if previous is not None
+                else None,
             }
         )
     return reasons, groups
@@ -219,6 +255,7 @@ def _breakdown_table(session: Any, ctx: Context, params: ReportParams, start: da
                 "question": question_title(ctx.facts, question),
                 "reason_code": code,
                 "reason": reason_label(ctx.facts, question, code, "")[0],
+                **_chart_names(ctx.facts, question, code),
                 "count": n,
                 "share": share(n, totals[(bucket, question)]),
             }

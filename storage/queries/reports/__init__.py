@@ -39,6 +39,7 @@ from storage.queries.reports.reasons import (
 )
 from storage.queries.reports.recovery import RecoveryRow, recovery, recovery_total
 from storage.queries.reports.rollup import rebuild_reason_rollup
+from storage.queries.reports.satisfaction import RatingCount, rating_counts
 
 __all__ = [
     "BREAKDOWNS",
@@ -49,6 +50,7 @@ __all__ = [
     "DispositionCount",
     "FreeText",
     "LapseCount",
+    "RatingCount",
     "ReasonCount",
     "RecoveryRow",
     "TierRule",
@@ -60,6 +62,7 @@ __all__ = [
     "lapse_counts",
     "overall_median_delay",
     "owner_concentration",
+    "rating_counts",
     "reason_counts",
     "reason_counts_by",
     "rebuild_reason_rollup",

@@ -40,11 +40,18 @@ class DisciplineRow:
     judged_24h: int
     median_seconds_twice: int | None  # sum of the one or two middle delays; None if no action yet
     median_terms: int
+    open_at_end: int = 0  # not done as of ``as_of`` (open now, or done later)
 
 
-def task_discipline(session: Session, start: datetime, end: datetime, now: datetime) -> list[DisciplineRow]:
+def task_discipline(
+    session: Session, start: datetime, end: datetime, now: datetime, as_of: datetime | None = None
+) -> list[DisciplineRow]:
     """Per staff member: tasks created in [start, end), done, overdue (open past due, done late), and time to
-    first action (first_action_at, else done_at): count within 24 h among tasks old enough to judge, median."""
+    first action (first_action_at, else done_at): count within 24 h among tasks old enough to judge, median.
+
+    ``open_overdue`` is counted as of ``as_of`` (default ``now``): past due then and not done by then (open now,
+    or done later), so a past week's figure does not change with the day the report is run."""
+    moment = as_of or now
     first_action = func.coalesce(Task.first_action_at, Task.done_at)
     delay = epoch_seconds(first_action) - epoch_seconds(Task.created_at)
     in_period = and_(Task.created_at >= start, Task.created_at < end)
@@ -58,11 +65,22 @@ def task_discipline(session: Session, start: datetime, end: datetime, now: datet
             Task.staff_id,
             func.count(),
             as_int(Task.status == "done"),
-            as_int(and_(Task.status == "open", Task.due_at < now)),
+            as_int(
+                and_(
+                    Task.due_at < moment,
+                    or_(Task.status == "open", and_(Task.status == "done", Task.done_at > moment)),
+                )
+            ),
             as_int(and_(Task.status == "done", Task.done_at > Task.due_at)),
             as_int(first_action.is_not(None)),
             as_int(and_(first_action.is_not(None), delay <= 86400)),
             as_int(or_(first_action.is_not(None), Task.created_at <= day_ago)),
+            as_int(
+                and_(
+                    Task.created_at < moment,
+                    or_(Task.status == "open", and_(Task.status == "done", Task.done_at > moment)),
+                )
+            ),
         )
         .where(in_period)
         .group_by(Task.staff_id)
@@ -85,7 +103,7 @@ def task_discipline(session: Session, start: datetime, end: datetime, now: datet
     medians = {sid: (int(total), int(n)) for sid, total, n in session.execute(middle)}
     names = dict(session.execute(select(Staff.id, Staff.name)).all())
     rows = []
-    for sid, created, done, overdue, late, acted, within, judged in session.execute(totals):
+    for sid, created, done, overdue, late, acted, within, judged, still_open in session.execute(totals):
         med = medians.get(sid)
         rows.append(
             DisciplineRow(
@@ -100,6 +118,7 @@ def task_discipline(session: Session, start: datetime, end: datetime, now: datet
                 judged_24h=int(judged or 0),
                 median_seconds_twice=med[0] if med else None,
                 median_terms=med[1] if med else 0,
+                open_at_end=int(still_open or 0),
             )
         )
     return rows
