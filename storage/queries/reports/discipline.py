@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -67,22 +68,7 @@ def task_discipline(session: Session, start: datetime, end: datetime, now: datet
         .where(in_period)
         .group_by(Task.staff_id)
     )
-    ranked = (
-        select(
-            Task.staff_id.label("staff_id"),
-            delay.label("d"),
-            func.row_number().over(partition_by=Task.staff_id, order_by=delay).label("rn"),
-            func.count().over(partition_by=Task.staff_id).label("cnt"),
-        )
-        .where(in_period, first_action.is_not(None))
-        .subquery()
-    )
-    middle = (
-        select(ranked.c.staff_id, func.sum(ranked.c.d), func.count())
-        .where(or_(ranked.c.rn == (ranked.c.cnt + 1) // 2, ranked.c.rn == (ranked.c.cnt + 2) // 2))
-        .group_by(ranked.c.staff_id)
-    )
-    medians = {sid: (int(total), int(n)) for sid, total, n in session.execute(middle)}
+    medians = _median_terms(session, delay, in_period, first_action)
     names = dict(session.execute(select(Staff.id, Staff.name)).all())
     rows = []
     for sid, created, done, overdue, late, acted, within, judged in session.execute(totals):
@@ -103,6 +89,29 @@ def task_discipline(session: Session, start: datetime, end: datetime, now: datet
             )
         )
     return rows
+
+
+def _median_terms(
+    session: Session, delay: Any, in_period: ColumnElement[bool], first_action: Any
+) -> dict[int | None, tuple[int, int]]:
+    """Per staff member, the middle delay(s) of their tasks acted on: (sum of the one or two middle values, how
+    many), so the median is the sum over the count."""
+    ranked = (
+        select(
+            Task.staff_id.label("staff_id"),
+            delay.label("d"),
+            func.row_number().over(partition_by=Task.staff_id, order_by=delay).label("rn"),
+            func.count().over(partition_by=Task.staff_id).label("cnt"),
+        )
+        .where(in_period, first_action.is_not(None))
+        .subquery()
+    )
+    middle = (
+        select(ranked.c.staff_id, func.sum(ranked.c.d), func.count())
+        .where(or_(ranked.c.rn == (ranked.c.cnt + 1) // 2, ranked.c.rn == (ranked.c.cnt + 2) // 2))
+        .group_by(ranked.c.staff_id)
+    )
+    return {sid: (int(total), int(n)) for sid, total, n in session.execute(middle)}
 
 
 def overall_median_delay(session: Session, start: datetime, end: datetime) -> tuple[int, int] | None:
