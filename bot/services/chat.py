@@ -16,7 +16,7 @@ from bot.domain.lifecycle import OutboxStatus, SurveyStatus
 from bot.domain.links import InvalidLink, LinkProblem, LinkSubject
 from bot.domain.presentation import callback_input, parse_callback, text_input
 from bot.services.links import check_link, mark_used
-from bot.services.survey_status import opt_out_everywhere
+from bot.services.survey_status import opt_out_everywhere, record_try
 from bot.services.surveys import (
     Accepted,
     Position,
@@ -27,7 +27,7 @@ from bot.services.surveys import (
     submit_answer,
     survey_id_of,
 )
-from storage.models import ContactAttempt, Customer, Survey
+from storage.models import Customer, Survey
 from storage.unit_of_work import SqlUnitOfWork
 
 CHAT = "chat"
@@ -321,6 +321,4 @@ def mark_unreachable(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> None:
         customer.chat_unreachable_at = kit.clock.now()
         survey = uow.surveys.active_for_customer(customer.id)
         if survey is not None:
-            uow.surveys.add_attempt(
-                ContactAttempt(survey_id=survey.id, channel=CHAT, attempted_at=kit.clock.now(), disposition="blocked")
-            )
+            record_try(uow, survey, "blocked", channel=CHAT, now=kit.clock.now())
