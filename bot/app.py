@@ -100,7 +100,9 @@ class Container:
 
     def link_secret(self) -> bytes:
         if self.settings.link_secret is None:
-            raise MissingSetting("未设置 HUIFANG_LINK_SECRET（用于签发绑定链接的密钥，请设置为一串随机字符）")
+            from bot.texts import cli_text
+
+            raise MissingSetting(cli_text("errors.link_secret_missing"))
         return self.settings.link_secret.get_secret_value().encode()
 
     def link_issuer(self, bot_username: str) -> LinkIssuer:

@@ -95,3 +95,12 @@ def call_sheet_text(path: str, /, **context: Any) -> str:
     """One text of the call sheet by dotted path (``errors.not_filled``); a text with ``{{ field }}`` is
     rendered with ``context`` through the one Jinja2 environment (a missing field raises)."""
     return _text(CALL_SHEET_LABELS, path, context)
+
+
+CLI_LABELS = SCRIPTS_DIR / "cli" / "labels.yaml"
+
+
+def cli_text(path: str, /, **context: Any) -> str:
+    """One text of the command line by dotted path (``errors.token_missing``); a text with ``{{ field }}`` is
+    rendered with ``context`` through the one Jinja2 environment (a missing field raises)."""
+    return _text(CLI_LABELS, path, context)

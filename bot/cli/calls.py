@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.support import Fatal, container
+from bot.cli.support import Fatal, cli_text, container
 
 _SUFFIXES = (".xlsx", ".csv")
 
@@ -25,18 +25,18 @@ def calls_export(ctx: click.Context, file: Path, store: str | None) -> None:
     from bot.services.call_sheet import call_day, export_calls
 
     if file.suffix.lower() not in _SUFFIXES:
-        raise Fatal(f"不支持的文件类型“{file.suffix}”：请使用 .xlsx 或 .csv")
+        raise Fatal(cli_text("errors.file_type", suffix=file.suffix))
     with container(ctx) as app:
         store_name = store or app.settings.store_name
         kit, phone = app.survey_kit(), app.phone_settings()
         with app.uow() as uow:
             store_id = uow.stores.id_by_name(store_name)
             if store_id is None:
-                raise Fatal(f"找不到门店“{store_name}”")
+                raise Fatal(cli_text("errors.store_unknown", store=store_name))
             try:
                 count = export_calls(uow, kit, phone, store_id, file, app.clock)
             except OSError as exc:
-                raise Fatal(f"无法写入文件：{exc}") from None
+                raise Fatal(cli_text("errors.file_unwritable", cause=exc)) from None
         day = call_day(kit, phone, app.clock)
     click.echo(f"已导出 {day:%Y-%m-%d} 的拨打名单：{count} 位客户 → {file}")
     if file.suffix.lower() == ".csv":

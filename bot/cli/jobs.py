@@ -8,7 +8,7 @@ from datetime import datetime
 
 import click
 
-from bot.cli.support import Fatal, container, telegram_token
+from bot.cli.support import Fatal, cli_text, container, telegram_token
 
 JOB_NAMES = ("select_due", "send_invitations", "remind_and_expire", "advance_plans", "staff_digest", "urgent",
              "weekly_summary", "send_outbox")  # fmt: skip
@@ -33,7 +33,7 @@ def run_job(ctx: click.Context, name: str, now_text: str | None) -> None:
             try:
                 moment = datetime.fromisoformat(now_text)
             except ValueError:
-                raise Fatal(f"无法识别的时间“{now_text}”（例如 2026-11-30T09:00）") from None
+                raise Fatal(cli_text("errors.job_time", text=now_text)) from None
             app.clock = FixedClock(moment if moment.tzinfo else moment.replace(tzinfo=app.settings.tz))
         sender = None
         if name == "send_outbox":
