@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from bot.texts import cli_text
+from bot.texts import CLI_LABELS, cli_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,8 +31,11 @@ def test_every_command_line_text_asked_for_exists_and_renders_with_the_fields_gi
     calls = _calls()
     assert len(calls) > 30  # the walk finds the command line's error lines
 
+    raw = CLI_LABELS.read_text(encoding="utf-8")
     for path, key, fields in calls:
-        text = cli_text(key, **{name: f"<{name}>" for name in fields})
+        # a field joined in the template (``names | join('、')``) is given as a list of one
+        values = {name: [f"<{name}>"] if f"{name} | join" in raw else f"<{name}>" for name in fields}
+        text = cli_text(key, **values)
         assert text and "{{" not in text, (path, key)
         assert all(f"<{name}>" in text for name in fields), (path, key, text)
 
@@ -41,4 +44,5 @@ def test_an_error_line_reads_as_before_with_its_values_in_place() -> None:
     assert cli_text("errors.database_busy", seconds="30") == (
         "数据库正忙（另一个进程占用写入锁超过 30 秒），请稍后重试（等待秒数可用 HUIFANG_SQLITE_BUSY_TIMEOUT 调整）"
     )
+    assert cli_text("import.new_staff", names=["李明", "王芳"]) == "表中出现、系统中没有的销售顾问，已新建：李明、王芳"
     assert cli_text("errors.job_time", text="<b>明天</b>") == "无法识别的时间“<b>明天</b>”（例如 2026-11-30T09:00）"
