@@ -42,14 +42,28 @@ def run(ctx: click.Context) -> None:
         except MissingSetting as exc:
             raise Fatal(str(exc)) from None
         _check_webhook(app)
+        _check_voice(app)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        secrets = (app.settings.webhook_secret, app.settings.link_secret)
+        logging.getLogger("twilio").setLevel(logging.WARNING)  # its INFO lines describe every API request
+        secrets = (app.settings.webhook_secret, app.settings.link_secret, app.settings.sms_secret,
+                   app.settings.sms_callback_secret, app.settings.voice_auth_token)  # fmt: skip
         redaction.install([token, *(s.get_secret_value() for s in secrets if s is not None)])
         try:
             asyncio.run(_serve(app, services, token))
         except KeyboardInterrupt:  # only before start-up finished; afterwards Ctrl-C stops the bot cleanly
             raise Fatal(cli_text("errors.interrupted_start")) from None
+
+
+def _check_voice(app: Container) -> None:
+    """Voice set up here (HUIFANG_CONTACT_MODES) needs its provider settings: one line and exit 2 otherwise."""
+    from bot.app import MissingSetting
+
+    if app.voice_configured():
+        try:
+            app.twiml_config()
+        except MissingSetting as exc:
+            raise Fatal(str(exc)) from None
 
 
 def _check_webhook(app: Container) -> None:
@@ -108,6 +122,7 @@ async def _serve(app: Container, services: object, token: str) -> None:
     await application.start()
     await _recover(app, application)
     scheduler = build_scheduler(app.job_context(), TelegramSender(application.bot), app.report_settings())
+    dialler = _voice_dialler(app, scheduler, services)
     scheduler.start()
     updater = application.updater
     assert updater is not None
@@ -121,6 +136,8 @@ async def _serve(app: Container, services: object, token: str) -> None:
     finally:
         services.close()  # type: ignore[attr-defined]
         scheduler.shutdown(wait=False)
+        if dialler is not None:
+            await dialler.close()
         if http is not None:
             await http.cleanup()
         if updater.running:
@@ -129,6 +146,18 @@ async def _serve(app: Container, services: object, token: str) -> None:
         await application.shutdown()
     if conflicts.newcomer:
         raise Fatal(cli_text("errors.token_in_use"))
+
+
+def _voice_dialler(app: Container, scheduler: Any, services: Any) -> Any:
+    """The robot calls' dialler as a scheduler job, when voice is set up here; None otherwise."""
+    if not app.voice_configured():
+        return None
+    from bot.voice.twiml import TwimlDialler
+    from scheduler.runner import add_voice_dialler
+
+    dialler = TwimlDialler(app.voice_desk(), app.twiml_config(), services.offload)
+    add_voice_dialler(scheduler, dialler)
+    return dialler
 
 
 async def _start_bot(app: Container, services: object, token: str) -> Any:
@@ -177,7 +206,10 @@ async def _receive_updates(app: Container, updater: Any, conflicts: _PollingConf
 def _http_mounts(app: Container, services: object) -> list[Mount]:
     """The routes of the channels set up here (HUIFANG_CONTACT_MODES) that need the HTTP server: the web
     survey page, the voice and SMS providers' callbacks. Each channel adds its mount here."""
-    return []
+    return [
+        *([app.sms_callbacks().mount] if app.sms_enabled() else []),
+        *app.voice_mounts(services.offload),  # type: ignore[attr-defined]
+    ]
 
 
 async def _start_http(app: Container, services: object) -> AppRunner | None:
