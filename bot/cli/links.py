@@ -69,7 +69,7 @@ def links_export(ctx: click.Context, file: Path) -> None:
 
     with container(ctx) as app:
         count = export_links(app.uow, _issuer(app), file, app.clock)
-    click.echo(f"已导出 {count} 位客户的链接：{file}")
+    click.echo(cli_text("links.exported", count=count, file=file))
 
 
 @click.group("staff")
@@ -100,5 +100,5 @@ def staff_invite(ctx: click.Context, name: str, role: str, store: str | None, cr
         except UnknownStore as exc:
             raise Fatal(str(exc)) from None
     if created:
-        click.echo(f"已新建员工：{name}（{found_role.label}）")
+        click.echo(cli_text("links.staff_created", name=name, role=found_role.label))
     click.echo(url)

@@ -99,7 +99,7 @@ def report(
     if text is not None:
         click.echo(text, nl=False)
     else:
-        click.echo(f"已写入：{out}", err=True)
+        click.echo(cli_text("report.written", path=out), err=True)
 
 
 def _consent(ctx: click.Context, ref: str) -> None:
