@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.clock import Clock, SystemClock
 from bot.services.importing import ImportOptions
 from bot.settings import Settings
+from bot.texts import cli_text
 from storage.database import make_engine, make_session_factory
 from storage.schema import ensure_current
 from storage.unit_of_work import SqlUnitOfWork
@@ -106,7 +107,7 @@ class Container:
 
     def link_secret(self) -> bytes:
         if self.settings.link_secret is None:
-            raise MissingSetting("未设置 HUIFANG_LINK_SECRET（用于签发绑定链接的密钥，请设置为一串随机字符）")
+            raise MissingSetting(cli_text("errors.link_secret_missing"))
         return self.settings.link_secret.get_secret_value().encode()
 
     def link_issuer(self, bot_username: str) -> LinkIssuer:
@@ -185,9 +186,9 @@ class Container:
 
         s = self.settings
         if not s.public_url:
-            raise MissingSetting("未设置 HUIFANG_PUBLIC_URL（短信里问卷链接与服务商回调所用的公网地址）")
+            raise MissingSetting(cli_text("errors.public_url_missing"))
         if not s.sms_sign_name:
-            raise MissingSetting("未设置 HUIFANG_SMS_SIGN_NAME（短信签名，须与服务商审核通过的签名一致）")
+            raise MissingSetting(cli_text("errors.sms_sign_name_missing"))
         return SmsSetup(
             public_url=s.public_url,
             sign_name=s.sms_sign_name,
@@ -200,19 +201,19 @@ class Container:
         """A factory of the provider's Sender (an async context manager: one HTTP session per job run)."""
         s = self.settings
         if not s.sms_account or s.sms_secret is None:
-            raise MissingSetting("未设置 HUIFANG_SMS_ACCOUNT / HUIFANG_SMS_SECRET（短信服务商的账号与密钥）")
+            raise MissingSetting(cli_text("errors.sms_account_missing"))
         account, secret = s.sms_account, s.sms_secret.get_secret_value()
         public_url = self.sms_setup().public_url
         if s.sms_provider == "twilio":
             if not s.sms_from:
-                raise MissingSetting("未设置 HUIFANG_SMS_FROM（Twilio 的发送号码或 Messaging Service SID）")
+                raise MissingSetting(cli_text("errors.sms_from_missing"))
             from bot.sms.callbacks import twilio_status_url
             from bot.sms.twilio_api import TwilioSms
 
             sender_id = s.sms_from
             return lambda: TwilioSms(account, secret, sender_id, twilio_status_url(public_url), s.sms_api_url)
         if not s.sms_template_code:
-            raise MissingSetting("未设置 HUIFANG_SMS_TEMPLATE_CODE（阿里云审核通过的短信模板 CODE）")
+            raise MissingSetting(cli_text("errors.sms_template_missing"))
         from bot.sms.aliyun import AliyunSms
 
         sign, template = self.sms_setup().sign_name, s.sms_template_code
@@ -227,7 +228,7 @@ class Container:
             assert s.sms_secret is not None
             secret = s.sms_secret.get_secret_value()
         elif s.sms_callback_secret is None or len(s.sms_callback_secret.get_secret_value()) < 16:
-            raise MissingSetting("未设置 HUIFANG_SMS_CALLBACK_SECRET（阿里云回调地址中的密钥，至少 16 个字符）")
+            raise MissingSetting(cli_text("errors.sms_callback_secret_missing"))
         else:
             secret = s.sms_callback_secret.get_secret_value()
         return SmsCallbacks(
@@ -280,7 +281,7 @@ class Container:
         }
         for name, value in needed.items():
             if not value:
-                raise MissingSetting(f"语音外呼（contact_modes 含 voice）须设置 {name}，见 docs/voice.md")
+                raise MissingSetting(cli_text("errors.voice_setting_missing", name=name))
         assert s.public_url and s.voice_auth_token and s.voice_account_sid and s.voice_caller_id
         return TwimlConfig(
             public_url=s.public_url,

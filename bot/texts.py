@@ -117,3 +117,12 @@ def summary_value(path: str) -> Any:
 def summary_label(path: str, /, **context: Any) -> str:
     """One text of the weekly summary's lines and images by dotted path, rendered with ``context``."""
     return _text(SUMMARY_LABELS, path, context)
+
+
+CLI_LABELS = SCRIPTS_DIR / "cli" / "labels.yaml"
+
+
+def cli_text(path: str, /, **context: Any) -> str:
+    """One text of the command line by dotted path (``errors.token_missing``); a text with ``{{ field }}`` is
+    rendered with ``context`` through the one Jinja2 environment (a missing field raises)."""
+    return _text(CLI_LABELS, path, context)

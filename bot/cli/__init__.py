@@ -32,25 +32,26 @@ def _expected_error(exc: BaseException) -> str | None:
     from bot.cli.support import first_line
     from bot.domain.contact_plan import PlanError
     from bot.domain.questionnaire import QuestionnaireError
+    from bot.texts import cli_text
 
     if isinstance(exc, KeyboardInterrupt):
-        return "已中断（Ctrl-C），命令没有完成"
+        return cli_text("errors.interrupted")
     if isinstance(exc, MissingSetting):
         return str(exc)
     if isinstance(exc, PlanError):  # scripts_zh/contact_plans.yaml, read when surveys are first needed
-        return f"联系计划有误：{exc}（请修改后运行 huifang scripts check 检查）"
+        return cli_text("errors.contact_plan", problem=exc)
     if isinstance(exc, QuestionnaireError):
         first = exc.issues[0] if exc.issues else exc
-        return f"问卷文件有误（{len(exc.issues)} 处，第一处：{first}）：请运行 huifang scripts check 查看并修改"
+        return cli_text("errors.questionnaire", count=len(exc.issues), first=first)
     if isinstance(exc, OperationalError | InterfaceError):
         cause = first_line(exc.orig if exc.orig is not None else exc)
-        return f"数据库操作失败（{cause}）：请检查数据库是否可以访问，稍后重试"
+        return cli_text("errors.database_failed", cause=cause)
     if isinstance(exc, InvalidToken):
-        return "Telegram 拒绝了机器人令牌（HUIFANG_TELEGRAM_TOKEN），请检查"
+        return cli_text("errors.token_rejected")
     if isinstance(exc, NetworkError):  # our transport's messages name no token or URL path
-        return f"无法连接 Telegram Bot API（{first_line(exc)}）：请检查网络，或设置代理 HUIFANG_TELEGRAM_PROXY"
+        return cli_text("errors.telegram_unreachable", cause=first_line(exc))
     if isinstance(exc, httpx.HTTPError | aiohttp.ClientError):  # their text may hold the URL, token and all
-        return f"无法连接 Telegram Bot API（{type(exc).__name__}）：请检查网络，或设置代理 HUIFANG_TELEGRAM_PROXY"
+        return cli_text("errors.telegram_unreachable", cause=type(exc).__name__)
     return None
 
 

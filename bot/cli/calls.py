@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.support import Fatal, container
+from bot.cli.support import Fatal, cli_text, container
 
 _SUFFIXES = (".xlsx", ".csv")
 
@@ -25,24 +25,26 @@ def calls_export(ctx: click.Context, file: Path, store: str | None) -> None:
     from bot.services.call_sheet import call_day, export_calls
 
     if file.suffix.lower() not in _SUFFIXES:
-        raise Fatal(f"不支持的文件类型“{file.suffix}”：请使用 .xlsx 或 .csv")
+        raise Fatal(cli_text("errors.file_type", suffix=file.suffix))
     with container(ctx) as app:
         store_name = store or app.settings.store_name
         kit, phone = app.survey_kit(), app.phone_settings()
         with app.uow() as uow:
             store_id = uow.stores.id_by_name(store_name)
             if store_id is None:
-                raise Fatal(f"找不到门店“{store_name}”")
+                raise Fatal(cli_text("errors.store_unknown", store=store_name))
             try:
                 count = export_calls(uow, kit, phone, store_id, file, app.clock)
             except OSError as exc:
-                raise Fatal(f"无法写入文件：{exc}") from None
+                raise Fatal(cli_text("errors.file_unwritable", cause=exc)) from None
         day = call_day(kit, phone, app.clock)
-    click.echo(f"已导出 {day:%Y-%m-%d} 的拨打名单：{count} 位客户 → {file}")
+    click.echo(cli_text("calls.exported", day=f"{day:%Y-%m-%d}", count=count, file=file))
     if file.suffix.lower() == ".csv":
-        click.echo(f"填写说明：{file.with_name(f'{file.stem}.说明.csv')}")
+        from bot.services.call_sheet.columns import GUIDE_SHEET
+
+        click.echo(cli_text("calls.notes_file", file=file.with_name(f"{file.stem}.{GUIDE_SHEET}.csv")))
     else:
-        click.echo("填写说明见表格中的“说明”工作表。")
+        click.echo(cli_text("calls.notes_sheet"))
 
 
 @calls.command("import")
@@ -58,16 +60,22 @@ def calls_import(ctx: click.Context, file: Path, dry_run: bool) -> None:
             summary = import_calls(app.uow, app.survey_kit(), file, app.phone_settings(), app.clock, dry_run=dry_run)
         except CallImportFailed as exc:
             raise Fatal(str(exc)) from None
-    click.echo(f"文件：{file}")
+    click.echo(cli_text("calls.file", file=file))
     click.echo(
-        f"共 {summary.total} 行：记录 {summary.recorded}，已导入过（未变）{summary.unchanged}，"
-        f"拒绝 {summary.rejected}，未拨打 {summary.skipped}"
+        cli_text(
+            "calls.rows",
+            total=summary.total,
+            recorded=summary.recorded,
+            unchanged=summary.unchanged,
+            rejected=summary.rejected,
+            skipped=summary.skipped,
+        )
     )
     if summary.cut_short:
-        click.echo(f"其中 {summary.cut_short} 行为“接通/完成”但问卷没有答完，已记为中途挂断。")
+        click.echo(cli_text("calls.cut_short", count=summary.cut_short))
     if summary.rejects_path:
-        click.echo(f"{summary.rejected} 行被拒绝，原因见：{summary.rejects_path}")
+        click.echo(cli_text("calls.rejected", rejected=summary.rejected, path=summary.rejects_path))
     if dry_run:
-        click.echo("试运行：以上为将要发生的变化（逐行检查），数据库未做任何更改。")
+        click.echo(cli_text("calls.dry_run"))
     elif summary.recorded == 0 and summary.unchanged:
-        click.echo("表中的拨打记录都已导入过，本次未做任何更改。")
+        click.echo(cli_text("calls.nothing_new"))

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from bot.cli.support import container
+from bot.cli.support import cli_text, container
 
 
 @click.group()
@@ -24,9 +24,9 @@ def db_upgrade(ctx: click.Context) -> None:
         before = current_revision(app.engine)
         upgrade(app.engine)
         if before == head_revision():
-            click.echo(f"数据库已是最新版本（{before}）。")
+            click.echo(cli_text("db.current", revision=before))
         else:
-            click.echo(f"数据库已迁移：{before or '空库'} → {head_revision()}")
+            click.echo(cli_text("db.migrated", before=before or cli_text("db.empty"), after=head_revision()))
 
 
 @db.command("status")
@@ -37,6 +37,6 @@ def db_status(ctx: click.Context) -> None:
 
     with container(ctx, need_schema=False) as app:
         current = current_revision(app.engine)
-        click.echo(f"当前版本：{current or '未初始化'}；程序需要：{head_revision()}")
+        click.echo(cli_text("db.status", current=current or cli_text("db.not_initialised"), head=head_revision()))
         if current != head_revision():
             sys.exit(1)

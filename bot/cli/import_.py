@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bot.cli.support import Fatal, container
+from bot.cli.support import Fatal, cli_text, container
 
 
 @click.group("import")
@@ -51,7 +51,7 @@ def import_customers_command(
     from bot.services.importing import ImportFailed, import_customers
 
     with container(ctx) as app:
-        bar = _ProgressBar("导入中")
+        bar = _ProgressBar(cli_text("import.progress"))
         try:
             options = app.import_options(store, dry_run, create_store)
             summary = import_customers(app.uow, file, options, app.clock, bar)
@@ -59,14 +59,10 @@ def import_customers_command(
             raise Fatal(str(exc)) from None
         finally:
             bar.finish()
-    click.echo(f"文件：{file}")
-    click.echo(
-        f"共 {summary.total} 行：新建 {summary.created}，更新 {summary.updated}，"
-        f"未变 {summary.unchanged}，拒绝 {summary.rejected}"
-    )
-    click.echo(f"车辆：新建 {summary.vehicles_created}，更新 {summary.vehicles_updated}")
+    _report_rows(file, summary.total, summary)
+    click.echo(cli_text("import.vehicles", created=summary.vehicles_created, updated=summary.vehicles_updated))
     if summary.new_staff:
-        click.echo(f"表中出现、系统中没有的销售顾问，已新建：{'、'.join(summary.new_staff)}")
+        click.echo(cli_text("import.new_staff", names=summary.new_staff))
     _report_common(summary.unknown_columns, summary.rejects_path, summary.rejected)
     _report_outcome(summary.changed_nothing, summary.total - summary.rejected, dry_run)
 
@@ -87,24 +83,34 @@ def import_staff_command(ctx: click.Context, file: Path, store: str | None, crea
         except ImportFailed as exc:
             raise Fatal(str(exc)) from None
     total = summary.created + summary.updated + summary.unchanged + summary.rejected
-    click.echo(f"文件：{file}")
-    click.echo(
-        f"共 {total} 行：新建 {summary.created}，更新 {summary.updated}，"
-        f"未变 {summary.unchanged}，拒绝 {summary.rejected}"
-    )
+    _report_rows(file, total, summary)
     _report_common(summary.unknown_columns, summary.rejects_path, summary.rejected)
     _report_outcome(summary.changed_nothing, total - summary.rejected, dry_run)
 
 
+def _report_rows(file: Path, total: int, summary: Any) -> None:
+    click.echo(cli_text("import.file", file=file))
+    click.echo(
+        cli_text(
+            "import.rows",
+            total=total,
+            created=summary.created,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+            rejected=summary.rejected,
+        )
+    )
+
+
 def _report_common(unknown: tuple[str, ...], rejects_path: str | None, rejected: int) -> None:
     if unknown:
-        click.echo(f"未识别的列（已忽略）：{'、'.join(unknown)}")
+        click.echo(cli_text("import.unknown_columns", columns=unknown))
     if rejects_path:
-        click.echo(f"{rejected} 行被拒绝，原因见：{rejects_path}")
+        click.echo(cli_text("import.rejected", rejected=rejected, path=rejects_path))
 
 
 def _report_outcome(changed_nothing: bool, accepted: int, dry_run: bool) -> None:
     if dry_run:
-        click.echo("试运行：以上为将要发生的变化，数据库未做任何更改。")
+        click.echo(cli_text("import.dry_run"))
     elif changed_nothing and accepted:
-        click.echo("文件内容与数据库一致，本次未做任何更改。")
+        click.echo(cli_text("import.nothing_changed"))

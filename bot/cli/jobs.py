@@ -8,7 +8,7 @@ from datetime import datetime
 
 import click
 
-from bot.cli.support import Fatal, container, telegram_token
+from bot.cli.support import Fatal, cli_text, container, telegram_token
 
 JOB_NAMES = ("select_due", "send_invitations", "remind_and_expire", "advance_plans", "staff_digest", "urgent",
              "weekly_summary", "send_outbox", "send_sms", "place_voice_calls")  # fmt: skip
@@ -33,7 +33,7 @@ def run_job(ctx: click.Context, name: str, now_text: str | None) -> None:
             try:
                 moment = datetime.fromisoformat(now_text)
             except ValueError:
-                raise Fatal(f"无法识别的时间“{now_text}”（例如 2026-11-30T09:00）") from None
+                raise Fatal(cli_text("errors.job_time", text=now_text)) from None
             app.clock = FixedClock(moment if moment.tzinfo else moment.replace(tzinfo=app.settings.tz))
         if name == "place_voice_calls":
             click.echo(f"{name}：{asyncio.run(_place_voice_calls(app))}")
@@ -57,7 +57,7 @@ def run_job(ctx: click.Context, name: str, now_text: str | None) -> None:
             sender = TelegramSender(bot)
         table = job_table(app.job_context(), sender, app.report_settings())
         if name not in table:
-            raise Fatal("短信未配置：请设置 HUIFANG_SMS_PROVIDER 等短信设置，并把 web 加入 HUIFANG_CONTACT_MODES")
+            raise Fatal(cli_text("errors.sms_not_set_up"))
         result = asyncio.run(_once(table[name], sender))
     click.echo(f"{name}：{result}")
 
@@ -76,7 +76,7 @@ async def _place_voice_calls(app):  # type: ignore[no-untyped-def]
     from scheduler.jobs import place_voice_calls
 
     if not app.voice_configured():
-        raise Fatal("HUIFANG_CONTACT_MODES 不含 voice：本店没有设置语音外呼，见 docs/voice.md")
+        raise Fatal(cli_text("errors.voice_not_set_up"))
     try:
         dialler = TwimlDialler(app.voice_desk(), app.twiml_config())
     except MissingSetting as exc:

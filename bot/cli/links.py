@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli.support import Fatal, container, telegram_token
+from bot.cli.support import Fatal, cli_text, container, telegram_token
 
 if TYPE_CHECKING:
     from bot.app import Container
@@ -24,9 +24,9 @@ def _bot_username(app: Container) -> str:
     try:
         reply = httpx.get(f"{app.settings.telegram_api_url}{token}/getMe", timeout=10).json()
     except (httpx.HTTPError, ValueError):
-        raise Fatal("无法连接 Telegram 获取机器人用户名；请设置 HUIFANG_TELEGRAM_BOT_USERNAME") from None
+        raise Fatal(cli_text("errors.bot_username_unknown")) from None
     if not reply.get("ok"):
-        raise Fatal("Telegram 拒绝了机器人令牌（HUIFANG_TELEGRAM_TOKEN），请检查")
+        raise Fatal(cli_text("errors.token_rejected"))
     return str(reply["result"]["username"])
 
 
@@ -122,7 +122,7 @@ def links_export(ctx: click.Context, file: Path, web_only: bool, qr_dir: Path | 
         web = WebLinkOptions(settings.public_url, settings.web_link_valid_days) if settings.public_url else None
         issuer = None if web_only else _issuer(app)
         count = export_links(app.uow, issuer, file, app.clock, web=web, qr_dir=qr_dir)
-    click.echo(f"已导出 {count} 位客户的链接：{file}")
+    click.echo(cli_text("links.exported", count=count, file=file))
 
 
 @click.group("staff")
@@ -144,7 +144,7 @@ def staff_invite(ctx: click.Context, name: str, role: str, store: str | None, cr
 
     found_role = ROLE_BY_LABEL.get(role)
     if found_role is None:
-        raise Fatal(f"未知岗位“{role}”：应为 销售顾问/服务顾问/客服专员/经理")
+        raise Fatal(cli_text("errors.unknown_role", role=role))
     with container(ctx) as app:
         settings = app.settings
         chosen = StoreChoice(store or settings.store_name, settings.timezone, create_store, settings.store_name)
@@ -153,5 +153,5 @@ def staff_invite(ctx: click.Context, name: str, role: str, store: str | None, cr
         except UnknownStore as exc:
             raise Fatal(str(exc)) from None
     if created:
-        click.echo(f"已新建员工：{name}（{found_role.label}）")
+        click.echo(cli_text("links.staff_created", name=name, role=found_role.label))
     click.echo(url)

@@ -8,14 +8,14 @@ from typing import Any
 
 import click
 
-from bot.cli.support import Fatal, container
+from bot.cli.support import Fatal, cli_text, container
 
 
 def _period(date_from: date | None, date_to: date | None, week: str | None) -> Any:
     from bot.domain.statistics import Period, parse_week
 
     if week and (date_from or date_to):
-        raise Fatal("--week 不能与 --from/--to 同时使用")
+        raise Fatal(cli_text("errors.week_with_range"))
     if week:
         try:
             return parse_week(week)
@@ -24,9 +24,9 @@ def _period(date_from: date | None, date_to: date | None, week: str | None) -> A
     if date_from is None and date_to is None:
         return None
     if date_from is None or date_to is None:
-        raise Fatal("--from 与 --to 需要同时给出")
+        raise Fatal(cli_text("errors.range_half"))
     if date_to < date_from:
-        raise Fatal("--to 不能早于 --from")
+        raise Fatal(cli_text("errors.range_reversed"))
     return Period(date_from, date_to + timedelta(days=1))
 
 
@@ -81,10 +81,10 @@ def report(
     from bot.settings import report_settings
 
     if fmt in BINARY_FORMATS and out is None:
-        raise Fatal(f"{fmt} 格式需要用 --out 指定输出文件")
+        raise Fatal(cli_text("errors.out_required", format=fmt))
     period = _period(date_from.date() if date_from else None, date_to.date() if date_to else None, week)
     if all_time and period is not None:
-        raise Fatal("--all-time 不能与 --from/--to/--week 同时使用")
+        raise Fatal(cli_text("errors.all_time_with_range"))
     chosen = SECTIONS if not sections or "all" in sections else tuple(s for s in SECTIONS if s in sections)
     params = ReportParams(questionnaire=questionnaire, period=period, all_time=all_time, by=by, sections=chosen)
     with container(ctx) as app:
@@ -103,7 +103,7 @@ def report(
         from bot.texts import report_text
 
         separator = report_text("words.list_separator")
-        click.echo(f"已写入：{separator.join(str(p) for p in pages) if pages else out}", err=True)
+        click.echo(cli_text("report.written", path=separator.join(str(p) for p in pages) if pages else out), err=True)
 
 
 def _consent(ctx: click.Context, ref: str) -> None:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from bot.cli.support import Fatal, container, telegram_token
+from bot.cli.support import Fatal, cli_text, container, telegram_token
 
 if TYPE_CHECKING:
     from aiohttp.web import AppRunner
@@ -52,7 +52,7 @@ def run(ctx: click.Context) -> None:
         try:
             asyncio.run(_serve(app, services, token))
         except KeyboardInterrupt:  # only before start-up finished; afterwards Ctrl-C stops the bot cleanly
-            raise Fatal("启动被中断（Ctrl-C）：机器人没有启动") from None
+            raise Fatal(cli_text("errors.interrupted_start")) from None
 
 
 def _check_voice(app: Container) -> None:
@@ -75,10 +75,10 @@ def _check_webhook(app: Container) -> None:
     # Telegram posts only to https; a self-hosted Bot API server (HUIFANG_TELEGRAM_API_URL) may use http.
     official = urlsplit(settings.telegram_api_url).hostname == "api.telegram.org"
     if scheme != "https" and (official or scheme != "http"):
-        raise Fatal("HUIFANG_WEBHOOK_URL 必须是 https:// 开头的公网地址")
+        raise Fatal(cli_text("errors.webhook_url"))
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
-        raise Fatal("使用 webhook 时须设置 HUIFANG_WEBHOOK_SECRET（16–256 位字母、数字、_ 或 -）")
+        raise Fatal(cli_text("errors.webhook_secret"))
 
 
 async def _reach_telegram(application: Any, patience: float) -> None:
@@ -96,13 +96,11 @@ async def _reach_telegram(application: Any, patience: float) -> None:
             raise
         except InvalidToken:
             await application.bot.shutdown()  # closes the HTTP sessions a failed start opened
-            raise Fatal("Telegram 拒绝了机器人令牌（HUIFANG_TELEGRAM_TOKEN），请检查") from None
+            raise Fatal(cli_text("errors.token_rejected")) from None
         except NetworkError as exc:
             if loop.time() + delay > deadline:
                 await application.bot.shutdown()  # closes the HTTP sessions a failed start opened
-                raise Fatal(
-                    f"无法连接 Telegram Bot API（{exc.message}）：请检查网络，或设置代理 HUIFANG_TELEGRAM_PROXY"
-                ) from None
+                raise Fatal(cli_text("errors.telegram_unreachable", cause=exc.message)) from None
             log.warning("Bot API not reachable (%s); trying again in %.0f s", exc.message, delay)
             try:
                 await asyncio.sleep(delay)
@@ -147,9 +145,7 @@ async def _serve(app: Container, services: object, token: str) -> None:
         await application.stop()
         await application.shutdown()
     if conflicts.newcomer:
-        raise Fatal(
-            "另一个 huifang run 正在使用这个机器人令牌（Telegram 返回 409 Conflict）；同一令牌只能运行一个，请先停止它"
-        )
+        raise Fatal(cli_text("errors.token_in_use"))
 
 
 def _voice_dialler(app: Container, scheduler: Any, services: Any) -> Any:
@@ -204,7 +200,7 @@ async def _receive_updates(app: Container, updater: Any, conflicts: _PollingConf
         )
     except OSError as exc:
         where = f"{settings.webhook_listen}:{settings.webhook_port}"
-        raise Fatal(f"无法在 {where} 上接收 webhook（{exc.strerror or exc}）") from None
+        raise Fatal(cli_text("errors.webhook_listen", where=where, cause=exc.strerror or exc)) from None
 
 
 def _http_mounts(app: Container, services: object) -> list[Mount]:
@@ -231,7 +227,7 @@ async def _start_http(app: Container, services: object) -> AppRunner | None:
         runner = await start_web_server(build_web_app(mounts), settings.http_listen, settings.http_port)
     except OSError as exc:
         where = f"{settings.http_listen}:{settings.http_port}"
-        raise Fatal(f"无法在 {where} 上启动网页与回调服务（{exc.strerror or exc}）") from None
+        raise Fatal(cli_text("errors.http_listen", where=where, cause=exc.strerror or exc)) from None
     log.info("HTTP server listening on %s:%s", settings.http_listen, settings.http_port)
     return runner
 

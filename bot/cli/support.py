@@ -18,13 +18,20 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 
+def cli_text(path: str, /, **context: Any) -> str:
+    """A text of ``scripts_zh/cli/labels.yaml`` (``bot.texts.cli_text``), its reader imported on first use."""
+    from bot.texts import cli_text as text
+
+    return text(path, **context)
+
+
 class Fatal(click.ClickException):
     """One clear line on stderr and exit code 2."""
 
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"错误：{self.message}", err=True)
+        click.echo(f"{cli_text('error_prefix')}{self.message}", err=True)
 
 
 def first_line(error: BaseException) -> str:
@@ -46,12 +53,12 @@ def load_settings(overrides: dict[str, Any]) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        name = f"HUIFANG_{field.upper()}" if field else "设置"
+        name = f"HUIFANG_{field.upper()}" if field else cli_text("errors.settings_field")
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise Fatal(f"配置有误：{name}：{message}") from None
+        raise Fatal(cli_text("errors.settings", name=name, message=message)) from None
     except tomllib.TOMLDecodeError as exc:
         example = 'timezone = "Asia/Shanghai"'
-        raise Fatal(f"配置文件 {_config_path()} 格式有误（{exc}）：请按 TOML 格式修改，例如 {example}") from None
+        raise Fatal(cli_text("errors.config_file", path=_config_path(), cause=exc, example=example)) from None
 
 
 def _config_path() -> str:
@@ -93,28 +100,22 @@ def open_database(settings: Settings, create: bool = False) -> Container:
     try:
         path = _sqlite_file(url)
     except ArgumentError:
-        raise Fatal(
-            "HUIFANG_DATABASE_URL 格式不对：应为 sqlite:///文件路径 或 postgresql://用户@主机/数据库名"
-        ) from None
+        raise Fatal(cli_text("errors.database_url_format")) from None
     if path is not None and not path.parent.is_dir():
-        raise Fatal(f"数据库文件所在的目录 {path.parent} 不存在：请先创建该目录，或修改 HUIFANG_DATABASE_URL")
+        raise Fatal(cli_text("errors.database_dir_missing", directory=path.parent))
     if path is not None and not create and not path.exists():
-        raise Fatal(f"数据库文件 {path} 不存在：请先运行 huifang db upgrade（或检查 HUIFANG_DATABASE_URL）")
+        raise Fatal(cli_text("errors.database_file_missing", path=path))
     try:
         built = build(settings)
     except (ArgumentError, NoSuchModuleError, ImportError):
-        raise Fatal(
-            f"HUIFANG_DATABASE_URL 不可用（{_shown(url)}）：应为 sqlite:///文件路径 或 postgresql://用户@主机/数据库名"
-        ) from None
+        raise Fatal(cli_text("errors.database_url_unusable", url=_shown(url))) from None
     try:
         with built.engine.connect():
             pass
     except DBAPIError as exc:
         built.close()
         cause = first_line(exc.orig if exc.orig is not None else exc)
-        raise Fatal(
-            f"无法连接数据库 {_shown(url)}（{cause}）：请检查 HUIFANG_DATABASE_URL，并确认数据库已启动、可以访问"
-        ) from None
+        raise Fatal(cli_text("errors.database_unreachable", url=_shown(url), cause=cause)) from None
     return built
 
 
@@ -136,10 +137,7 @@ def container(ctx: click.Context, need_schema: bool = True, create_database: boo
     except Exception as exc:
         if is_busy(exc):  # another process kept SQLite's write lock for longer than the busy timeout
             seconds = f"{settings.sqlite_busy_timeout:g}"
-            raise Fatal(
-                f"数据库正忙（另一个进程占用写入锁超过 {seconds} 秒），请稍后重试"
-                "（等待秒数可用 HUIFANG_SQLITE_BUSY_TIMEOUT 调整）"
-            ) from None
+            raise Fatal(cli_text("errors.database_busy", seconds=seconds)) from None
         raise
     finally:
         built.close()
@@ -149,5 +147,5 @@ def telegram_token(app: Container) -> str:
     """The bot's token from settings, or Fatal naming the setting."""
     token = app.settings.telegram_token
     if token is None or not token.get_secret_value().strip():
-        raise Fatal("未设置 HUIFANG_TELEGRAM_TOKEN（Telegram 机器人令牌）")
+        raise Fatal(cli_text("errors.token_missing"))
     return token.get_secret_value().strip()

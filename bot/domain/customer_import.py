@@ -195,100 +195,122 @@ def parse_customer_row(
     cells: list[Any], headers: HeaderMap, today: date, region_code: str = "CN"
 ) -> CustomerRow | list[Problem]:
     """Validate one row; return the row, or every problem found in it (not just the first)."""
-    labels = _CUSTOMER_LABELS
     raw: dict[str, Any] = {}
     for key, index in headers.index_by_key.items():
         raw[key] = cells[index] if index < len(cells) else None
-    problems: list[Problem] = []
-    values: dict[str, Any] = {}
+    row = _RowCheck(raw)
+    for step in (_check_texts, _check_phone, _check_vehicle, _check_dates, _check_mileage, _check_categories):
+        step(row, today, region_code)
+    if row.problems:
+        return row.problems
+    return CustomerRow(**{k: v for k, v in row.values.items() if v is not None})
 
-    def problem(key: str, message: str) -> None:
-        problems.append(Problem(labels[key], message))
 
+@dataclass
+class _RowCheck:
+    """One row being checked: its raw cells by column key, the values read so far, the problems found."""
+
+    raw: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def text(self, key: str) -> str | None:
+        return _cell_text(self.raw.get(key))
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(Problem(_CUSTOMER_LABELS[key], message))
+
+
+def _check_texts(row: _RowCheck, today: date, region_code: str) -> None:
     for key in ("name", "region", "industry", "series", "model", "consultant", "defeat_reason"):
-        text = _cell_text(raw.get(key))
+        text = row.text(key)
         limit = 200 if key == "defeat_reason" else (100 if key == "model" else _TEXT_MAX)
         if text is not None and len(text) > limit:
-            problem(key, f"过长（最多{limit}个字）")
-        values[key] = text
-    if values["name"] is None:
-        problem("name", "必填，不能为空")
+            row.problem(key, f"过长（最多{limit}个字）")
+        row.values[key] = text
+    if row.values["name"] is None:
+        row.problem("name", "必填，不能为空")
 
-    phone_text = _cell_text(raw.get("phone"))
+
+def _check_phone(row: _RowCheck, today: date, region_code: str) -> None:
+    phone_text = row.text("phone")
     if phone_text is None:
-        problem("phone", "必填，不能为空")
+        row.problem("phone", "必填，不能为空")
     else:
         try:
-            values["phone"] = normalise(phone_text, region_code)
+            row.values["phone"] = normalise(phone_text, region_code)
         except InvalidPhone as exc:
-            problem("phone", f"{exc}：“{phone_text}”")
-
-    honorific = _cell_text(raw.get("honorific"))
+            row.problem("phone", f"{exc}：“{phone_text}”")
+    honorific = row.text("honorific")
     if honorific is not None:
         found = HONORIFIC_BY_LABEL.get(honorific.lower())
         if found is None:
-            problem("honorific", f"应为 先生 或 女士，而不是“{honorific}”")
-        values["honorific"] = found
+            row.problem("honorific", f"应为 先生 或 女士，而不是“{honorific}”")
+        row.values["honorific"] = found
 
-    vin = _cell_text(raw.get("vin"))
+
+def _check_vehicle(row: _RowCheck, today: date, region_code: str) -> None:
+    vin = row.text("vin")
     if vin is not None:
         vin = vin.upper().replace(" ", "")
         if not _VIN.match(vin):
-            problem("vin", f"应为17位字母数字（不含I、O、Q）：“{vin}”")
-        values["vin"] = vin
-    plate = _cell_text(raw.get("plate"))
+            row.problem("vin", f"应为17位字母数字（不含I、O、Q）：“{vin}”")
+        row.values["vin"] = vin
+    plate = row.text("plate")
     if plate is not None and len(plate) > _PLATE_MAX:
-        problem("plate", "过长")
-    values["plate"] = plate.upper().replace(" ", "") if plate else None
+        row.problem("plate", "过长")
+    row.values["plate"] = plate.upper().replace(" ", "") if plate else None
 
+
+def _check_dates(row: _RowCheck, today: date, region_code: str) -> None:
     for key in ("purchase_date", "delivery_date", "last_visit_date", "defeat_date", "test_drive_date"):
-        cell = raw.get(key)
+        cell = row.raw.get(key)
         if _cell_text(cell) is None:
             continue
         try:
             day = parse_date(cell)
         except InvalidDate as exc:
-            problem(key, str(exc))
+            row.problem(key, str(exc))
             continue
         if day > today:
-            problem(key, f"日期 {day.isoformat()} 在今天之后")
+            row.problem(key, f"日期 {day.isoformat()} 在今天之后")
         elif day.year < 1980:
-            problem(key, f"日期 {day.isoformat()} 过早")
-        values[key] = day
+            row.problem(key, f"日期 {day.isoformat()} 过早")
+        row.values[key] = day
 
-    mileage = _cell_text(raw.get("mileage"))
+
+def _check_mileage(row: _RowCheck, today: date, region_code: str) -> None:
+    mileage = row.text("mileage")
     if mileage is not None:
         try:
             km = int(float(mileage.replace(",", "").removesuffix("公里").removesuffix("km")))
             if not 0 <= km <= 3_000_000:
                 raise ValueError
-            values["mileage"] = km
+            row.values["mileage"] = km
         except ValueError:
-            problem("mileage", f"应为公里数：“{mileage}”")
+            row.problem("mileage", f"应为公里数：“{mileage}”")
 
-    status = _cell_text(raw.get("status"))
+
+def _check_categories(row: _RowCheck, today: date, region_code: str) -> None:
+    status = row.text("status")
     if status is not None:
         found_status = STATUS_BY_LABEL.get(status)
         if found_status is None:
-            problem("status", f"应为 意向/准战败/战败/保有/流失 之一，而不是“{status}”")
-        values["status"] = found_status
-    level = _cell_text(raw.get("intent_level"))
+            row.problem("status", f"应为 意向/准战败/战败/保有/流失 之一，而不是“{status}”")
+        row.values["status"] = found_status
+    level = row.text("intent_level")
     if level is not None:
         letter = level.upper().removesuffix("级")
         if letter not in IntentLevel.__members__:
-            problem("intent_level", f"应为 H/A/B/C/O 之一，而不是“{level}”")
+            row.problem("intent_level", f"应为 H/A/B/C/O 之一，而不是“{level}”")
         else:
-            values["intent_level"] = IntentLevel(letter)
-    tier = _cell_text(raw.get("tier"))
+            row.values["intent_level"] = IntentLevel(letter)
+    tier = row.text("tier")
     if tier is not None:
         found_tier = TIER_BY_LABEL.get(tier)
         if found_tier is None:
-            problem("tier", f"应为 优质/潜力/一般 之一，而不是“{tier}”")
-        values["tier"] = found_tier
-
-    if problems:
-        return problems
-    return CustomerRow(**{k: v for k, v in values.items() if v is not None})
+            row.problem("tier", f"应为 优质/潜力/一般 之一，而不是“{tier}”")
+        row.values["tier"] = found_tier
 
 
 @dataclass

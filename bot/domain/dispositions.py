@@ -82,6 +82,8 @@ DISPOSITIONS: tuple[Disposition, ...] = (
     Disposition("suspended", "停机", AaporGroup.NE, "4.33", CALLS_AND_SMS, True),
     Disposition("vacant", "空号", AaporGroup.NE, "4.31", CALLS_AND_SMS, True),
     Disposition("wrong_number", "号码有误", AaporGroup.NE, "4.70", CALLS_AND_SMS, True),
+    Disposition("invited", "已发邀请", AaporGroup.UO, "3.19", frozenset({CHAT})),
+    Disposition("reminded", "已发提醒", AaporGroup.UO, "3.19", frozenset({CHAT})),
     Disposition("no_reply", "未回复", AaporGroup.UO, "3.19", frozenset({CHAT, WEB}), True),
     Disposition("opted_out", "已退订", AaporGroup.R, "2.112", frozenset({CHAT, VOICE, WEB})),
     Disposition("blocked", "被屏蔽", AaporGroup.R, "2.111", frozenset({CHAT}), True),

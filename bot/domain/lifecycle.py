@@ -23,6 +23,7 @@ Plain Python: no database, no Telegram.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -156,68 +157,108 @@ DISPOSITION_BY_OUTCOME: dict[str, str] = {
 def transition(status: SurveyStatus | str, event: Event) -> Transition:
     """The state a survey in ``status`` goes to on ``event``; raises ``IllegalTransition`` if it does not apply."""
     status = SurveyStatus(status)
-    kind = event.kind
-    if kind is EventKind.RECOVER:
+    if event.kind is EventKind.RECOVER:
         return Transition(status, resend=status in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS))
     if status.final:
         raise IllegalTransition(status, event)
-    if kind is EventKind.OPT_OUT:
-        return Transition(SurveyStatus.CANCELLED, disposition="opted_out", outcome="opted_out")
-    if kind is EventKind.INVITE:
-        if status not in WAITING:
-            raise IllegalTransition(status, event)
-        return Transition(SurveyStatus.INVITED)
-    if kind is EventKind.BEGIN:
-        if status is SurveyStatus.IN_PROGRESS and not event.started:
-            raise IllegalTransition(status, event)  # 开始 twice: the first question is already out
-        return Transition(SurveyStatus.IN_PROGRESS)
-    if kind is EventKind.ANSWER:
-        if status is not SurveyStatus.IN_PROGRESS:
-            raise IllegalTransition(status, event)
-        return Transition(SurveyStatus.IN_PROGRESS)
-    if kind is EventKind.FINISH:
-        if status is not SurveyStatus.IN_PROGRESS:
-            raise IllegalTransition(status, event)
-        outcome = event.outcome or "complete"
-        return Transition(
-            STATUS_BY_OUTCOME.get(outcome, SurveyStatus.COMPLETED),
-            disposition=DISPOSITION_BY_OUTCOME.get(outcome, outcome),
-            outcome=outcome,
-        )
-    if kind is EventKind.BOOK_CALLBACK:
-        return Transition(SurveyStatus.APPOINTMENT, disposition="appointment", outcome="appointment")
-    if kind is EventKind.CALL_RETRY:
-        if status is SurveyStatus.APPOINTMENT:  # the booked call did not reach them: back in the queue
-            return Transition(SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING)
-        return Transition(status)
-    if kind is EventKind.CALL_FINAL:
-        return Transition(STATUS_BY_OUTCOME.get(event.outcome or "", SurveyStatus.ENDED), outcome=event.outcome)
-    if kind is EventKind.END_CALL:
-        if event.outcome not in ("refusal", "partial"):
-            raise IllegalTransition(status, event)
-        return Transition(
-            STATUS_BY_OUTCOME[event.outcome], disposition=DISPOSITION_BY_OUTCOME[event.outcome], outcome=event.outcome
-        )
-    if kind is EventKind.NO_REPLY:
-        if status not in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS):
-            raise IllegalTransition(status, event)
-        return Transition(SurveyStatus.EXPIRED, disposition="no_reply", outcome="no_response")
-    if kind is EventKind.NEXT_MODE:
-        if status is SurveyStatus.APPOINTMENT:
-            raise IllegalTransition(status, event)  # a booked time is a result: the plan waits for it
-        # The mode the survey leaves recorded no reply if it had been offered there.
-        offered = status in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
-        return Transition(
-            SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING,
-            disposition="no_reply" if offered else None,
-        )
-    if kind is EventKind.PLAN_ENDED:
-        if status in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS):
-            return Transition(SurveyStatus.EXPIRED, disposition="no_reply", outcome="no_response")
-        if status is SurveyStatus.PENDING:  # never offered in any mode
-            return Transition(SurveyStatus.NON_CONTACT, outcome="non_contact")
+    return _RULES[event.kind](status, event)
+
+
+def _require(allowed: bool, status: SurveyStatus, event: Event) -> None:
+    if not allowed:
         raise IllegalTransition(status, event)
-    raise IllegalTransition(status, event)  # pragma: no cover - every kind is handled above
+
+
+def _opt_out(status: SurveyStatus, event: Event) -> Transition:
+    return Transition(SurveyStatus.CANCELLED, disposition="opted_out", outcome="opted_out")
+
+
+def _invite(status: SurveyStatus, event: Event) -> Transition:
+    _require(status in WAITING, status, event)
+    return Transition(SurveyStatus.INVITED)
+
+
+def _begin(status: SurveyStatus, event: Event) -> Transition:
+    # 开始 twice: the first question is already out
+    _require(status is not SurveyStatus.IN_PROGRESS or event.started, status, event)
+    return Transition(SurveyStatus.IN_PROGRESS)
+
+
+def _answer(status: SurveyStatus, event: Event) -> Transition:
+    _require(status is SurveyStatus.IN_PROGRESS, status, event)
+    return Transition(SurveyStatus.IN_PROGRESS)
+
+
+def _finish(status: SurveyStatus, event: Event) -> Transition:
+    _require(status is SurveyStatus.IN_PROGRESS, status, event)
+    outcome = event.outcome or "complete"
+    return Transition(
+        STATUS_BY_OUTCOME.get(outcome, SurveyStatus.COMPLETED),
+        disposition=DISPOSITION_BY_OUTCOME.get(outcome, outcome),
+        outcome=outcome,
+    )
+
+
+def _book_callback(status: SurveyStatus, event: Event) -> Transition:
+    return Transition(SurveyStatus.APPOINTMENT, disposition="appointment", outcome="appointment")
+
+
+def _call_retry(status: SurveyStatus, event: Event) -> Transition:
+    if status is SurveyStatus.APPOINTMENT:  # the booked call did not reach them: back in the queue
+        return Transition(SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING)
+    return Transition(status)
+
+
+def _call_final(status: SurveyStatus, event: Event) -> Transition:
+    return Transition(STATUS_BY_OUTCOME.get(event.outcome or "", SurveyStatus.ENDED), outcome=event.outcome)
+
+
+def _end_call(status: SurveyStatus, event: Event) -> Transition:
+    if event.outcome not in ("refusal", "partial"):
+        raise IllegalTransition(status, event)
+    return Transition(
+        STATUS_BY_OUTCOME[event.outcome], disposition=DISPOSITION_BY_OUTCOME[event.outcome], outcome=event.outcome
+    )
+
+
+def _no_reply(status: SurveyStatus, event: Event) -> Transition:
+    _require(status in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS), status, event)
+    return Transition(SurveyStatus.EXPIRED, disposition="no_reply", outcome="no_response")
+
+
+def _next_mode(status: SurveyStatus, event: Event) -> Transition:
+    # A booked time is a result: the plan waits for it.
+    _require(status is not SurveyStatus.APPOINTMENT, status, event)
+    # The mode the survey leaves recorded no reply if it had been offered there.
+    offered = status in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
+    return Transition(
+        SurveyStatus.IN_PROGRESS if event.started else SurveyStatus.PENDING,
+        disposition="no_reply" if offered else None,
+    )
+
+
+def _plan_ended(status: SurveyStatus, event: Event) -> Transition:
+    if status in (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS):
+        return Transition(SurveyStatus.EXPIRED, disposition="no_reply", outcome="no_response")
+    _require(status is SurveyStatus.PENDING, status, event)  # pending: never offered in any mode
+    return Transition(SurveyStatus.NON_CONTACT, outcome="non_contact")
+
+
+# One rule per event (RECOVER, which applies to every state, is handled in ``transition`` itself).
+_RULES: dict[EventKind, Callable[[SurveyStatus, Event], Transition]] = {
+    EventKind.OPT_OUT: _opt_out,
+    EventKind.INVITE: _invite,
+    EventKind.BEGIN: _begin,
+    EventKind.ANSWER: _answer,
+    EventKind.FINISH: _finish,
+    EventKind.BOOK_CALLBACK: _book_callback,
+    EventKind.CALL_RETRY: _call_retry,
+    EventKind.CALL_FINAL: _call_final,
+    EventKind.END_CALL: _end_call,
+    EventKind.NO_REPLY: _no_reply,
+    EventKind.NEXT_MODE: _next_mode,
+    EventKind.PLAN_ENDED: _plan_ended,
+}
 
 
 class TaskStatus(StrEnum):

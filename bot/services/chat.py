@@ -18,7 +18,7 @@ from bot.domain.presentation import callback_input, parse_callback, text_input
 from bot.services import consent as consent_records
 from bot.services.consent import ConsentAction
 from bot.services.links import check_link, mark_used
-from bot.services.survey_status import opt_out_everywhere
+from bot.services.survey_status import opt_out_everywhere, record_try
 from bot.services.surveys import (
     Accepted,
     Position,
@@ -29,7 +29,7 @@ from bot.services.surveys import (
     submit_answer,
     survey_id_of,
 )
-from storage.models import ContactAttempt, Customer, Survey
+from storage.models import Customer, Survey
 from storage.unit_of_work import SqlUnitOfWork
 
 CHAT = "chat"
@@ -340,6 +340,4 @@ def mark_unreachable(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> None:
         customer.chat_unreachable_at = kit.clock.now()
         survey = uow.surveys.active_for_customer(customer.id)
         if survey is not None:
-            uow.surveys.add_attempt(
-                ContactAttempt(survey_id=survey.id, channel=CHAT, attempted_at=kit.clock.now(), disposition="blocked")
-            )
+            record_try(uow, survey, "blocked", channel=CHAT, now=kit.clock.now())

@@ -10,7 +10,7 @@ from bot.domain.contact_plan import ContactPlan, Mode
 from bot.domain.lifecycle import Event, EventKind
 from bot.domain.people import Honorific, title
 from bot.services.plan_progress import PlanReport, advance_plans, count_try, may_try_now
-from bot.services.survey_status import move
+from bot.services.survey_status import move, record_try
 from bot.texts import Texts
 from storage.models import Customer
 from storage.unit_of_work import SqlUnitOfWork
@@ -50,6 +50,7 @@ def send_invitations(
         }
         queued += uow.outbox.add(f"invite:{survey.id}", "telegram", str(customer.telegram_chat_id), payload, now)
         move(uow, survey, Event(EventKind.INVITE), channel=CHAT, now=now)
+        record_try(uow, survey, "invited", channel=CHAT, now=now)
         survey.expires_at = now + expires_after
         count_try(survey)
     uow.commit()
@@ -104,6 +105,7 @@ def send_reminders(
         }
         uow.outbox.add(f"remind:{survey.id}", "telegram", str(customer.telegram_chat_id), payload, now)
         survey.reminders_sent = 1
+        record_try(uow, survey, "reminded", channel=CHAT, now=now)
         count_try(survey)
         reminded += 1
     return reminded

@@ -60,6 +60,14 @@ def move(
     return result
 
 
+def record_try(uow: SqlUnitOfWork, survey: Survey, disposition: str, *, channel: str, now: datetime) -> None:
+    """Record a try that does not move the survey (a chat invitation or reminder sent, the bot blocked) as a
+    contact attempt in ``channel``, the way a specialist's dial is recorded, so every mode's tries are counted."""
+    uow.surveys.add_attempt(
+        ContactAttempt(survey_id=survey.id, channel=channel, attempted_at=now, disposition=disposition)
+    )
+
+
 def opt_out_everywhere(
     uow: SqlUnitOfWork,
     customer_id: int,

@@ -127,23 +127,8 @@ class AiohttpRequest(BaseRequest):
         else:
             write = write_timeout
         timeout = _timeout(read, write, connect)
-        headers = {"User-Agent": self.USER_AGENT}
-        body: Any = None
-        if files:
-            body = _multipart(fields or {}, files)
-        elif fields:  # encoded here: aiohttp's FormData builds a multipart writer even for a plain form
-            body = urlencode(fields).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            if slots.locked():
-                await asyncio.wait_for(slots.acquire(), pool)
-            else:
-                await slots.acquire()
-        except TimeoutError as exc:
-            raise NotSent(
-                f"Pool timeout: all {self._pool_size} connections to the Bot API are busy. "
-                "Request was *not* sent to Telegram."
-            ) from exc
+        body, headers = _encode(fields, files, {"User-Agent": self.USER_AGENT})
+        await self._take_slot(slots, pool)
         try:
             # No redirects: a POST must not turn into a GET without its body (PTB's httpx does not follow).
             async with session.request(
@@ -167,6 +152,30 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut(f"aiohttp.{type(exc).__name__}: the request may have reached Telegram") from None
         finally:
             slots.release()
+
+    async def _take_slot(self, slots: asyncio.Semaphore, pool: float | None) -> None:
+        """One of the pool's connections, waiting at most ``pool`` seconds once all are busy."""
+        try:
+            if slots.locked():
+                await asyncio.wait_for(slots.acquire(), pool)
+            else:
+                await slots.acquire()
+        except TimeoutError as exc:
+            raise NotSent(
+                f"Pool timeout: all {self._pool_size} connections to the Bot API are busy. "
+                "Request was *not* sent to Telegram."
+            ) from exc
+
+
+def _encode(fields: Any, files: Any, headers: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    """The request body (multipart with files, else a URL-encoded form, else none) and its headers."""
+    body: Any = None
+    if files:
+        body = _multipart(fields or {}, files)
+    elif fields:  # encoded here: aiohttp's FormData builds a multipart writer even for a plain form
+        body = urlencode(fields).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return body, headers
 
 
 class _FreshConnector(aiohttp.TCPConnector):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.domain.due import Candidate, DueRules, lapsed_purpose
@@ -31,10 +31,15 @@ def _reachable():  # type: ignore[no-untyped-def]
 
 def survey_candidates(session: Session, now: datetime, today: date, rules: DueRules) -> list[Candidate]:
     """Every customer due for a survey now, with the purpose and since when (before the per-customer policy)."""
-    gap = now - timedelta(days=rules.survey_gap_days)
     found: list[Candidate] = []
-    limit = rules.batch_limit
+    for purpose in (_defeat_candidates, _delivery_candidates, _lapsed_candidates, _owner_care_candidates):
+        found += purpose(session, now, today, rules)
+    return found
 
+
+def _defeat_candidates(session: Session, now: datetime, today: date, rules: DueRules) -> list[Candidate]:
+    gap = now - timedelta(days=rules.survey_gap_days)
+    limit = rules.batch_limit
     # 战败 / 准战败: a defeat between 1 and 30 days ago, no defeat survey since.
     defeat_day = func.max(LeadEvent.occurred_on)
     rows: Sequence[Any] = session.execute(
@@ -56,10 +61,14 @@ def survey_candidates(session: Session, now: datetime, today: date, rules: DueRu
         .order_by(defeat_day, Customer.id)
         .limit(limit)
     ).all()
-    found += [Candidate(cid, "defeat", "defeat", _at(day)) for cid, day in rows]
+    return [Candidate(cid, "defeat", "defeat", _at(day)) for cid, day in rows]
 
+
+def _delivery_candidates(session: Session, now: datetime, today: date, rules: DueRules) -> list[Candidate]:
+    gap = now - timedelta(days=rules.survey_gap_days)
+    limit = rules.batch_limit
     # 交车三日: delivered 3 days ago (or a little more, if the pass was missed), once.
-    rows = session.execute(
+    rows: Sequence[Any] = session.execute(
         select(Customer.id, func.max(Vehicle.delivery_date))
         .join(Vehicle, Vehicle.customer_id == Customer.id)
         .where(
@@ -78,15 +87,20 @@ def survey_candidates(session: Session, now: datetime, today: date, rules: DueRu
         .order_by(func.max(Vehicle.delivery_date), Customer.id)
         .limit(limit)
     ).all()
-    found += [Candidate(cid, "delivery_3day", "delivery_3day", _at(day)) for cid, day in rows if day is not None]
+    return [Candidate(cid, "delivery_3day", "delivery_3day", _at(day)) for cid, day in rows if day is not None]
 
+
+def _lapsed_candidates(session: Session, now: datetime, today: date, rules: DueRules) -> list[Candidate]:
+    gap = now - timedelta(days=rules.survey_gap_days)
+    limit = rules.batch_limit
+    found: list[Candidate] = []
     # 流失: no workshop visit for 6 / 12 / 24 months (``rules.lapse``); once per stage (the stage is kept in the
     # purpose).
     pre = rules.lapse.cutoffs(today)[LapseStage.PRE]
     # Walk the last-service index from the oldest visit and keep each customer's latest car only (no newer
     # visit on another car), so the pass stops after ``limit`` rows instead of grouping every owner.
     newer = aliased(Vehicle)
-    rows = session.execute(
+    rows: Sequence[Any] = session.execute(
         select(Customer.id, Vehicle.last_service_date)
         .join(Vehicle, Vehicle.customer_id == Customer.id)
         .where(
@@ -115,9 +129,13 @@ def survey_candidates(session: Session, now: datetime, today: date, rules: DueRu
             purpose = lapsed_purpose(stage, rules.lapse)
             if (cid, purpose) not in done:
                 found.append(Candidate(cid, "lapsed", purpose, _at(day)))
+    return found
 
+
+def _owner_care_candidates(session: Session, now: datetime, today: date, rules: DueRules) -> list[Candidate]:
+    limit = rules.batch_limit
     # 基盘关怀: owners, once a month.
-    rows = session.execute(
+    rows: Sequence[Any] = session.execute(
         select(Customer.id, Customer.created_at)
         .where(
             Customer.status == "owner",
@@ -135,8 +153,7 @@ def survey_candidates(session: Session, now: datetime, today: date, rules: DueRu
         .order_by(Customer.id)
         .limit(limit)
     ).all()
-    found += [Candidate(cid, "owner_care", "owner_care", created) for cid, created in rows]
-    return found
+    return [Candidate(cid, "owner_care", "owner_care", created) for cid, created in rows]
 
 
 def _at(day: date | datetime) -> datetime:
@@ -169,72 +186,97 @@ class DueTask:
 def task_candidates(session: Session, now: datetime, today: date, rules: DueRules) -> list[DueTask]:
     """Follow-up tasks the consultants owe now."""
     found: list[DueTask] = []
+    for kind in (_intent_a_tasks, _intent_b_c_tasks, _first_reply_tasks, _visit_and_recovery_tasks):
+        found += kind(session, now, today, rules)
+    return found
 
-    def no_task(kind: str, since: datetime):  # type: ignore[no-untyped-def]
-        return ~exists().where(Task.customer_id == Customer.id, Task.kind == kind, Task.created_at >= since)
 
-    def latest(kind: str):  # type: ignore[no-untyped-def]
-        """The customer's newest task of this kind (0 if none): what a new one follows."""
-        newest = select(func.max(Task.id)).where(Task.customer_id == Customer.id, Task.kind == kind)
-        return func.coalesce(newest.correlate(Customer).scalar_subquery(), 0)
+def _no_task(kind: str, since: datetime) -> ColumnElement[bool]:
+    return ~exists().where(Task.customer_id == Customer.id, Task.kind == kind, Task.created_at >= since)
 
-    owned = and_(Customer.owner_staff_id.is_not(None), _reachable())
+
+def _latest(kind: str) -> ColumnElement[int]:
+    """The customer's newest task of this kind (0 if none): what a new one follows."""
+    newest = select(func.max(Task.id)).where(Task.customer_id == Customer.id, Task.kind == kind)
+    return func.coalesce(newest.correlate(Customer).scalar_subquery(), 0)
+
+
+def _owned() -> ColumnElement[bool]:
+    return and_(Customer.owner_staff_id.is_not(None), _reachable())
+
+
+def _intent_a_tasks(session: Session, now: datetime, today: date, rules: DueRules) -> list[DueTask]:
     # Intent A: within 72 h of a test drive.
-    rows = session.execute(
-        select(Customer.id, Customer.owner_staff_id, func.max(LeadEvent.occurred_on), latest("follow_up"))
+    rows: Sequence[Any] = session.execute(
+        select(Customer.id, Customer.owner_staff_id, func.max(LeadEvent.occurred_on), _latest("follow_up"))
         .join(LeadEvent, and_(LeadEvent.customer_id == Customer.id, LeadEvent.kind == "test_drive"))
         .where(
-            owned,
+            _owned(),
             Customer.status == "prospect",
             Customer.intent_level.in_(("H", "A")),
             LeadEvent.occurred_on >= today - timedelta(days=-(-rules.intent_a_hours // 24)),
-            no_task("follow_up", now - timedelta(hours=rules.intent_a_hours)),
+            _no_task("follow_up", now - timedelta(hours=rules.intent_a_hours)),
         )
         .group_by(Customer.id, Customer.owner_staff_id)
         .limit(rules.batch_limit)
     ).all()
-    found += [
+    return [
         DueTask(cid, sid, "follow_up", _at(day) + timedelta(hours=rules.intent_a_hours), after)
         for cid, sid, day, after in rows
     ]
+
+
+def _intent_b_c_tasks(session: Session, now: datetime, today: date, rules: DueRules) -> list[DueTask]:
+    found: list[DueTask] = []
     # Intent B twice a week, C once a month.
     for level, every in (
         ("B", timedelta(hours=rules.intent_b_every_hours)),
         ("C", timedelta(days=rules.intent_c_every_days)),
     ):
-        rows = session.execute(
-            select(Customer.id, Customer.owner_staff_id, latest("follow_up"))
+        rows: Sequence[Any] = session.execute(
+            select(Customer.id, Customer.owner_staff_id, _latest("follow_up"))
             .where(
-                owned, Customer.status == "prospect", Customer.intent_level == level, no_task("follow_up", now - every)
+                _owned(),
+                Customer.status == "prospect",
+                Customer.intent_level == level,
+                _no_task("follow_up", now - every),
             )
             .order_by(Customer.id)
             .limit(rules.batch_limit)
         ).all()
         found += [DueTask(cid, sid, "follow_up", now + timedelta(hours=24), after) for cid, sid, after in rows]
+    return found
+
+
+def _first_reply_tasks(session: Session, now: datetime, today: date, rules: DueRules) -> list[DueTask]:
     # A first reply to a new intent customer within 24 h (only before any task: it follows none).
-    rows = session.execute(
+    rows: Sequence[Any] = session.execute(
         select(Customer.id, Customer.owner_staff_id, Customer.created_at)
         .where(
-            owned,
+            _owned(),
             Customer.status == "prospect",
             Customer.created_at >= now - timedelta(hours=rules.first_reply_hours),
             ~exists().where(Task.customer_id == Customer.id),
         )
         .limit(rules.batch_limit)
     ).all()
-    found += [
+    return [
         DueTask(cid, sid, "first_reply", created + timedelta(hours=rules.first_reply_hours), 0)
         for cid, sid, created in rows
         if sid is not None  # ``owned`` asks for an owner; this says so to the type checker
     ]
+
+
+def _visit_and_recovery_tasks(session: Session, now: datetime, today: date, rules: DueRules) -> list[DueTask]:
+    found: list[DueTask] = []
     # Owners: a home visit every three months; quasi-defeated prospects: a recovery follow-up.
     for status, kind, every in (
         ("owner", "home_visit", timedelta(days=rules.home_visit_every_days)),
         ("quasi_defeated", "recover_prospect", timedelta(days=rules.survey_gap_days)),
     ):
-        rows = session.execute(
-            select(Customer.id, Customer.owner_staff_id, latest(kind))
-            .where(owned, Customer.status == status, no_task(kind, now - every))
+        rows: Sequence[Any] = session.execute(
+            select(Customer.id, Customer.owner_staff_id, _latest(kind))
+            .where(_owned(), Customer.status == status, _no_task(kind, now - every))
             .order_by(Customer.id)
             .limit(rules.batch_limit)
         ).all()

@@ -95,7 +95,18 @@ def erase_customer(session: Session, customer: Customer, placeholder_name: str, 
             ),
         )
         count("web_link", session.execute(delete(WebLink).where(WebLink.survey_id.in_(survey_ids))))
-    # Messages to or about the customer (a consultant's task card names them too), read as plain rows in batches.
+    hits = _erase_messages(session, needles)
+    if hits:
+        rows["outbound_message"] = hits
+    stale = [u.update_id for u in session.scalars(select(InboundUpdate)) if _mentions(u.payload, needles)]
+    if stale:
+        count("inbound_update", session.execute(delete(InboundUpdate).where(InboundUpdate.update_id.in_(stale))))
+    return {table: n for table, n in rows.items() if n}
+
+
+def _erase_messages(session: Session, needles: list[str]) -> int:
+    """Messages to or about the customer (a consultant's task card names them too), read as plain rows in
+    batches: their payload erased, and the recipient too if it was them. How many."""
     hits: list[tuple[int, bool]] = []
     listing = select(OutboundMessage.id, OutboundMessage.recipient, OutboundMessage.payload)
     for message_id, recipient, payload in session.execute(listing.execution_options(yield_per=1000)):
@@ -106,9 +117,4 @@ def erase_customer(session: Session, customer: Customer, placeholder_name: str, 
         if to_them:
             values["recipient"] = ERASED_RECIPIENT
         session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id).values(**values))
-    if hits:
-        rows["outbound_message"] = len(hits)
-    stale = [u.update_id for u in session.scalars(select(InboundUpdate)) if _mentions(u.payload, needles)]
-    if stale:
-        count("inbound_update", session.execute(delete(InboundUpdate).where(InboundUpdate.update_id.in_(stale))))
-    return {table: n for table, n in rows.items() if n}
+    return len(hits)

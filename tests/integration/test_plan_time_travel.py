@@ -184,7 +184,10 @@ def test_a_chat_survey_expires_only_when_no_mode_is_left(world: World) -> None:
     survey = world.survey()
     assert (survey.status, survey.outcome, survey.channel) == ("expired", "no_response", "chat")
     with world.app.uow() as uow:
-        assert [(a.channel, a.disposition) for a in uow.surveys.attempts(survey.id)] == [("chat", "no_reply")]
+        assert [(a.channel, a.disposition) for a in uow.surveys.attempts(survey.id)] == [
+            ("chat", "invited"),
+            ("chat", "no_reply"),
+        ]
 
 
 def test_the_chat_stage_takes_no_more_tries_than_the_plan_allows(world: World) -> None:
@@ -276,3 +279,75 @@ def test_a_customer_who_starts_in_chat_after_the_plan_moved_on_is_back_in_the_ch
     assert world.next_call(at("2026-12-02", 9, 5)) is None  # not the specialists' any more
     report = world.run(at("2026-12-05", 10), jobs.advance_plans)  # the chat stage's wait runs from 开始
     assert not report.moved and report.ended == 0
+
+
+def _attempts(world: World, survey_id: int) -> list[tuple[str, str]]:
+    with world.app.uow() as uow:
+        return [(a.channel, a.disposition) for a in uow.surveys.attempts(survey_id)]
+
+
+def test_the_chat_mode_records_each_try_as_an_attempt_like_the_phone_does(world: World) -> None:
+    quiet, blocker = world.defeated(chat=8201), world.defeated(chat=8202)
+    world.run(at("2026-11-25", 8), jobs.select_due)
+    world.run(at("2026-11-25", 9), jobs.send_invitations)
+    world.run(at("2026-11-26", 9, 30), jobs.remind_and_expire)  # a day on: the reminders
+    world.app.clock.set(at("2026-11-26", 9, 31))  # type: ignore[attr-defined]
+    with world.app.uow() as uow:  # the second customer's reminder comes back 403: they blocked the bot
+        chat.mark_unreachable(uow, world.app.survey_kit(), 8202)
+        uow.commit()
+    with world.app.uow() as uow:
+        ids = {s.customer_id: s.id for s in uow.session.scalars(select(Survey))}
+
+    assert _attempts(world, ids[quiet]) == [("chat", "invited"), ("chat", "reminded")]
+    assert _attempts(world, ids[blocker]) == [("chat", "invited"), ("chat", "reminded"), ("chat", "blocked")]
+
+
+def test_a_case_reached_in_two_modes_is_counted_once_with_its_best_result_and_in_each_mode_it_was_tried(
+    world: World,
+) -> None:
+    from bot.domain.statistics import ReportSettings, parse_week
+    from bot.services.reports import ReportParams, build_report
+
+    quiet, blocker = world.defeated(chat=8203), world.defeated(chat=8204)
+    world.run(at("2026-11-25", 8), jobs.select_due)
+    world.run(at("2026-11-25", 9), jobs.send_invitations)
+    world.app.clock.set(at("2026-11-25", 9, 1))  # type: ignore[attr-defined]
+    with world.app.uow() as uow:  # the invitation comes back 403: they blocked the bot
+        chat.mark_unreachable(uow, world.app.survey_kit(), 8204)
+        uow.commit()
+    world.run(at("2026-11-25", 9, 15), jobs.advance_plans)  # the blocker goes to the specialists now
+    world.run(at("2026-11-26", 9, 30), jobs.remind_and_expire)  # the quiet one is reminded
+    world.run(at("2026-12-02", 8, 30), jobs.advance_plans)  # and moves to the specialists a week on
+    with world.app.uow() as uow:
+        ids = {s.customer_id: s.id for s in uow.session.scalars(select(Survey))}
+    outcome = {ids[blocker]: "vacant", ids[quiet]: "refused"}  # 空号: the phone gives up; reached, refuses
+    for minute in (0, 10):
+        card = world.next_call(at("2026-12-02", 9, minute))
+        assert card is not None
+        world.dial(at("2026-12-02", 9, minute + 1), card.survey_id, outcome.pop(card.survey_id))
+
+    assert _attempts(world, ids[quiet]) == [
+        ("chat", "invited"),
+        ("chat", "reminded"),
+        ("chat", "no_reply"),
+        ("phone", "refused"),
+    ]
+    assert _attempts(world, ids[blocker]) == [
+        ("chat", "invited"),
+        ("chat", "blocked"),
+        ("chat", "no_reply"),  # the chat stage left without a reply
+        ("phone", "vacant"),
+    ]
+    world.app.clock.set(at("2026-12-03", 10))  # type: ignore[attr-defined]
+    r = build_report(
+        world.app.uow, ReportParams(sections=("contacts",), period=parse_week("2026-W48")), ReportSettings(),
+        world.app.clock,
+    )  # fmt: skip
+    modes = {row["mode"]: row for row in r.table("contact_modes").rows}
+    assert (modes["聊天"]["attempts"], modes["聊天"]["tried"], modes["聊天"]["reached"]) == (6, 2, 1)
+    assert (modes["电话"]["attempts"], modes["电话"]["tried"], modes["电话"]["reached"]) == (2, 2, 1)
+    # Each case once: the quiet one refused (phone), the blocker's best result is the block in chat (a
+    # refusal, AAPOR 2.111), not the vacant number dialled after it.
+    assert (modes["全部"]["attempts"], modes["全部"]["tried"], modes["全部"]["reached"]) == (8, 2, 2)
+    cases = sorted((row["code"], row["count"]) for row in r.table("dispositions").rows)
+    assert cases == [("blocked", 1), ("refused", 1)]

@@ -203,7 +203,7 @@ def test_an_unanswered_invitation_gets_one_reminder_after_a_day_and_moves_to_the
         assert (survey.status, survey.channel, survey.outcome) == ("pending", "phone", None)
         attempts = [(a.channel, a.disposition) for a in uow.surveys.attempts(survey.id)]
         keys = uow.session.scalars(select(OutboundMessage.idempotency_key).order_by(OutboundMessage.id)).all()
-    assert attempts == [("chat", "no_reply")]
+    assert attempts == [("chat", "invited"), ("chat", "reminded"), ("chat", "no_reply")]
     assert keys == [f"invite:{survey.id}", f"remind:{survey.id}"]
 
 

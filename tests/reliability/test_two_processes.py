@@ -256,12 +256,15 @@ def test_two_reminder_runs_at_once_remind_once_and_move_each_survey_on_once(app:
     runs = _at_once([_job("remind_and_expire"), _job("remind_and_expire")], _env(database_url))
 
     with app.uow() as uow:
-        attempts = Counter(uow.session.scalars(select(ContactAttempt.survey_id)))
+        query = select(ContactAttempt.survey_id, ContactAttempt.disposition)
+        attempts = Counter((sid, code) for sid, code in uow.session.execute(query))
         reminders = [k for k in uow.session.scalars(select(OutboundMessage.idempotency_key)) if k.startswith("remind:")]
         moved = uow.session.scalar(
             select(func.count()).select_from(Survey).where(Survey.status == "pending", Survey.channel == "phone")
         )
     assert moved == 300
-    assert len(attempts) == 300 and max(attempts.values()) == 1
+    # each moved survey records its chat stage's no reply once, each reminded one its reminder once
+    assert Counter(code for _, code in attempts) == {"no_reply": 300, "reminded": 300}
+    assert max(attempts.values()) == 1
     assert len(reminders) == 300
     assert all(r.returncode == 0 for r in runs), [r.stderr[-2000:] for r in runs]

@@ -172,3 +172,7 @@ def test_every_state_has_a_chinese_label_for_staff() -> None:
     labels = [s.label for s in SurveyStatus]
     assert len(set(labels)) == len(labels)
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in label) for label in labels)
+
+
+def test_the_transition_table_above_covers_every_kind_of_event() -> None:
+    assert {event.kind for event in EVENTS.values()} == set(EventKind)

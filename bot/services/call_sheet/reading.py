@@ -140,19 +140,7 @@ def parse_row(
         problems.append(
             Problem(SURVEY, call_sheet_text("errors.not_a_survey_id", text=survey_text) if survey_text else not_filled)
         )
-    at: datetime | None = None
-    if not cell_text(at_cell):
-        problems.append(Problem(DIALLED_AT, not_filled))
-    else:
-        try:
-            at = parse_dial_time(at_cell)
-        except InvalidDate as exc:
-            problems.append(Problem(DIALLED_AT, str(exc)))
-        else:
-            if utc(at, kit, now) > now:
-                problems.append(
-                    Problem(DIALLED_AT, call_sheet_text("errors.dialled_in_future", at=f"{at:{TIME_FORMAT}}"))
-                )
+    at = _dial_time(at_cell, kit, now, problems)
     code = result_code(result_text) if result_text else None
     if not result_text:
         problems.append(Problem(RESULT, not_filled))
@@ -163,19 +151,40 @@ def parse_row(
     if code is not None and code not in CONNECTING and answers:
         first = next(iter(answers.values()))
         problems.append(Problem(first.header, call_sheet_text("errors.answers_without_contact", result=result_text)))
-    callback: datetime | None = None
-    if code == "appointment" and cell_text(cell(CALLBACK)):
-        try:
-            callback = parse_dial_time(cell(CALLBACK))
-        except InvalidDate as exc:
-            problems.append(Problem(CALLBACK, str(exc)))
-        else:
-            if at is not None and callback <= at:
-                problems.append(
-                    Problem(CALLBACK, call_sheet_text("errors.callback_not_after_dial", at=f"{callback:{TIME_FORMAT}}"))
-                )
+    callback = _callback_time(cell(CALLBACK), at, problems) if code == "appointment" else None
     if problems:
         return problems
     assert survey_id is not None and at is not None and code is not None
     note = cell_text(cell(NOTE)) or None
     return SheetRow(row_number, cells, survey_id, at, code, caller, note, callback, answers)
+
+
+def _dial_time(at_cell: Any, kit: SurveyKit, now: datetime, problems: list[Problem]) -> datetime | None:
+    """The row's dial time (拨打时间): filled, readable and not in the future, else a problem."""
+    if not cell_text(at_cell):
+        problems.append(Problem(DIALLED_AT, call_sheet_text("errors.not_filled")))
+        return None
+    try:
+        at = parse_dial_time(at_cell)
+    except InvalidDate as exc:
+        problems.append(Problem(DIALLED_AT, str(exc)))
+        return None
+    if utc(at, kit, now) > now:
+        problems.append(Problem(DIALLED_AT, call_sheet_text("errors.dialled_in_future", at=f"{at:{TIME_FORMAT}}")))
+    return at
+
+
+def _callback_time(callback_cell: Any, at: datetime | None, problems: list[Problem]) -> datetime | None:
+    """A booked callback time, if the cell is filled: readable and after the dial, else a problem."""
+    if not cell_text(callback_cell):
+        return None
+    try:
+        callback = parse_dial_time(callback_cell)
+    except InvalidDate as exc:
+        problems.append(Problem(CALLBACK, str(exc)))
+        return None
+    if at is not None and callback <= at:
+        problems.append(
+            Problem(CALLBACK, call_sheet_text("errors.callback_not_after_dial", at=f"{callback:{TIME_FORMAT}}"))
+        )
+    return callback

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from bot.domain.questionnaire import Questionnaire
@@ -74,7 +74,26 @@ def _lapse_dimension_table(
 def section(session: Any, ctx: Context, lapsed_qn: Questionnaire | None) -> list[Table]:
     as_of = min(ctx.today, ctx.period.end - timedelta(days=1))
     cutoffs = {stage.value: day for stage, day in lapse_cutoffs(as_of, ctx.settings).items()}
-    stage_counts = q.lapse_counts(session, "stage", cutoffs)
+    stages = _stages_table(q.lapse_counts(session, "stage", cutoffs), ctx, as_of)
+    groups, reasons = _reason_tables(session, ctx, lapsed_qn)
+    bands = age_bands(as_of, ctx.settings)
+    band_labels = {key: label for key, label, _, _ in bands}
+    band_order = {key: i for i, (key, _, _, _) in enumerate(bands)}
+    tables = [stages, groups, reasons]
+    tables.append(_lapse_dimension_table("lapse_by_region", q.lapse_counts(session, "region", cutoffs)))
+    tables.append(_lapse_dimension_table("lapse_by_model", q.lapse_counts(session, "model", cutoffs)))
+    tables.append(
+        _lapse_dimension_table(
+            "lapse_by_age",
+            q.lapse_counts(session, "age", cutoffs, [(k, after, until) for k, _, after, until in bands]),
+            band_labels,
+            band_order,
+        )
+    )
+    return tables
+
+
+def _stages_table(stage_counts: list[q.LapseCount], ctx: Context, as_of: date) -> Table:
     stages = Table(
         key="lapse_stages",
         title=report_text("tables.lapse_stages.title", as_of=as_of.isoformat()),
@@ -92,7 +111,11 @@ def section(session: Any, ctx: Context, lapsed_qn: Questionnaire | None) -> list
     for s in STAGES:
         if s.value in by_stage:
             stages.rows.append({"stage": s.label, "count": by_stage[s.value], "share": share(by_stage[s.value], total)})
+    return stages
 
+
+def _reason_tables(session: Any, ctx: Context, lapsed_qn: Questionnaire | None) -> tuple[Table, Table]:
+    """Lapse causes (内因 / 外因) this period, reason by reason and per group."""
     facts = question_facts(lapsed_qn)
     cause_questions = {question for (question, _), (_, group) in facts.reasons.items() if group in LAPSE_GROUPS}
     start, end = ctx.bounds(ctx.period)
@@ -126,19 +149,4 @@ def section(session: Any, ctx: Context, lapsed_qn: Questionnaire | None) -> list
     )
     for group, n in sorted(group_totals.items(), key=lambda kv: (group_rank.get(kv[0], 9), kv[0])):
         groups.rows.append({"group": group, "count": n, "share": share(n, reason_total)})
-
-    bands = age_bands(as_of, ctx.settings)
-    band_labels = {key: label for key, label, _, _ in bands}
-    band_order = {key: i for i, (key, _, _, _) in enumerate(bands)}
-    tables = [stages, groups, reasons]
-    tables.append(_lapse_dimension_table("lapse_by_region", q.lapse_counts(session, "region", cutoffs)))
-    tables.append(_lapse_dimension_table("lapse_by_model", q.lapse_counts(session, "model", cutoffs)))
-    tables.append(
-        _lapse_dimension_table(
-            "lapse_by_age",
-            q.lapse_counts(session, "age", cutoffs, [(k, after, until) for k, _, after, until in bands]),
-            band_labels,
-            band_order,
-        )
-    )
-    return tables
+    return groups, reasons

@@ -28,17 +28,33 @@ def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Ta
     by_channel: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for c in counts:
         by_channel[c.channel][c.code] += c.count
-    channel_totals = {ch: sum(codes.values()) for ch, codes in by_channel.items()}
-    order = {d.code: i for i, d in enumerate((*disp.DISPOSITIONS, disp.NOT_ATTEMPTED))}
+    groups = {ch: disp.group_counts(codes) for ch, codes in by_channel.items()}
+    return [
+        _dispositions_table(by_channel),
+        _group_table(groups, bool(counts)),
+        _rates_table(groups, bool(counts), e),
+        _failures_table(by_channel),
+    ]
 
+
+_CODE_ORDER = {d.code: i for i, d in enumerate((*disp.DISPOSITIONS, disp.NOT_ATTEMPTED))}
+_CHANNEL_ORDER = {ch: i for i, (ch, _) in enumerate(CHANNELS)}
+
+
+def _channels_in_order(by_channel: dict[str, dict[str, int]]) -> list[str]:
+    return sorted(by_channel, key=lambda ch: (_CHANNEL_ORDER.get(ch, 99), ch))
+
+
+def _dispositions_table(by_channel: dict[str, dict[str, int]]) -> Table:
+    channel_totals = {ch: sum(codes.values()) for ch, codes in by_channel.items()}
+    order = _CODE_ORDER
     dispositions = Table(
         key="dispositions",
         title=report_text("tables.dispositions.title"),
         columns=columns("dispositions", "channel", "code", "label", "aapor", "count:int", "share:share"),
         chart=("label", "count"),
     )
-    channel_order = {ch: i for i, (ch, _) in enumerate(CHANNELS)}
-    for channel in sorted(by_channel, key=lambda ch: (channel_order.get(ch, 99), ch)):
+    for channel in _channels_in_order(by_channel):
         for code, n in sorted(by_channel[channel].items(), key=lambda kv: (order.get(kv[0], 999), kv[0])):
             d = disp.disposition(code)
             dispositions.rows.append(
@@ -52,7 +68,10 @@ def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Ta
                 }
             )
 
-    groups = {ch: disp.group_counts(codes) for ch, codes in by_channel.items()}
+    return dispositions
+
+
+def _group_table(groups: dict[str, dict[disp.AaporGroup, int]], any_counts: bool) -> Table:
     overall = _sum_groups(groups.values())
     group_columns = (
         *columns("aapor_counts", "item", "label"),
@@ -60,14 +79,18 @@ def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Ta
         *columns("aapor_counts", "all:int"),
     )
     group_table = Table(key="aapor_counts", title=report_text("tables.aapor_counts.title"), columns=group_columns)
-    if counts:
+    if any_counts:
         for g in disp.AaporGroup:
             row: dict[str, Any] = {"item": g.value, "label": g.label}
             for ch, _ in CHANNELS:
                 row[ch] = groups.get(ch, {}).get(g, 0)
             row["all"] = overall[g]
             group_table.rows.append(row)
+    return group_table
 
+
+def _rates_table(groups: dict[str, dict[disp.AaporGroup, int]], any_counts: bool, e: float | None) -> Table:
+    overall = _sum_groups(groups.values())
     rate_columns = (
         *columns("aapor_rates", "rate", "label"),
         *(Column(ch, label, "share") for ch, label in CHANNELS),
@@ -81,16 +104,21 @@ def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Ta
             "tables.aapor_rates.note", e=report_text("tables.aapor_rates.e_estimated") if e is None else e
         ),
     )
-    if counts:
+    if any_counts:
         per_channel = {ch: aapor_rates(_counts(groups.get(ch, {})), e) for ch, _ in CHANNELS}
         everything = aapor_rates(_counts(overall), e)
         for name, (label, _) in RATE_DEFINITIONS.items():
-            row = {"rate": name, "label": label}
+            row: dict[str, Any] = {"rate": name, "label": label}
             for ch, _ in CHANNELS:
                 row[ch] = per_channel[ch][name]
             row["all"] = everything[name]
             rates_table.rows.append(row)
+    return rates_table
 
+
+def _failures_table(by_channel: dict[str, dict[str, int]]) -> Table:
+    channel_totals = {ch: sum(codes.values()) for ch, codes in by_channel.items()}
+    order = _CODE_ORDER
     failures = Table(
         key="tracking_failures",
         title=report_text("tables.tracking_failures.title"),
@@ -98,7 +126,7 @@ def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Ta
         chart=("label", "count"),
         note=report_text("tables.tracking_failures.note"),
     )
-    for channel in sorted(by_channel, key=lambda ch: (channel_order.get(ch, 99), ch)):
+    for channel in _channels_in_order(by_channel):
         failed = [(code, n) for code, n in by_channel[channel].items() if disp.disposition(code).tracking_failure]
         if not failed:
             continue
@@ -122,7 +150,7 @@ def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Ta
                 "share": share(subtotal, channel_totals[channel]),
             }
         )
-    return [dispositions, group_table, rates_table, failures]
+    return failures
 
 
 def _sum_groups(groups: Iterable[dict[disp.AaporGroup, int]]) -> dict[disp.AaporGroup, int]:

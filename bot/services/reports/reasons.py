@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -74,9 +75,31 @@ def reason_tables(
 ) -> tuple[Table, Table]:
     """The Pareto table of reasons per question and the table of reason groups, with the change against the
     previous period in percentage points (reasons seen only last period are kept, at 0 now)."""
-    cur = _fold(current, facts)
-    prev = _fold(previous or [], facts)
-    cur_totals, prev_totals = _question_totals(cur), _question_totals(prev)
+    period = _Folded(_fold(current, facts), _fold(previous or [], facts), previous is not None, facts)
+    return _reasons_table(period, key_prefix, title_prefix), _groups_table(period, key_prefix, title_prefix)
+
+
+@dataclass(frozen=True)
+class _Folded:
+    """Counts per (question, reason code) → (count, group) this period and the previous one."""
+
+    cur: dict[tuple[str, str], tuple[int, str]]
+    prev: dict[tuple[str, str], tuple[int, str]]
+    has_previous: bool
+    facts: QuestionFacts
+
+    @property
+    def cur_totals(self) -> dict[str, int]:
+        return _question_totals(self.cur)
+
+    @property
+    def prev_totals(self) -> dict[str, int]:
+        return _question_totals(self.prev)
+
+
+def _reasons_table(period: _Folded, key_prefix: str, title_prefix: str) -> Table:
+    cur, prev, facts = period.cur, period.prev, period.facts
+    cur_totals, prev_totals = period.cur_totals, period.prev_totals
     keys = set(cur) | set(prev)
 
     def order(key: tuple[str, str]) -> tuple[int, str, int, bool, str]:
@@ -112,7 +135,7 @@ def reason_tables(
         running[question] += n
         label, _ = reason_label(facts, question, code, group or pgroup)
         now_share = share(n, cur_totals.get(question, 0))
-        prev_share = share(pn, prev_totals.get(question, 0)) if previous is not None else None
+        prev_share = share(pn, prev_totals.get(question, 0)) if period.has_previous else None
         reasons.rows.append(
             {
                 "question": question_title(facts, question),
@@ -122,15 +145,22 @@ def reason_tables(
                 "count": n,
                 "share": now_share,
                 "cumulative": share(running[question], cur_totals.get(question, 0)),
-                "previous_count": pn if previous is not None else None,
+                "previous_count": pn if period.has_previous else None,
                 "previous_share": prev_share,
                 "change_pp": pp_change(now_share, prev_share),
                 "change_note": change_words(n, cur_totals.get(question, 0), pn, prev_totals.get(question, 0))
-                if previous is not None
+                if period.has_previous
                 else None,
                 **_chart_names(facts, question, code),
             }
         )
+
+    return reasons
+
+
+def _groups_table(period: _Folded, key_prefix: str, title_prefix: str) -> Table:
+    cur, prev, facts = period.cur, period.prev, period.facts
+    cur_totals, prev_totals = period.cur_totals, period.prev_totals
 
     def by_group(folded: dict[tuple[str, str], tuple[int, str]]) -> dict[tuple[str, str], int]:
         result: dict[tuple[str, str], int] = defaultdict(int)
@@ -161,7 +191,7 @@ def reason_tables(
         n = cur_groups.get((question, group), 0)
         now_share = share(n, cur_totals.get(question, 0))
         prev_share = (
-            share(prev_groups.get((question, group), 0), prev_totals.get(question, 0)) if previous is not None else None
+            share(prev_groups.get((question, group), 0), prev_totals.get(question, 0)) if period.has_previous else None
         )
         groups.rows.append(
             {
@@ -175,11 +205,11 @@ def reason_tables(
                 "change_note": change_words(
                     n, cur_totals.get(question, 0), prev_groups.get((question, group), 0), prev_totals.get(question, 0)
                 )
-                if previous is not None
+                if period.has_previous
                 else None,
             }
         )
-    return reasons, groups
+    return groups
 
 
 def section(session: Any, ctx: Context, params: ReportParams) -> list[Table]:

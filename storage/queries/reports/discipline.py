@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -85,6 +86,36 @@ def task_discipline(
         .where(in_period)
         .group_by(Task.staff_id)
     )
+    medians = _median_terms(session, delay, in_period, first_action)
+    names = dict(session.execute(select(Staff.id, Staff.name)).all())
+    return [_discipline_row(row, names, medians) for row in session.execute(totals)]
+
+
+def _discipline_row(row: Any, names: dict[int, str], medians: dict[int | None, tuple[int, int]]) -> DisciplineRow:
+    """One staff member's row from the totals query's columns."""
+    sid, created, done, overdue, late, acted, within, judged, still_open = row
+    med = medians.get(sid)
+    return DisciplineRow(
+        staff_id=sid,
+        name=names.get(sid, "") if sid is not None else "",
+        created=int(created),
+        done=int(done or 0),
+        open_overdue=int(overdue or 0),
+        done_late=int(late or 0),
+        acted=int(acted or 0),
+        within_24h=int(within or 0),
+        judged_24h=int(judged or 0),
+        median_seconds_twice=med[0] if med else None,
+        median_terms=med[1] if med else 0,
+        open_at_end=int(still_open or 0),
+    )
+
+
+def _median_terms(
+    session: Session, delay: Any, in_period: ColumnElement[bool], first_action: Any
+) -> dict[int | None, tuple[int, int]]:
+    """Per staff member, the middle delay(s) of their tasks acted on: (sum of the one or two middle values, how
+    many), so the median is the sum over the count."""
     ranked = (
         select(
             Task.staff_id.label("staff_id"),
@@ -100,28 +131,7 @@ def task_discipline(
         .where(or_(ranked.c.rn == (ranked.c.cnt + 1) // 2, ranked.c.rn == (ranked.c.cnt + 2) // 2))
         .group_by(ranked.c.staff_id)
     )
-    medians = {sid: (int(total), int(n)) for sid, total, n in session.execute(middle)}
-    names = dict(session.execute(select(Staff.id, Staff.name)).all())
-    rows = []
-    for sid, created, done, overdue, late, acted, within, judged, still_open in session.execute(totals):
-        med = medians.get(sid)
-        rows.append(
-            DisciplineRow(
-                staff_id=sid,
-                name=names.get(sid, "") if sid is not None else "",
-                created=int(created),
-                done=int(done or 0),
-                open_overdue=int(overdue or 0),
-                done_late=int(late or 0),
-                acted=int(acted or 0),
-                within_24h=int(within or 0),
-                judged_24h=int(judged or 0),
-                median_seconds_twice=med[0] if med else None,
-                median_terms=med[1] if med else 0,
-                open_at_end=int(still_open or 0),
-            )
-        )
-    return rows
+    return {sid: (int(total), int(n)) for sid, total, n in session.execute(middle)}
 
 
 def overall_median_delay(session: Session, start: datetime, end: datetime) -> tuple[int, int] | None:
