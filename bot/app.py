@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,8 +24,13 @@ if TYPE_CHECKING:
     from bot.domain.lapse import LapseStages
     from bot.domain.statistics import ReportSettings
     from bot.services.links import LinkIssuer
+    from bot.services.sms import SmsSetup
     from bot.services.surveys import SurveyKit
+    from bot.services.voice import VoiceDesk, VoiceSettings
+    from bot.sms.callbacks import SmsCallbacks
     from bot.telegram.context import ChatServices
+    from bot.voice.twiml import Offload, TwimlConfig
+    from bot.webserver import Mount
     from scheduler.jobs import JobContext
 
 
@@ -162,7 +168,139 @@ class Container:
             plans=kit.plans or {},
             modes=kit.modes,
             chart_dir=Path(self.settings.chart_dir),
+            sms=self.sms_setup() if self.sms_enabled() else None,
+            sms_sender=self.sms_sender() if self.sms_enabled() else None,
+            sms_per_second=self.settings.sms_per_second,
         )
+
+    # SMS invitations (the contact plan's web mode): set up when HUIFANG_SMS_PROVIDER is set and "web" is in
+    # HUIFANG_CONTACT_MODES.
+    def sms_enabled(self) -> bool:
+        return self.settings.sms_provider is not None and "web" in self.settings.contact_modes
+
+    def sms_setup(self) -> SmsSetup:
+        from datetime import timedelta
+
+        from bot.services.sms import SmsSetup
+
+        s = self.settings
+        if not s.public_url:
+            raise MissingSetting("未设置 HUIFANG_PUBLIC_URL（短信里问卷链接与服务商回调所用的公网地址）")
+        if not s.sms_sign_name:
+            raise MissingSetting("未设置 HUIFANG_SMS_SIGN_NAME（短信签名，须与服务商审核通过的签名一致）")
+        return SmsSetup(
+            public_url=s.public_url,
+            sign_name=s.sms_sign_name,
+            link_valid_days=s.web_link_valid_days,
+            per_number_per_day=s.sms_per_number_per_day,
+            resend_after=timedelta(hours=s.sms_resend_after_hours),
+        )
+
+    def sms_sender(self) -> Callable[[], Any]:
+        """A factory of the provider's Sender (an async context manager: one HTTP session per job run)."""
+        s = self.settings
+        if not s.sms_account or s.sms_secret is None:
+            raise MissingSetting("未设置 HUIFANG_SMS_ACCOUNT / HUIFANG_SMS_SECRET（短信服务商的账号与密钥）")
+        account, secret = s.sms_account, s.sms_secret.get_secret_value()
+        public_url = self.sms_setup().public_url
+        if s.sms_provider == "twilio":
+            if not s.sms_from:
+                raise MissingSetting("未设置 HUIFANG_SMS_FROM（Twilio 的发送号码或 Messaging Service SID）")
+            from bot.sms.callbacks import twilio_status_url
+            from bot.sms.twilio_api import TwilioSms
+
+            sender_id = s.sms_from
+            return lambda: TwilioSms(account, secret, sender_id, twilio_status_url(public_url), s.sms_api_url)
+        if not s.sms_template_code:
+            raise MissingSetting("未设置 HUIFANG_SMS_TEMPLATE_CODE（阿里云审核通过的短信模板 CODE）")
+        from bot.sms.aliyun import AliyunSms
+
+        sign, template = self.sms_setup().sign_name, s.sms_template_code
+        return lambda: AliyunSms(account, secret, sign, template, s.sms_api_url)
+
+    def sms_callbacks(self) -> SmsCallbacks:
+        """The provider's callback routes for `huifang run` (receipts, upstream replies)."""
+        from bot.sms.callbacks import SmsCallbacks
+
+        s = self.settings
+        if s.sms_provider == "twilio":
+            assert s.sms_secret is not None
+            secret = s.sms_secret.get_secret_value()
+        elif s.sms_callback_secret is None or len(s.sms_callback_secret.get_secret_value()) < 16:
+            raise MissingSetting("未设置 HUIFANG_SMS_CALLBACK_SECRET（阿里云回调地址中的密钥，至少 16 个字符）")
+        else:
+            secret = s.sms_callback_secret.get_secret_value()
+        return SmsCallbacks(
+            self.uow, self.clock, s.sms_provider or "aliyun", secret, self.sms_setup().public_url,
+            s.default_region_code,
+        )  # fmt: skip
+
+    def voice_settings(self) -> VoiceSettings:
+        """The voice channel's knobs and phrases (scripts_zh/voice/phrases.yaml)."""
+        from datetime import timedelta
+
+        import yaml
+
+        from bot.domain.voice_dialog import DialogRules, Phrases
+        from bot.rendering import SCRIPTS_DIR
+        from bot.services.voice import VoiceSettings
+
+        s = self.settings
+        phrases = yaml.safe_load((SCRIPTS_DIR / "voice" / "phrases.yaml").read_text(encoding="utf-8"))
+        rules = DialogRules(
+            s.voice_max_reprompts,
+            s.voice_min_confidence,
+            s.voice_gather_timeout,
+            s.voice_transfer_number,
+            s.voice_machine_message,
+        )
+        stale = timedelta(minutes=30)
+        return VoiceSettings(Phrases(**phrases), rules, max_concurrent=s.voice_max_concurrent, stale_after=stale)
+
+    def voice_desk(self) -> VoiceDesk:
+        """The voice use cases over this database (what the voice adapter and the dialler call)."""
+        from bot.services.voice import VoiceDesk
+
+        return VoiceDesk(self.uow, self.survey_kit(), self.voice_settings(), self.engine.dialect.name == "sqlite")
+
+    def voice_configured(self) -> bool:
+        """Whether the automated voice call is one of this installation's contact modes."""
+        return "voice" in self.settings.contact_modes
+
+    def twiml_config(self) -> TwimlConfig:
+        """The TwiML adapter's settings; MissingSetting names the first one missing."""
+        from bot.voice.twiml import TwimlConfig
+
+        s = self.settings
+        needed = {
+            "HUIFANG_PUBLIC_URL": s.public_url,
+            "HUIFANG_VOICE_ACCOUNT_SID": s.voice_account_sid,
+            "HUIFANG_VOICE_AUTH_TOKEN": s.voice_auth_token,
+            "HUIFANG_VOICE_CALLER_ID": s.voice_caller_id,
+        }
+        for name, value in needed.items():
+            if not value:
+                raise MissingSetting(f"语音外呼（contact_modes 含 voice）须设置 {name}，见 docs/voice.md")
+        assert s.public_url and s.voice_auth_token and s.voice_account_sid and s.voice_caller_id
+        return TwimlConfig(
+            public_url=s.public_url,
+            auth_token=s.voice_auth_token.get_secret_value(),
+            account_sid=s.voice_account_sid,
+            api_url=s.voice_api_url,
+            caller_id=s.voice_caller_id,
+            language=s.voice_language,
+            voice=s.voice_voice,
+            calls_per_second=s.voice_calls_per_second,
+        )
+
+    def voice_mounts(self, offload: Offload | None = None) -> list[Mount]:
+        """The voice webhooks' routes when voice is set up here (none otherwise); ``offload`` runs their
+        database work off the event loop (default: threads of their own)."""
+        if not self.voice_configured():
+            return []
+        from bot.voice.twiml import mount
+
+        return [mount(self.voice_desk(), self.twiml_config(), offload)]
 
     def report_settings(self) -> ReportSettings:
         from bot.settings import report_settings

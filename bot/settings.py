@@ -152,6 +152,39 @@ class Settings(BaseSettings):
         default=300, ge=1, le=1_000_000, description="Requests per minute per client address on the web page"
     )
     web_forwarded_for: bool = Field(default=False, description="Read the client address from X-Forwarded-For")
+    # SMS invitations (the contact plan's `web` mode): the provider, its account, and its limits (see docs/sms.md).
+    sms_provider: Literal["aliyun", "twilio"] | None = Field(
+        default=None, description="aliyun (签名 + 模板) or twilio (a Twilio-compatible Messages API); unset: no SMS"
+    )
+    sms_api_url: str | None = Field(
+        default=None, description="The provider's API base URL (default: the provider's own; a fake in tests/demo)"
+    )
+    sms_account: str | None = Field(default=None, description="Aliyun AccessKeyId, or Twilio Account SID")
+    sms_secret: SecretStr | None = Field(default=None, description="Aliyun AccessKeySecret, or Twilio Auth Token")
+    sms_sign_name: str | None = Field(default=None, max_length=20, description="短信签名 (【签名】 first in every SMS)")
+    sms_template_code: str | None = Field(default=None, description="Aliyun's approved template code (SMS_…)")
+    sms_from: str | None = Field(default=None, description="Twilio: the sending number or Messaging Service SID")
+    sms_callback_secret: SecretStr | None = Field(
+        default=None, description="Aliyun: a secret in the receipt/reply callback paths (16+ characters)"
+    )
+    sms_per_second: float = Field(default=10.0, gt=0, le=5000, description="Most SMS sent per second (account)")
+    sms_per_number_per_day: int = Field(default=2, ge=1, le=50, description="Most SMS to one number per day")
+    sms_resend_after_hours: int = Field(default=24, ge=1, le=240, description="Hours before a second SMS try")
+    # Automated voice calls (智能外呼, docs/voice.md): the TwiML provider's REST API and credentials, the dialler's
+    # pacing, and the dialog's knobs. Webhooks are served under HUIFANG_PUBLIC_URL + /voice/twiml/.
+    voice_api_url: str = Field(default="https://api.twilio.com", description="The TwiML provider's REST API base URL")
+    voice_account_sid: str | None = Field(default=None, description="The provider account id (AccountSid)")
+    voice_auth_token: SecretStr | None = Field(default=None, description="The provider's auth token (signs webhooks)")
+    voice_caller_id: str | None = Field(default=None, description="The number calls come from (E.164)")
+    voice_language: str = Field(default="cmn-Hans-CN", description="Speech language for <Say> and <Gather>")
+    voice_voice: str | None = Field(default=None, description="The provider's TTS voice name (optional)")
+    voice_max_concurrent: int = Field(default=5, ge=1, le=500, description="Robot calls under way at once, at most")
+    voice_calls_per_second: float = Field(default=1.0, gt=0, le=50, description="New robot calls a second, at most")
+    voice_max_reprompts: int = Field(default=2, ge=0, le=5, description="Re-prompts on silence or not understood")
+    voice_min_confidence: float = Field(default=0.5, ge=0, le=1, description="Speech below this is not understood")
+    voice_gather_timeout: int = Field(default=5, ge=1, le=30, description="Seconds of silence before a re-prompt")
+    voice_transfer_number: str | None = Field(default=None, description="转人工: the store's number (E.164)")
+    voice_machine_message: bool = Field(default=False, description="Leave a short message on answering machines")
 
     @field_validator("timezone")
     @classmethod
@@ -171,7 +204,7 @@ class Settings(BaseSettings):
             raise ValueError(f"太短：至少 {LINK_SECRET_MIN} 个字符（建议 32 个以上的随机字符）")
         return value
 
-    @field_validator("telegram_api_url", "public_url")
+    @field_validator("telegram_api_url", "public_url", "sms_api_url", "voice_api_url")
     @classmethod
     def _api_url(cls, value: str | None) -> str | None:
         if value is None:

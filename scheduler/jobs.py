@@ -22,17 +22,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.contact_plans import load_plans
 from bot.domain.calling import CallingHours
 from bot.domain.contact_plan import ContactPlan, Mode
 from bot.domain.due import DueRules
 from bot.domain.statistics import ReportSettings
-from bot.services import due_selection, invitations, plan_progress, staff_messages
+from bot.services import due_selection, invitations, plan_progress, sms, staff_messages
 from bot.services.due_selection import DueReport
 from bot.services.outbox import Sender, SendReport, send_outbox
 from bot.services.plan_progress import PlanReport
+from bot.services.sms import SmsSetup
 from bot.services.surveys import SurveyKit
 from bot.texts import Texts
 from storage.unit_of_work import SqlUnitOfWork
@@ -56,6 +57,10 @@ class JobContext:
     invitation_reminder_after: timedelta = timedelta(hours=24)
     invitation_expires_after: timedelta = timedelta(days=7)
     chart_dir: Path = Path("huifang-charts")
+    # SMS invitations (the web mode), when set up: what queueing needs, and a factory of the provider's Sender.
+    sms: SmsSetup | None = None
+    sms_sender: Callable[[], Any] | None = None
+    sms_per_second: float = 10.0
 
     @property
     def now(self) -> datetime:
@@ -150,5 +155,41 @@ async def deliver(ctx: JobContext, sender: Sender) -> SendReport:
     return await send_outbox(ctx.uow, sender, ctx.texts, ctx.kit.clock)
 
 
+async def send_sms(ctx: JobContext) -> tuple[int, SendReport]:
+    """Inside calling hours: queue the invitation SMS of the web-mode surveys, then send what the outbox holds
+    for SMS at the provider's rate. (queued, sent report)."""
+    import asyncio
+
+    from bot.sms.pacing import Paced
+
+    if ctx.sms is None or ctx.sms_sender is None or not ctx.hours.is_open(ctx.local().replace(tzinfo=None)):
+        return 0, SendReport()
+    setup = ctx.sms
+
+    def queue() -> int:
+        with ctx.uow() as uow:
+            return sms.queue_invitations(uow, ctx.texts, ctx.plans, setup, ctx.now)
+
+    queued = await asyncio.to_thread(queue)
+    async with ctx.sms_sender() as provider:
+        report = await sms.deliver(ctx.uow, Paced(provider, ctx.sms_per_second), ctx.texts, ctx.kit.clock)
+    log.info("send_sms: %s queued, %s sent, %s failed, %s cancelled", queued, report.sent, report.failed,
+             report.cancelled)  # fmt: skip
+    return queued, report
+
+
 def at_local(day: date, hour: int, tz: Any) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
+
+
+# ------------------------------------------------------------------------------------------- voice calls
+
+
+class Dialler(Protocol):
+    async def tick(self) -> int: ...
+
+
+async def place_voice_calls(dialler: Dialler) -> int:
+    """Place the robot calls due now (calling hours, opt-outs, the concurrency cap and the pace are the
+    dialler's service and adapter's business); how many the provider accepted."""
+    return await dialler.tick()

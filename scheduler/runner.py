@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -41,6 +42,8 @@ def job_table(
     }
     if sender is not None:
         table["send_outbox"] = lambda: _in_thread(jobs.deliver, ctx, sender)
+    if ctx.sms_sender is not None:  # its own loop in a worker thread: its HTTP session lives there
+        table["send_sms"] = lambda: asyncio.to_thread(asyncio.run, jobs.send_sms(ctx))
     return table
 
 
@@ -74,6 +77,7 @@ SCHEDULE = {
     "remind_and_expire": IntervalTrigger(minutes=15),
     "urgent": IntervalTrigger(minutes=1),
     "send_outbox": IntervalTrigger(seconds=10),
+    "send_sms": IntervalTrigger(seconds=30),
 }
 
 
@@ -88,6 +92,8 @@ def build_scheduler(ctx: JobContext, sender: Sender, report_settings: ReportSett
         "weekly_summary": CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=tz),
     }
     for name, trigger in triggers.items():
+        if name not in table:  # a channel not set up here (SMS)
+            continue
         scheduler.add_job(
             _logged(name, table[name]),
             trigger,
@@ -109,3 +115,21 @@ def _logged(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaita
             log.exception("job %s failed", name)
 
     return run
+
+
+VOICE_DIALLER_EVERY = IntervalTrigger(seconds=15)
+
+
+def add_voice_dialler(scheduler: AsyncIOScheduler, dialler: jobs.Dialler) -> None:
+    """The robot calls' dialler (voice set up here): every 15 s, one tick at a time."""
+    scheduler.add_job(
+        _logged("place_voice_calls", lambda: jobs.place_voice_calls(dialler)),
+        VOICE_DIALLER_EVERY,
+        id="place_voice_calls",
+        name="place_voice_calls",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=60,
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),  # the first tick at start-up: calls due before a restart go on at once
+    )

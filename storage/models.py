@@ -388,6 +388,8 @@ class OutboundMessage(Base):
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
+    receipt: Mapped[str | None] = mapped_column(String(30))  # the provider's delivery receipt (SMS), once
+    receipt_at: Mapped[datetime | None]
 
 
 class ReasonRollup(Base):
@@ -412,3 +414,67 @@ class ReasonRollup(Base):
 
 # Reports: referrals are counted by the day the customer was recorded.
 Index("ix_customer_created", Customer.created_at)
+
+
+class ConsentRecord(Base):
+    """A consent or an opt-out, in any channel: when, how (source) and in what words. Kept (not updated)."""
+
+    __tablename__ = "consent_record"
+    __table_args__ = (
+        CheckConstraint("action IN ('consent', 'opt_out')", name="action"),
+        Index("ix_consent_record_customer_time", "customer_id", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(40))
+    wording: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+
+
+class ErasureRecord(Base):
+    """That a customer's personal data was erased (PIPL), when, and how many rows per table: never what."""
+
+    __tablename__ = "erasure_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    erased_at: Mapped[datetime]
+    rows: Mapped[dict[str, Any]]
+
+
+# --- automated voice calls (智能外呼, docs/voice.md) ---
+LIVE_CALL = "ended_at IS NULL"
+
+
+class VoiceCall(Base):
+    """One automated call for a survey: its own ``key`` is in every webhook URL (so a call placed just before a
+    crash is still found), the provider's call id once known, and where the dialog stands (``turn`` counts the
+    questions put, ``misses`` the re-prompts on the current one). At most one live call per survey."""
+
+    __tablename__ = "voice_call"
+    __table_args__ = (
+        Index(
+            "uq_voice_call_live_survey",
+            "survey_id",
+            unique=True,
+            sqlite_where=text(LIVE_CALL),
+            postgresql_where=text(LIVE_CALL),
+        ),
+        Index("ix_voice_call_ended", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    turn: Mapped[int] = mapped_column(Integer, server_default="0")
+    misses: Mapped[int] = mapped_column(Integer, server_default="0")
+    answered_by: Mapped[str | None] = mapped_column(String(30))
+    disposition: Mapped[str | None] = mapped_column(String(30))
+    created_at: Mapped[datetime]
+    placed_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]

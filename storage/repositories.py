@@ -21,8 +21,10 @@ from bot.domain.people import CustomerStatus, Honorific, IntentLevel, Role, Tier
 from storage.models import (
     ACTIVE_SURVEY,
     Answer,
+    ConsentRecord,
     ContactAttempt,
     Customer,
+    ErasureRecord,
     InboundUpdate,
     LeadEvent,
     LinkToken,
@@ -34,6 +36,7 @@ from storage.models import (
     Task,
     UTCDateTime,
     Vehicle,
+    VoiceCall,
     WebLink,
 )
 
@@ -385,6 +388,7 @@ class SurveyRepository:
                 Survey.status.in_((SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)),
                 Survey.claimed_by_staff_id.is_(None),
                 Customer.opted_out_at.is_(None),
+                ~_LIVE_VOICE_CALL,  # a robot call under way is not moved away from under it
             )
             .order_by(Survey.id)
             .limit(limit)
@@ -417,6 +421,24 @@ class SurveyRepository:
                 Survey.channel == "chat",
                 Survey.status == SurveyStatus.INVITED,
                 Survey.expires_at.is_not(None),
+                Customer.opted_out_at.is_(None),
+            )
+            .order_by(Survey.id)
+            .limit(limit)
+        ).all()
+        return [(survey, customer) for survey, customer in rows]
+
+    def to_invite_by_sms(self, now: datetime, limit: int = 5000) -> list[tuple[Survey, Customer]]:
+        """Surveys in the web mode (an SMS with a link) not yet offered, or offered and due another try, to
+        customers who have not opted out."""
+        rows = self._session.execute(
+            select(Survey, Customer)
+            .join(Customer, Customer.id == Survey.customer_id)
+            .where(
+                Survey.channel == "web",
+                (Survey.status == SurveyStatus.PENDING)
+                | ((Survey.status == SurveyStatus.INVITED) & (Survey.next_try_at <= now)),
+                Survey.claimed_by_staff_id.is_(None),
                 Customer.opted_out_at.is_(None),
             )
             .order_by(Survey.id)
@@ -885,14 +907,15 @@ class OutboxRepository:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def claimable(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
-        """Pending messages, and messages claimed by a process that has gone quiet (crashed)."""
+    def claimable(self, now: datetime, stale_before: datetime, limit: int, channel: str = "telegram") -> list[int]:
+        """Pending messages of ``channel``, and its messages claimed by a process that has gone quiet (crashed)."""
         return list(
             self._session.scalars(
                 select(OutboundMessage.id)
                 .where(
+                    OutboundMessage.channel == channel,
                     (OutboundMessage.status == OutboxStatus.PENDING)
-                    | ((OutboundMessage.status == OutboxStatus.CLAIMED) & (OutboundMessage.claimed_at < stale_before))
+                    | ((OutboundMessage.status == OutboxStatus.CLAIMED) & (OutboundMessage.claimed_at < stale_before)),
                 )
                 .order_by(OutboundMessage.id)
                 .limit(limit)
@@ -915,6 +938,36 @@ class OutboxRepository:
 
     def get(self, message_id: int) -> OutboundMessage | None:
         return self._session.get(OutboundMessage, message_id)
+
+    def by_key(self, key: str) -> OutboundMessage | None:
+        return self._session.scalars(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).first()
+
+    def record_receipt(self, key: str, receipt: str, now: datetime) -> bool:
+        """Store the provider's delivery receipt of a message, once: False if it had one already (a receipt
+        delivered twice) or there is no such message (one statement, so two deliveries at once record one)."""
+        result = self._session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.idempotency_key == key, OutboundMessage.receipt.is_(None))
+            .values(receipt=receipt, receipt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def count_to_since(self, recipient: str, channel: str, since: datetime) -> int:
+        """Messages queued to ``recipient`` on ``channel`` since ``since`` that were not cancelled."""
+        return int(
+            self._session.scalar(
+                select(func.count())
+                .select_from(OutboundMessage)
+                .where(
+                    OutboundMessage.recipient == recipient,
+                    OutboundMessage.channel == channel,
+                    OutboundMessage.created_at >= since,
+                    OutboundMessage.status != OutboxStatus.CANCELLED,
+                )
+            )
+            or 0
+        )
 
     def cancel_unsent_to(self, recipient: str, reason: str) -> int:
         """Cancel every message to ``recipient`` not sent yet (pending, or claimed by a sender); how many."""
@@ -962,3 +1015,81 @@ _ACTIVE_SURVEY = (
 _ACTIVE_SURVEY_LOCKED = _ACTIVE_SURVEY.with_for_update()
 _CUSTOMER_BY_CHAT = select(Customer).where(Customer.telegram_chat_id == bindparam("chat_id"))
 _STAFF_BY_TELEGRAM = select(Staff).where(Staff.telegram_user_id == bindparam("user_id"), Staff.active.is_(True))
+
+
+class ConsentRecords:
+    """Consents and opt-outs as they happened (rows are added, never changed)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, record: ConsentRecord) -> None:
+        self._session.add(record)
+
+    def erasures(self, customer_id: int) -> list[datetime]:
+        """When the customer's personal data was erased (if it was)."""
+        return list(
+            self._session.scalars(
+                select(ErasureRecord.erased_at)
+                .where(ErasureRecord.customer_id == customer_id)
+                .order_by(ErasureRecord.erased_at)
+            )
+        )
+
+    def for_customer(self, customer_id: int) -> list[ConsentRecord]:
+        return list(
+            self._session.scalars(
+                select(ConsentRecord)
+                .where(ConsentRecord.customer_id == customer_id)
+                .order_by(ConsentRecord.recorded_at, ConsentRecord.id)
+            )
+        )
+
+
+# --- automated voice calls (智能外呼) ---
+_LIVE_VOICE_CALL = select(VoiceCall.id).where(VoiceCall.survey_id == Survey.id, VoiceCall.ended_at.is_(None)).exists()
+
+
+class VoiceCallRepository:
+    """Automated calls and the surveys waiting for one."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, call: VoiceCall) -> None:
+        self._session.add(call)
+        self._session.flush()  # the live-call-per-survey index refuses a second call now, not at commit
+
+    def by_key(self, key: str, *, for_update: bool = False) -> VoiceCall | None:
+        query = select(VoiceCall).where(VoiceCall.key == key)
+        return self._session.scalars(query.with_for_update() if for_update else query).first()
+
+    def live_count(self) -> int:
+        return int(self._session.scalar(select(func.count()).where(VoiceCall.ended_at.is_(None))) or 0)
+
+    def live_before(self, cutoff: datetime) -> list[VoiceCall]:
+        """Calls still open that were created before ``cutoff`` (their end was never reported)."""
+        query = select(VoiceCall).where(VoiceCall.ended_at.is_(None), VoiceCall.created_at < cutoff)
+        return list(self._session.scalars(query.order_by(VoiceCall.id)))
+
+    def due_surveys(self, now: datetime, limit: int) -> list[tuple[Survey, Customer]]:
+        """Surveys in the voice mode that may be called now: waiting or begun, their retry time reached, the
+        customer not opted out and with a phone number, no call to them under way. Longest waiting first."""
+        if limit <= 0:
+            return []
+        rows = self._session.execute(
+            select(Survey, Customer)
+            .join(Customer, Customer.id == Survey.customer_id)
+            .where(
+                Survey.channel == "voice",
+                Survey.status.in_((SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)),
+                (Survey.next_try_at.is_(None)) | (Survey.next_try_at <= now),
+                Survey.claimed_by_staff_id.is_(None),
+                Customer.opted_out_at.is_(None),
+                Customer.phone.is_not(None),
+                ~_LIVE_VOICE_CALL,
+            )
+            .order_by(func.coalesce(Survey.next_try_at, Survey.due_at, Survey.created_at), Survey.id)
+            .limit(limit)
+        ).all()
+        return [(row[0], row[1]) for row in rows]

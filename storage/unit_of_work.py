@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import READ_ONLY
 from storage.repositories import (
+    ConsentRecords,
     CustomerRecords,
     CustomerRepository,
     InboundUpdates,
@@ -24,6 +25,7 @@ from storage.repositories import (
     TaskRepository,
     UpdateLog,
     VehicleRepository,
+    VoiceCallRepository,
     WebLinkRepository,
 )
 
@@ -50,6 +52,7 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     inbound: InboundUpdates
     web_links: WebLinkRepository
+    voice_calls: VoiceCallRepository
 
     def __init__(self, session_factory: sessionmaker[Session], read_only: bool = False) -> None:
         self._session_factory = session_factory
@@ -75,6 +78,8 @@ class SqlUnitOfWork:
         self.outbox = OutboxRepository(self.session)
         self.inbound = InboundUpdates(self.session)
         self.web_links = WebLinkRepository(self.session)
+        self.consents = ConsentRecords(self.session)
+        self.voice_calls = VoiceCallRepository(self.session)
         return self
 
     def __exit__(

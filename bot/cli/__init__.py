@@ -82,6 +82,7 @@ def _register_subcommands() -> None:
     from bot.cli.calls import calls
     from bot.cli.db import db
     from bot.cli.demo import demo
+    from bot.cli.erase import erase
     from bot.cli.import_ import import_group
     from bot.cli.jobs import jobs_group
     from bot.cli.links import link, links, staff
@@ -89,7 +90,7 @@ def _register_subcommands() -> None:
     from bot.cli.run import run
     from bot.cli.scripts import scripts
 
-    for command in (db, import_group, scripts, run, link, links, staff, report, jobs_group, demo, calls):
+    for command in (db, import_group, scripts, run, link, links, staff, report, jobs_group, demo, calls, erase):
         main.add_command(command)
 
 

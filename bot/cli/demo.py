@@ -31,11 +31,14 @@ def demo(out: Path, seed: int) -> None:
     statuses = "，".join(f"{SurveyStatus(k).label} {v}" for k, v in counts)
     click.echo(
         f"客户 {result['customers']} 位；回访 {result['surveys']} 次（{statuses}）；消息 {result['messages']} 条"
+        f"；智能外呼 {result['voice_calls']} 通"
     )
     web = result.get("on_the_web", {})
     click.echo(
         f"回访网页：{sum(web.values())} 位客户打开短信里的链接，{web.get('answered', 0)} 位答完，"
         f"{web.get('later', 0)} 位稍后，{web.get('opted_out', 0)} 位退订"
     )
+    if result.get("sms"):
+        click.echo(f"短信邀请 {result['sms']} 条（本地短信服务），例：{result['sms_example']}")
     click.echo(f"图表与报表已写入：{result['folder']}（reasons.png、report.xlsx、weekly-*.png）")
     click.echo(f"用时 {time.monotonic() - started:.1f} 秒")

@@ -11,7 +11,7 @@ import click
 from bot.cli.support import Fatal, container, telegram_token
 
 JOB_NAMES = ("select_due", "send_invitations", "remind_and_expire", "advance_plans", "staff_digest", "urgent",
-             "weekly_summary", "send_outbox")  # fmt: skip
+             "weekly_summary", "send_outbox", "send_sms", "place_voice_calls")  # fmt: skip
 
 
 @click.group("jobs")
@@ -35,6 +35,9 @@ def run_job(ctx: click.Context, name: str, now_text: str | None) -> None:
             except ValueError:
                 raise Fatal(f"无法识别的时间“{now_text}”（例如 2026-11-30T09:00）") from None
             app.clock = FixedClock(moment if moment.tzinfo else moment.replace(tzinfo=app.settings.tz))
+        if name == "place_voice_calls":
+            click.echo(f"{name}：{asyncio.run(_place_voice_calls(app))}")
+            return
         sender = None
         if name == "send_outbox":
             from telegram import Bot
@@ -53,6 +56,8 @@ def run_job(ctx: click.Context, name: str, now_text: str | None) -> None:
             bot = Bot(token, base_url=settings.telegram_api_url, request=calls, get_updates_request=polling)
             sender = TelegramSender(bot)
         table = job_table(app.job_context(), sender, app.report_settings())
+        if name not in table:
+            raise Fatal("短信未配置：请设置 HUIFANG_SMS_PROVIDER 等短信设置，并把 web 加入 HUIFANG_CONTACT_MODES")
         result = asyncio.run(_once(table[name], sender))
     click.echo(f"{name}：{result}")
 
@@ -62,3 +67,21 @@ async def _once(job, sender):  # type: ignore[no-untyped-def]
         return await job()
     async with sender._bot:
         return await job()
+
+
+async def _place_voice_calls(app):  # type: ignore[no-untyped-def]
+    """One tick of the robot calls' dialler (voice must be set up here: its settings are checked first)."""
+    from bot.app import MissingSetting
+    from bot.voice.twiml import TwimlDialler
+    from scheduler.jobs import place_voice_calls
+
+    if not app.voice_configured():
+        raise Fatal("HUIFANG_CONTACT_MODES 不含 voice：本店没有设置语音外呼，见 docs/voice.md")
+    try:
+        dialler = TwimlDialler(app.voice_desk(), app.twiml_config())
+    except MissingSetting as exc:
+        raise Fatal(str(exc)) from None
+    try:
+        return await place_voice_calls(dialler)
+    finally:
+        await dialler.close()

@@ -57,6 +57,7 @@ def _period(date_from: date | None, date_to: date | None, week: str | None) -> A
     type=click.Choice(["reasons", "contacts", "discipline", "recovery", "owners", "lapsed", "all"]),
     help="只输出某些部分（可重复；默认全部）",
 )
+@click.option("--consent", "consent_of", metavar="CUSTOMER", help="列出某位客户（手机号或客户编号）的同意与退订记录")
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -69,8 +70,12 @@ def report(
     fmt: str,
     out: Path | None,
     sections: tuple[str, ...],
+    consent_of: str | None,
 ) -> None:
     """统计报表：战败原因、联系结果与应答率、跟进纪律、准战败挽回、基盘客户分级、流失客户。"""
+    if consent_of is not None:
+        _consent(ctx, consent_of)
+        return
     from bot.report_output import BINARY_FORMATS, OutputError, write
     from bot.services.reports import SECTIONS, ReportError, ReportParams, build_report
     from bot.settings import report_settings
@@ -95,3 +100,17 @@ def report(
         click.echo(text, nl=False)
     else:
         click.echo(f"已写入：{out}", err=True)
+
+
+def _consent(ctx: click.Context, ref: str) -> None:
+    """`report --consent CUSTOMER`: when and how the customer consented or opted out, per channel."""
+    from bot.rendering import render_string
+    from bot.services.consent import consent_report, labels, render_table
+    from bot.services.erasure import CustomerNotFound
+
+    with container(ctx) as app:
+        try:
+            found = consent_report(app.read_uow, ref, app.settings.default_region_code)
+        except CustomerNotFound:
+            raise Fatal(render_string(labels()["not_found"], {"ref": ref})) from None
+        click.echo(render_table(found, app.settings.tz))

@@ -42,14 +42,28 @@ def run(ctx: click.Context) -> None:
         except MissingSetting as exc:
             raise Fatal(str(exc)) from None
         _check_webhook(app)
+        _check_voice(app)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        secrets = (app.settings.webhook_secret, app.settings.link_secret)
+        logging.getLogger("twilio").setLevel(logging.WARNING)  # its INFO lines describe every API request
+        secrets = (app.settings.webhook_secret, app.settings.link_secret, app.settings.sms_secret,
+                   app.settings.sms_callback_secret, app.settings.voice_auth_token)  # fmt: skip
         redaction.install([token, *(s.get_secret_value() for s in secrets if s is not None)])
         try:
             asyncio.run(_serve(app, services, token))
         except KeyboardInterrupt:  # only before start-up finished; afterwards Ctrl-C stops the bot cleanly
             raise Fatal("启动被中断（Ctrl-C）：机器人没有启动") from None
+
+
+def _check_voice(app: Container) -> None:
+    """Voice set up here (HUIFANG_CONTACT_MODES) needs its provider settings: one line and exit 2 otherwise."""
+    from bot.app import MissingSetting
+
+    if app.voice_configured():
+        try:
+            app.twiml_config()
+        except MissingSetting as exc:
+            raise Fatal(str(exc)) from None
 
 
 def _check_webhook(app: Container) -> None:
@@ -110,6 +124,7 @@ async def _serve(app: Container, services: object, token: str) -> None:
     await application.start()
     await _recover(app, application)
     scheduler = build_scheduler(app.job_context(), TelegramSender(application.bot), app.report_settings())
+    dialler = _voice_dialler(app, scheduler, services)
     scheduler.start()
     updater = application.updater
     assert updater is not None
@@ -123,6 +138,8 @@ async def _serve(app: Container, services: object, token: str) -> None:
     finally:
         services.close()  # type: ignore[attr-defined]
         scheduler.shutdown(wait=False)
+        if dialler is not None:
+            await dialler.close()
         if http is not None:
             await http.cleanup()
         if updater.running:
@@ -133,6 +150,18 @@ async def _serve(app: Container, services: object, token: str) -> None:
         raise Fatal(
             "另一个 huifang run 正在使用这个机器人令牌（Telegram 返回 409 Conflict）；同一令牌只能运行一个，请先停止它"
         )
+
+
+def _voice_dialler(app: Container, scheduler: Any, services: Any) -> Any:
+    """The robot calls' dialler as a scheduler job, when voice is set up here; None otherwise."""
+    if not app.voice_configured():
+        return None
+    from bot.voice.twiml import TwimlDialler
+    from scheduler.runner import add_voice_dialler
+
+    dialler = TwimlDialler(app.voice_desk(), app.twiml_config(), services.offload)
+    add_voice_dialler(scheduler, dialler)
+    return dialler
 
 
 async def _start_bot(app: Container, services: object, token: str) -> Any:
@@ -183,9 +212,11 @@ def _http_mounts(app: Container, services: object) -> list[Mount]:
     survey page, the voice and SMS providers' callbacks. Each channel adds its mount here."""
     from bot.web.pages import web_page_mount
 
-    mounts: list[Mount] = []
-    mounts += [web_page_mount(app, services.transact)] if "web" in app.settings.contact_modes else []  # type: ignore[attr-defined]
-    return mounts
+    return [
+        *([app.sms_callbacks().mount] if app.sms_enabled() else []),
+        *app.voice_mounts(services.offload),  # type: ignore[attr-defined]
+        *([web_page_mount(app, services.transact)] if "web" in app.settings.contact_modes else []),  # type: ignore[attr-defined]
+    ]
 
 
 async def _start_http(app: Container, services: object) -> AppRunner | None:

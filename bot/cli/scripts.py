@@ -43,6 +43,7 @@ def check_command(paths: tuple[Path, ...]) -> None:
             for purpose, plan in sorted(plans.items()):
                 modes = " → ".join(f"{s.mode.value} {_days(s.wait)}×{s.attempts}" for s in plan.stages)
                 click.echo(f"ok  contact plan {purpose}: {modes}")
+        problems.extend(_check_sms())
     for problem in problems:
         click.echo(problem, err=True)
     for q in good:
@@ -51,6 +52,22 @@ def check_command(paths: tuple[Path, ...]) -> None:
         click.echo(f"{len(problems)} error(s) found.", err=True)
         raise SystemExit(1)
     click.echo(f"{len(good)} questionnaire(s) checked, no errors.")
+
+
+def _check_sms() -> list[str]:
+    """The SMS invitation renders, starts with 【签名】 and ends with 回T退订; its length in billed parts."""
+    from bot.rendering import RenderError
+    from bot.services.sms import TEMPLATE, parts_note, required_ends, sample_invitation
+
+    try:
+        text = sample_invitation()
+    except RenderError as exc:
+        return [f"scripts_zh/{TEMPLATE}: {exc}"]
+    start, end = required_ends()
+    if not text.startswith(start) or not text.endswith(end):
+        return [f"scripts_zh/{TEMPLATE}: must start with {start} (the signature) and end with {end}"]
+    click.echo(f"ok  sms invitation ({parts_note(text)}): {text}")
+    return []
 
 
 def _days(wait: timedelta) -> str:

@@ -116,7 +116,7 @@ class Decision:
     opt_out: bool = False  # the customer asked never to be called again
 
 
-NO_ANSWER_KINDS = frozenset({"no_answer", "unreachable"})
+NO_ANSWER_KINDS = frozenset({"no_answer", "unreachable", "answering_machine"})  # 答录机: as no answer
 BAD_NUMBER = frozenset({"vacant", "suspended", "wrong_number"})
 
 

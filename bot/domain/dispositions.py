@@ -45,7 +45,11 @@ _GROUP_LABELS = {
 
 CHAT = "chat"
 PHONE = "phone"
-BOTH = frozenset({CHAT, PHONE})
+VOICE = "voice"  # the automated call (智能外呼): every call outcome a specialist's call has, and 答录机
+WEB = "web"  # an SMS with a link to the web page: its delivery receipts record these
+BOTH = frozenset({CHAT, PHONE, VOICE})
+CALLS = frozenset({PHONE, VOICE})
+CALLS_AND_SMS = CALLS | {WEB}
 
 
 @dataclass(frozen=True)
@@ -66,21 +70,23 @@ DISPOSITIONS: tuple[Disposition, ...] = (
     Disposition("partial", "中途挂断", AaporGroup.P, "1.2", BOTH),
     Disposition("refused", "拒访", AaporGroup.R, "2.112", BOTH),
     Disposition("appointment", "预约回访", AaporGroup.O, "2.35", BOTH),
-    Disposition("busy_now", "忙/有事", AaporGroup.O, "2.35", frozenset({PHONE}), True),
-    Disposition("rejected_call", "拒接", AaporGroup.NC, "2.20", frozenset({PHONE}), True),
-    Disposition("away", "人在外地", AaporGroup.NC, "2.21", frozenset({PHONE}), True),
-    Disposition("no_answer", "无人接听", AaporGroup.UH, "3.13", frozenset({PHONE}), True),
-    Disposition("line_busy", "占线", AaporGroup.UH, "3.12", frozenset({PHONE}), True),
-    Disposition("powered_off", "关机", AaporGroup.UH, "3.16", frozenset({PHONE}), True),
-    Disposition("unreachable", "无法接通", AaporGroup.UH, "3.16", frozenset({PHONE}), True),
-    Disposition("forwarded", "呼转", AaporGroup.UH, "3.10", frozenset({PHONE}), True),
-    Disposition("suspended", "停机", AaporGroup.NE, "4.33", frozenset({PHONE}), True),
-    Disposition("vacant", "空号", AaporGroup.NE, "4.31", frozenset({PHONE}), True),
-    Disposition("wrong_number", "号码有误", AaporGroup.NE, "4.70", frozenset({PHONE}), True),
-    Disposition("no_reply", "未回复", AaporGroup.UO, "3.19", frozenset({CHAT}), True),
-    Disposition("opted_out", "已退订", AaporGroup.R, "2.112", frozenset({CHAT})),
+    Disposition("busy_now", "忙/有事", AaporGroup.O, "2.35", CALLS, True),
+    Disposition("rejected_call", "拒接", AaporGroup.NC, "2.20", CALLS, True),
+    Disposition("away", "人在外地", AaporGroup.NC, "2.21", CALLS, True),
+    Disposition("no_answer", "无人接听", AaporGroup.UH, "3.13", CALLS, True),
+    Disposition("line_busy", "占线", AaporGroup.UH, "3.12", CALLS, True),
+    Disposition("powered_off", "关机", AaporGroup.UH, "3.16", CALLS_AND_SMS, True),
+    Disposition("unreachable", "无法接通", AaporGroup.UH, "3.16", CALLS_AND_SMS, True),
+    Disposition("forwarded", "呼转", AaporGroup.UH, "3.10", CALLS, True),
+    Disposition("answering_machine", "答录机", AaporGroup.UH, "3.14", frozenset({VOICE}), True),
+    Disposition("suspended", "停机", AaporGroup.NE, "4.33", CALLS_AND_SMS, True),
+    Disposition("vacant", "空号", AaporGroup.NE, "4.31", CALLS_AND_SMS, True),
+    Disposition("wrong_number", "号码有误", AaporGroup.NE, "4.70", CALLS_AND_SMS, True),
+    Disposition("no_reply", "未回复", AaporGroup.UO, "3.19", frozenset({CHAT, WEB}), True),
+    Disposition("opted_out", "已退订", AaporGroup.R, "2.112", frozenset({CHAT, VOICE, WEB})),
     Disposition("blocked", "被屏蔽", AaporGroup.R, "2.111", frozenset({CHAT}), True),
-    Disposition("other", "其他", AaporGroup.UO, "3.90", BOTH, True),
+    Disposition("sms_refused", "拒收", AaporGroup.R, "2.111", frozenset({WEB}), True),  # carrier blacklist, STOP
+    Disposition("other", "其他", AaporGroup.UO, "3.90", BOTH | {WEB}, True),
 )
 
 BY_CODE: dict[str, Disposition] = {d.code: d for d in DISPOSITIONS}

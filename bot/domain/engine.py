@@ -154,6 +154,7 @@ class StepOption:
     index: int
     code: str
     label: str
+    synonyms: tuple[str, ...] = ()  # what a caller may say for it (bot.domain.speech)
 
 
 @dataclass(frozen=True)
@@ -586,7 +587,9 @@ def _render_step(q: Questionnaire, node: Node, state: State, renderer: Renderer,
         kind=node.kind,
         text=renderer.render(node.text, _render_context(state)),
         preamble=preamble,
-        options=tuple(StepOption(i, o.code, o.label) for i, o in enumerate(node.options)) if show_options else (),
+        options=tuple(StepOption(i, o.code, o.label, o.synonyms) for i, o in enumerate(node.options))
+        if show_options
+        else (),
         selected=state.selected,
         scale=node.scale,
         max_length=node.max_length,

@@ -141,6 +141,7 @@ class Option:
     actions: tuple[Action, ...] = ()
     low: int | None = None
     high: int | None = None
+    synonyms: tuple[str, ...] = ()  # what a caller may say for it (voice), beside the label
     line: int = 0
 
 

@@ -25,6 +25,7 @@ from bot.domain.questionnaire import (
     Questionnaire,
 )
 from bot.domain.questionnaire_graph import graph_issues
+from bot.domain.speech import number, spoken_phrases
 
 _Report = Callable[[int, str], None]
 
@@ -90,6 +91,38 @@ def _check_node(n: Node, score_names: set[str], err: _Report) -> None:
         err(n.line, f"{where}: min_length is greater than max_length")
     if n.kind is NodeKind.RATING and n.scale is not None:
         _check_bands(n, where, err)
+    _check_synonyms(n, where, err)
+
+
+def _check_synonyms(n: Node, where: str, err: _Report) -> None:
+    """A synonym names one option of its node: no other option may say it (by a synonym or a label part),
+    and it must be something a caller can say (not only filler words, not a number: numbers pick options
+    by their position)."""
+    said_for: dict[tuple[str, bool], tuple[str, int]] = {}
+    shared: set[tuple[str, bool]] = set()  # a label part several options share names none of them
+    for o in n.options:
+        for phrase in spoken_phrases(o.label):
+            if said_for.setdefault(phrase, (o.code, o.line))[0] != o.code:
+                shared.add(phrase)
+    for phrase in shared:
+        del said_for[phrase]
+    for o in n.options:
+        for word in o.synonyms:
+            phrases = spoken_phrases("", (word,))
+            if not phrases:
+                err(o.line, f"{where}, option {o.code}: synonym {word!r} is only filler words")
+                continue
+            if number(phrases[0][0]) is not None:
+                err(
+                    o.line, f"{where}, option {o.code}: synonym {word!r} is a number (numbers pick options by position)"
+                )
+                continue
+            owner = said_for.setdefault(phrases[0], (o.code, o.line))
+            if owner[0] != o.code:
+                err(
+                    o.line,
+                    f"{where}, option {o.code}: synonym {word!r} is also said for option {owner[0]} (line {owner[1]})",
+                )
 
 
 def _check_node_codes(n: Node, where: str, err: _Report) -> None:

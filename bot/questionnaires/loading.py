@@ -174,6 +174,7 @@ def _option(doc: s.MultiOptionDoc | s.BandDoc, path: DataPath, lines: Lines) -> 
         actions=_actions(doc.actions),
         low=low,
         high=high,
+        synonyms=tuple(getattr(doc, "synonyms", ())),
         line=lines.start(path),
     )
 

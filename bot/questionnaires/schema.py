@@ -261,10 +261,21 @@ class _ChoiceDoc(_Doc):
     actions: Actions = Field(default_factory=list)
 
 
+def _synonyms(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise _fail("'synonyms' must be a non-empty list of words a customer may say for this option")
+    words = [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+    if not all(isinstance(w, str) and w.strip() for w in words):
+        raise _fail("'synonyms' must be non-empty strings")
+    return words
+
+
 class MultiOptionDoc(_ChoiceDoc):
     """An option of a multiple choice: it moves on by the node's ``next``, once confirmed."""
 
     label: Text
+    # What callers say for this option on a voice call (bot.domain.speech), beside the label itself.
+    synonyms: Annotated[list[str], BeforeValidator(_synonyms)] = Field(default_factory=list)
 
 
 class OptionDoc(MultiOptionDoc):

@@ -2,7 +2,9 @@
 
 A fresh SQLite database gets the sample staff and customers; the real bot (PTB Application) talks HTTP
 to the local Telegram-compatible server; simulated customers open their SMS links and answer (or refuse,
-postpone, opt out, ignore us) with realistic mixes; simulated specialists work the phone queue. The clock
+postpone, opt out, ignore us) with realistic mixes; customers with no chat are called by the voice robot
+(智能外呼, through the fake TwiML provider over HTTP: they press keys or speak, some never pick up, some are
+answering machines, a few ask never to be called again); simulated specialists work the phone queue. The clock
 jumps through the fortnight while the scheduler's jobs run at their times. At the end the weekly summary
 is printed and the chart and an xlsx report are written to the folder it names. Nothing is left running.
 """
@@ -10,8 +12,11 @@ is printed and the chart and an xlsx report are written to the folder it names. 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import re
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +30,10 @@ from bot.domain.engine import Choose, FreeText, Rate
 from bot.domain.lifecycle import SurveyStatus
 from bot.domain.links import LinkSubject
 from bot.domain.questionnaire import NodeKind
+from bot.sandbox.fake_sms import FakeSmsProvider
 from bot.sandbox.fake_telegram import FakeTelegram, FakeUser, SentMessage
+from bot.sandbox.fake_voice import Answered, FakeVoiceProvider, Press, Reply, Speak, Unanswered
+from bot.sandbox.voice_rig import VoiceRig, voice_rig
 from bot.services import calls
 from bot.services.importing import import_customers, import_staff
 from bot.services.links import issue_link
@@ -33,6 +41,7 @@ from bot.services.surveys import Accepted
 from bot.settings import Settings
 from bot.telegram.application import build_application
 from bot.telegram.sender import TelegramSender
+from bot.webserver import bound_port, build_web_app, start_web_server
 from scheduler import jobs
 from storage.models import Customer, Staff, Survey
 from storage.schema import upgrade
@@ -59,17 +68,29 @@ DIAL_OUTCOMES = (("connected", 55), ("no_answer", 20), ("line_busy", 7), ("power
                  ("vacant", 2), ("wrong_number", 2), ("rejected_call", 3), ("away", 2))  # fmt: skip
 
 
+# SMS invitations (the web mode) through a local Aliyun-shaped provider; its receipts come back to our callbacks.
+SMS_SETTINGS = {
+    "contact_modes": ["chat", "web", "voice", "phone"], "sms_provider": "aliyun", "sms_account": "LTAI-demo",
+    "sms_secret": "demo-sms-secret", "sms_sign_name": "江铃汽车", "sms_template_code": "SMS_DEMO",
+    "sms_callback_secret": "demo-callback-secret-0123", "sms_per_second": 1000, "public_url": "http://127.0.0.1",
+}  # fmt: skip
+SMS_FAILURES = (("MK:0001", "空号"), ("MK:0005", "停机"), ("IC:0015", "关机"))  # a few numbers that do not work
+
+
 @dataclass
 class Demo:
     app: Container
     telegram: FakeTelegram
     rng: random.Random
+    sms: FakeSmsProvider | None = None
     links_opened: set[int] = field(default_factory=set)
     silent: set[int] = field(default_factory=set)
     handled: dict[int, int] = field(default_factory=dict)  # chat id -> messages already acted on
     summaries: list[str] = field(default_factory=list)
     web_base: str = ""  # the web survey page, served by the same HTTP server `huifang run` starts
     on_the_web: dict[str, int] = field(default_factory=dict)  # how web customers ended: answered, later …
+    voice: VoiceRig | None = None
+    voice_calls: int = 0
 
 
 def _examples_dir() -> Path:
@@ -90,7 +111,8 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
     database.unlink(missing_ok=True)
     clock = FixedClock(START)
     settings = Settings(database_url=f"sqlite:///{database}", store_name="惠州江铃4S店",
-                        link_secret=SecretStr("demo-secret-not-for-production"), chart_dir=str(out))  # fmt: skip
+                        link_secret=SecretStr("demo-secret-not-for-production"), chart_dir=str(out),
+                        voice_max_concurrent=40, **SMS_SETTINGS)  # type: ignore[arg-type]  # fmt: skip
     app = build(settings, clock=clock)
     upgrade(app.engine)
     examples = _examples_dir()
@@ -100,8 +122,8 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
     copy = out / "customers.csv"
     copy.write_bytes((examples / "customers.csv").read_bytes())
     imported = import_customers(app.uow, copy, options, clock)
-    async with FakeTelegram(bot_username="huifang_demo_bot") as telegram:
-        demo = Demo(app, telegram, random.Random(seed))
+    async with FakeTelegram(bot_username="huifang_demo_bot") as telegram, _sms_channel(app) as fake_sms:
+        demo = Demo(app, telegram, random.Random(seed), fake_sms)
         services = app.chat_services()
         # The clock jumps hours at a time, so Telegram's per-second limits would only slow the demo down.
         application = build_application(services, telegram.token, telegram.api_url, rate_limit=False)
@@ -117,10 +139,13 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
         demo.web_base = f"http://127.0.0.1:{bound_port(http)}"
         try:
             await _bind_staff(demo)
-            for day in range(days):
-                for hour in TICKS:
-                    clock.set(START + timedelta(days=day, hours=hour - 8))
-                    await _tick(demo, sender, hour, day)
+            async with voice_rig(app, calls_per_second=1000.0) as rig:  # no pacing wait in a simulation
+                demo.voice = rig
+                _voice_customers(demo, rig.provider)
+                for day in range(days):
+                    for hour in TICKS:
+                        clock.set(START + timedelta(days=day, hours=hour - 8))
+                        await _tick(demo, sender, hour, day)
         finally:
             await http.cleanup()
             await application.updater.stop()
@@ -129,6 +154,31 @@ async def run_demo(out: Path, seed: int = 7, days: int = DAYS) -> dict[str, Any]
     result = _finish(demo, out, imported.created, days)
     app.close()
     return result
+
+
+@contextlib.asynccontextmanager
+async def _sms_channel(app: Container) -> AsyncIterator[FakeSmsProvider]:
+    """The fake SMS provider and the HTTP server that takes its receipts, with the public URL set to it."""
+    from bot.services.sms import aliyun_template
+    from bot.sms.callbacks import aliyun_urls
+
+    runner = await start_web_server(build_web_app([app.sms_callbacks().mount]), "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{bound_port(runner)}"
+    app.settings.public_url = base
+    report_url, upstream_url = aliyun_urls(base, str(SMS_SETTINGS["sms_callback_secret"]))
+    fake = FakeSmsProvider(account=str(SMS_SETTINGS["sms_account"]), secret=str(SMS_SETTINGS["sms_secret"]),
+                           templates={"SMS_DEMO": aliyun_template(base)}, aliyun_report_url=report_url,
+                           aliyun_upstream_url=upstream_url, auto_receipts=True)  # fmt: skip
+    with app.uow() as uow:  # a few customers' numbers no longer work
+        phones = [c.phone for c in uow.session.query(Customer).filter(Customer.telegram_chat_id.is_(None)).limit(40)]
+    for phone, (code, message) in zip(phones[::13], SMS_FAILURES, strict=False):
+        fake.fail(phone, code, message)
+    try:
+        async with fake:
+            app.settings.sms_api_url = fake.url  # never the real provider
+            yield fake
+    finally:
+        await runner.cleanup()
 
 
 async def _bind_staff(demo: Demo) -> None:
@@ -158,10 +208,61 @@ async def _tick(demo: Demo, sender: TelegramSender, hour: int, day: int) -> None
             jobs.weekly_summary(ctx, demo.app.report_settings())
     await jobs.deliver(ctx, sender)
     await _customers_answer(demo)
+    await jobs.send_sms(ctx)  # those still waiting in the web mode get the SMS with their page's link
+    if hour in (10, 14) and demo.voice is not None:
+        demo.voice_calls += len(await demo.voice.dial())
     if 9 <= hour < 20:
         _specialists_call(demo)
     if hour in (10, 16):
         _staff_work_tasks(demo)
+
+
+# How the customers the robot calls behave (shares of the customers; the rest answer).
+VOICE_MIX = (("answer", 62), ("no-answer", 18), ("busy", 6), ("machine", 6), ("vacant", 3), ("opt_out", 5))
+
+
+def _voice_customers(demo: Demo, provider: FakeVoiceProvider) -> None:
+    """Give every customer's number a behaviour for when the robot calls."""
+    with demo.app.uow(read_only=True) as uow:
+        customers = uow.session.query(Customer.id, Customer.phone).filter(Customer.phone.is_not(None)).all()
+    for customer_id, phone in customers:
+        kind = demo.rng.choices([k for k, _ in VOICE_MIX], [w for _, w in VOICE_MIX])[0]
+        if kind == "answer":
+            provider.customer(phone, Answered(respond=_listener(random.Random(customer_id))))
+        elif kind == "opt_out":
+            provider.customer(phone, Answered((Speak(VOICE_OPT_OUT, 0.93),)))
+        elif kind == "machine":
+            provider.customer(phone, Answered(machine=True))
+        elif kind == "vacant":
+            provider.customer(phone, Unanswered("failed", 404))
+        else:
+            provider.customer(phone, Unanswered(kind, 486 if kind == "busy" else None))
+
+
+VOICE_OPT_OUT = "别再打了"
+_MENU = re.compile(r"([^，。\s]+?)请按(\d)")
+
+
+def _listener(rng: random.Random) -> Callable[[str], Reply]:
+    """A customer on the phone: picks an option the way chat customers do (by key or by saying it), says a
+    brand or an opinion when asked to speak, a time for a callback, a high score for a rating."""
+
+    def respond(prompt: str) -> Reply:
+        menu = _MENU.findall(prompt)
+        if "可选择多项" in prompt:
+            return Press("1#")
+        if menu:
+            label = _pick(rng, [m[0] for m in menu])
+            digit = next(d for m, d in menu if m == label)
+            return Speak(label, 0.92) if rng.random() < 0.4 else Press(digit)
+        if "打分" in prompt:
+            high = re.findall(r"按(\d+)到(\d+)", prompt)
+            return Press(f"{high[0][1] if high else 5}#")
+        if "方便回访的时间" in prompt:
+            return Speak("明天下午3点", 0.9)
+        return Speak(rng.choice(BRANDS) if "品牌" in prompt else "价格偏高", 0.88)
+
+    return respond
 
 
 def _staff_work_tasks(demo: Demo) -> None:
@@ -340,6 +441,9 @@ def _finish(demo: Demo, out: Path, imported: int, days: int) -> dict[str, Any]:
         "by_status": by_status,
         "messages": sum(len(m) for m in demo.telegram.messages.values()),
         "on_the_web": dict(demo.on_the_web),
+        "voice_calls": demo.voice_calls,
         "weekly_summary": weekly[-1] if weekly else "",
+        "sms": len(demo.sms.messages) if demo.sms else 0,
+        "sms_example": demo.sms.messages[0].text if demo.sms and demo.sms.messages else "",
         "folder": str(out.resolve()),
     }

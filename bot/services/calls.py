@@ -175,7 +175,7 @@ def record_dial(
             next_try_at=_utc(decision.at, kit.tz, now) if decision.at else None,
         )
     )
-    _apply(uow, kit, survey, staff, decision, now)
+    apply_decision(uow, kit, survey, decision, now, channel=PHONE, staff_id=staff.id)
     return Dialled(decision, _title(uow, survey), None, decision.at)
 
 
@@ -185,12 +185,24 @@ def _title(uow: SqlUnitOfWork, survey: Survey) -> str:
     return title(customer.name, Honorific(customer.honorific) if customer.honorific else None)
 
 
-def _apply(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, staff: Staff, decision: Decision, now: datetime) -> None:
+def apply_decision(
+    uow: SqlUnitOfWork,
+    kit: SurveyKit,
+    survey: Survey,
+    decision: Decision,
+    now: datetime,
+    *,
+    channel: str,
+    staff_id: int | None = None,
+) -> None:
+    """What a call that did not reach the customer leads to (the retry rules' ``decision``), in ``channel``
+    (a specialist's call or the robot's): try again later, move to the plan's next usable mode when the
+    number never answers, or end the survey (with a task to correct a bad number, or an opt-out)."""
     survey.claimed_by_staff_id = None
     survey.claimed_at = None
     if decision.next is Next.RETRY and decision.at is not None:
         survey.next_try_at = _utc(decision.at, kit.tz, now)
-        move(uow, survey, Event(EventKind.CALL_RETRY, started=bool(survey.state)), channel=PHONE, now=now)
+        move(uow, survey, Event(EventKind.CALL_RETRY, started=bool(survey.state)), channel=channel, now=now)
         return
     customer = uow.people.get(survey.customer_id)
     assert customer is not None
@@ -199,14 +211,14 @@ def _apply(uow: SqlUnitOfWork, kit: SurveyKit, survey: Survey, staff: Staff, dec
         step = next_mode_after_giving_up(kit.plans, survey, customer, kit.modes, now)
         if step is not None:
             next_mode = Event(EventKind.NEXT_MODE, started=bool(survey.state))
-            move(uow, survey, next_mode, channel=PHONE, now=now, record=False)  # the dial is recorded already
+            move(uow, survey, next_mode, channel=channel, now=now, record=False)  # the dial is recorded already
             enter(survey, step)
             survey.next_try_at = None
             return
-    move(uow, survey, Event(EventKind.CALL_FINAL, decision.outcome), channel=PHONE, now=now, staff_id=staff.id)
+    move(uow, survey, Event(EventKind.CALL_FINAL, decision.outcome), channel=channel, now=now, staff_id=staff_id)
     if decision.opt_out:
         customer.opted_out_at = now
-        opt_out_everywhere(uow, customer.id, channel=PHONE, now=now)
+        opt_out_everywhere(uow, customer.id, channel=channel, now=now, source="call_result", wording=decision.outcome)
     if decision.task:
         owner = uow.people.staff(customer.owner_staff_id)
         assignee = (
@@ -253,7 +265,7 @@ def end_call(uow: SqlUnitOfWork, kit: SurveyKit, staff: Staff, survey_id: int, h
         customer = uow.people.get(survey.customer_id)
         assert customer is not None
         customer.opted_out_at = now
-        opt_out_everywhere(uow, customer.id, channel=PHONE, now=now)
+        opt_out_everywhere(uow, customer.id, channel=PHONE, now=now, source="call_do_not_call", wording=how)
     return _title(uow, survey)
 
 

@@ -15,6 +15,8 @@ from bot.domain.engine import BookCallback, Input, Rejection, RejectReason, Stat
 from bot.domain.lifecycle import OutboxStatus, SurveyStatus
 from bot.domain.links import InvalidLink, LinkProblem, LinkSubject
 from bot.domain.presentation import callback_input, parse_callback, text_input
+from bot.services import consent as consent_records
+from bot.services.consent import ConsentAction
 from bot.services.links import check_link, mark_used
 from bot.services.survey_status import opt_out_everywhere
 from bot.services.surveys import (
@@ -34,6 +36,7 @@ CHAT = "chat"
 # A survey running in these modes goes on at its question in chat (the web page reads the same state); one a
 # specialist's call had begun starts afresh (see the lifecycle's ``started``).
 _CONTINUES_HERE = (CHAT, "web")
+CONSENT_WORDING = "messages/consent.j2"  # what a consent record names as the text the customer answered
 NEXT_MESSAGE = "chat-next:"
 """Idempotency-key prefix of the message that shows where a chat survey stands after an answer."""
 
@@ -169,6 +172,10 @@ def consent(
     customer.consent_at = now
     customer.opted_out_at = None
     customer.updated_at = now
+    consent_records.record(
+        uow, customer.id, channel=CHAT, action=ConsentAction.CONSENT, source="chat_button",
+        wording=CONSENT_WORDING + " k:go", now=now,
+    )  # fmt: skip
     survey = uow.surveys.active_for_customer(customer.id, for_update=True)
     if survey is None:
         return NothingToAnswer()
@@ -193,7 +200,10 @@ def opt_out(uow: SqlUnitOfWork, kit: SurveyKit, chat_id: int) -> bool:
     customer.opted_out_at = now
     customer.updated_at = now
     survey = uow.surveys.active_for_customer(customer.id)
-    opt_out_everywhere(uow, customer.id, channel=CHAT, now=now, record_for=survey.id if survey else None)
+    opt_out_everywhere(
+        uow, customer.id, channel=CHAT, now=now, record_for=survey.id if survey else None,
+        source="chat_button", wording=CONSENT_WORDING + " k:stop",
+    )  # fmt: skip
     uow.session.flush()
     uow.outbox.cancel_unsent_to(str(chat_id), "opted out")
     return True

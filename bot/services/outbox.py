@@ -81,15 +81,16 @@ async def send_outbox(
     claim_timeout: timedelta = timedelta(minutes=5),
     batch: int = 200,
     max_attempts: int = 5,
+    channel: str = "telegram",
 ) -> SendReport:
-    """Send every pending message (and every message a crashed sender left claimed)."""
+    """Send every pending message of ``channel`` (and every one a crashed sender left claimed)."""
     report = SendReport()
     while True:
         now = clock.now()
         stale = now - claim_timeout
         with uow_factory() as uow:
             uow.serialise("outbox_claim")  # two senders claim one after the other, each a different batch
-            claimed = [m for m in uow.outbox.claimable(now, stale, batch) if uow.outbox.claim(m, now, stale)]
+            claimed = [m for m in uow.outbox.claimable(now, stale, batch, channel) if uow.outbox.claim(m, now, stale)]
             uow.commit()
         if not claimed:
             return report
@@ -106,8 +107,10 @@ async def _deliver(
         recipient, payload, attempts = message.recipient, dict(message.payload), message.attempts
         customer_id = payload.get("customer_id")
         customer = uow.people.get(customer_id) if customer_id else None
-        # Consent is checked again at send time: an opt-out between queueing and sending wins.
-        if customer is not None and (customer.opted_out_at is not None or customer.chat_unreachable_at is not None):
+        # Consent is checked again at send time: an opt-out between queueing and sending wins (a chat that
+        # blocked the bot stops chat messages only).
+        blocked_chat = message.channel == "telegram" and customer is not None and customer.chat_unreachable_at
+        if customer is not None and (customer.opted_out_at is not None or blocked_chat):
             uow.outbox.finish(message_id, OutboxStatus.CANCELLED, clock.now(), "opted out or unreachable")
             uow.commit()
             report.cancelled += 1

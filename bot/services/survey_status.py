@@ -61,10 +61,25 @@ def move(
 
 
 def opt_out_everywhere(
-    uow: SqlUnitOfWork, customer_id: int, *, channel: str, now: datetime, record_for: int | None = None
+    uow: SqlUnitOfWork,
+    customer_id: int,
+    *,
+    channel: str,
+    now: datetime,
+    record_for: int | None = None,
+    source: str | None = None,
+    wording: str | None = None,
 ) -> int:
     """End every active survey of a customer who opted out (any mode); the attempt (disposition opted_out) is
-    recorded on the survey ``record_for`` only (the one the customer was being asked in). Returns how many."""
+    recorded on the survey ``record_for`` only (the one the customer was being asked in). The opt-out itself
+    is kept as a consent record (``source``: how, default the channel; ``wording``: the customer's words or
+    the text they answered). Returns how many surveys ended."""
+    from bot.services.consent import ConsentAction, record
+
+    record(
+        uow, customer_id, channel=channel, action=ConsentAction.OPT_OUT, source=source or channel, wording=wording,
+        now=now,
+    )  # fmt: skip
     surveys = uow.surveys.all_active_for_customer(customer_id, for_update=True)
     for survey in surveys:
         move(uow, survey, Event(EventKind.OPT_OUT), channel=channel, now=now, record=survey.id == record_for)

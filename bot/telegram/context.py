@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -93,6 +94,14 @@ class ChatServices:
             log.warning("database busy (another process holds the write lock); trying again in %.2f s", delay)
             self._closing.wait(delay)
             delay = min(delay * 2, 2.0)
+
+    async def offload(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a blocking use case that opens its own unit of work (another channel's, e.g. a voice webhook) off
+        the event loop: on SQLite in this process's one writer thread, patiently, like ``transact``."""
+        run = functools.partial(fn, *args)
+        if not self._sqlite:
+            return await asyncio.to_thread(run)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, self._patiently, run)
 
     @cached_property
     def _prompt_pool(self) -> ThreadPoolExecutor:

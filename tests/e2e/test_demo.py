@@ -17,7 +17,13 @@ async def test_the_demo_surveys_customers_by_chat_and_phone_and_pushes_the_weekl
     assert result["by_status"].get("refused", 0) > 0 and result["by_status"].get("cancelled", 0) > 0  # opt-outs
     assert result["weekly_summary"].startswith("📊 上周回访汇总（2026-W48）")
     assert "主要战败原因" in result["weekly_summary"]
+    assert result["voice_calls"] > 20  # customers without a chat are called by the robot
+    assert "• 语音：尝试" in result["weekly_summary"]  # and the weekly figures show the mode
     folder = Path(result["folder"])
     assert (folder / "weekly-2026-W48.png").stat().st_size > 10_000
     assert (folder / "reasons.png").stat().st_size > 10_000
     assert len(load_workbook(folder / "report.xlsx", read_only=True).sheetnames) >= 5
+    # Customers not reached in chat get the SMS invitation from the local provider, with their page's link.
+    assert result["sms"] > 20
+    assert result["sms_example"].startswith("【江铃汽车】") and "/s/" in result["sms_example"]
+    assert result["sms_example"].endswith("回T退订")

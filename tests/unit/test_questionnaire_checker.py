@@ -38,6 +38,10 @@ DEFECTS = [
     ("bad_action.yaml", "unknown status 'happy'", 14),
     ("bad_action.yaml", "unknown action 'send_flowers'", 15),
     ("id_mismatch.yaml", "must match the file name 'id_mismatch'", 1),
+    ("shared_synonym.yaml", "option service: synonym '太贵' is also said for option price (line 9)", 13),
+    ("shared_synonym.yaml", "option other: synonym '价格高' is also said for option price (line 9)", 17),
+    ("shared_synonym.yaml", "option other: synonym '啊那个' is only filler words", 17),
+    ("shared_synonym.yaml", "option other: synonym '2' is a number", 17),
 ]
 
 

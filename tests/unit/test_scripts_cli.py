@@ -75,3 +75,10 @@ def test_try_refuses_a_broken_questionnaire_and_points_to_check() -> None:
     code, output = run("try", "cycle", "--dir", str(FIXTURES / "questionnaires"))
     assert code != 0
     assert "scripts check" in output
+
+
+def test_check_shows_the_sms_invitation_with_its_length_in_billed_parts() -> None:
+    code, output = run("check")
+    assert code == 0, output
+    line = next(line for line in output.splitlines() if line.startswith("ok  sms invitation"))
+    assert "按 2 条计费" in line and "【江铃汽车】" in line and line.endswith("回T退订")

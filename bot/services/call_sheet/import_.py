@@ -235,7 +235,9 @@ def _connected(
             customer = uow.people.get(survey.customer_id)
             assert customer is not None
             customer.opted_out_at = kit.clock.now()
-            opt_out_everywhere(uow, customer.id, channel=PHONE, now=kit.clock.now())
+            opt_out_everywhere(
+                uow, customer.id, channel=PHONE, now=kit.clock.now(), source="call_sheet", wording=DO_NOT_CALL
+            )
         return "recorded"
     if row.code == "completed":
         if not walked:

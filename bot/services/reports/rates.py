@@ -18,7 +18,9 @@ from bot.texts import report_text, report_value
 from storage.queries import reports as q
 
 CHANNEL_LABELS: dict[str, str] = dict(report_value("modes"))
-CHANNELS = tuple((ch, CHANNEL_LABELS[ch]) for ch in ("chat", "phone"))  # the modes with their own AAPOR columns
+CHANNELS = tuple(
+    (ch, CHANNEL_LABELS[ch]) for ch in ("chat", "voice", "phone")
+)  # the modes with their own AAPOR columns
 
 
 def contact_tables(counts: list[q.DispositionCount], e: float | None) -> list[Table]:
