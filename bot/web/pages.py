@@ -299,7 +299,7 @@ class WebPage:
         if isinstance(shown, web_survey.Question):
             html = web_page("question", **self._question(shown, token, note, typed), csrf=csrf)
         elif isinstance(shown, web_survey.Welcome):
-            purpose = self._texts.purpose(shown.purpose) or web_text("ended.closed.body")
+            purpose = self._texts.purpose(shown.purpose) or web_text("purpose_default")
             html = web_page(
                 "consent",
                 **self._frame(store, "consent", token, note=note),
