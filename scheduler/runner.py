@@ -38,6 +38,7 @@ def job_table(
         "staff_digest": threaded(jobs.staff_digest),
         "urgent": threaded(jobs.urgent),
         "weekly_summary": threaded(jobs.weekly_summary, report_settings),
+        "refresh_statistics": threaded(jobs.refresh_statistics),
     }
     if sender is not None:
         table["send_outbox"] = lambda: _in_thread(jobs.deliver, ctx, sender)
@@ -74,6 +75,7 @@ SCHEDULE = {
     "remind_and_expire": IntervalTrigger(minutes=15),
     "urgent": IntervalTrigger(minutes=1),
     "send_outbox": IntervalTrigger(seconds=10),
+    "refresh_statistics": IntervalTrigger(hours=6),
 }
 
 
