@@ -57,6 +57,7 @@ class Run:
     api_calls: int = 0
     setup_seconds: float = 0.0  # binding and consent, before the timed answers
     bot_cpu: float = 0.0  # CPU seconds the bot process used in the timed phase
+    too_many: int = 0  # 429 answers from the fake server (it enforces Telegram's limits with --limiter)
 
     @property
     def cpu_ms_per_answer(self) -> float:
@@ -168,18 +169,22 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-async def bench_huifang(url: str, customers: int, concurrency: int) -> Run:
-    """`huifang run` as its own process; customers and the fake server in this one."""
+async def bench_huifang(url: str, customers: int, concurrency: int, limiter: bool = False) -> Run:
+    """`huifang run` as its own process; customers and the fake server in this one.
+
+    ``limiter``: the send limiter on, as `huifang run` ships, against a fake server enforcing Telegram's limits.
+    """
     app = build(Settings(database_url=url, link_secret=SECRET), clock=FixedClock(datetime.now(UTC)))
     tokens = _seed(app, customers)
     run = Run("huifang")
-    async with FakeTelegram() as tg:
+    async with FakeTelegram(enforce_limits=limiter) as tg:
         env = _env(
             HUIFANG_DATABASE_URL=url,
             HUIFANG_TELEGRAM_TOKEN=tg.token,
             HUIFANG_TELEGRAM_API_URL=tg.api_url,
             HUIFANG_LINK_SECRET=SECRET,
-            HUIFANG_TELEGRAM_RATE_LIMIT="false",  # measure capacity, not Telegram's limits
+            # Without --limiter: measure capacity, not Telegram's limits.
+            HUIFANG_TELEGRAM_RATE_LIMIT="true" if limiter else "false",
         )
         process = await _start_bot(tg, [sys.executable, "-m", "bot", "run"], env)
         try:
@@ -205,6 +210,7 @@ async def bench_huifang(url: str, customers: int, concurrency: int) -> Run:
                 profiler.send_signal(signal.SIGINT)
                 profiler.wait()
             run.api_calls = sum(tg.calls.values()) - tg.calls["getUpdates"] - calls_before
+            run.too_many = tg.too_many_requests
         finally:
             await _stop_bot(process)
     with app.uow() as uow:
@@ -315,7 +321,16 @@ async def main() -> None:
         help="seconds a customer pauses before each tap; default: run once saturated (0) and once at 1 s, "
         "Telegram's pace of one message per second per chat",
     )
+    parser.add_argument(
+        "--limiter",
+        action="store_true",
+        help="huifang only, with the production send limiter against a fake server enforcing Telegram's limits "
+        "(goal: p50 < 150 ms, p99 < 400 ms, 0 x 429)",
+    )
     args = parser.parse_args()
+    if args.limiter:
+        await _limited(args)
+        return
     if args.quick:
         args.customers, args.no_pg, args.repeat = 50, True, 1
 
@@ -394,6 +409,33 @@ async def main() -> None:
             for _, _, name in backends:
                 if name:
                     _drop_pg(args.pg_url, name)
+
+
+async def _limited(args: argparse.Namespace) -> None:
+    """Tap-to-next-question with the send limiter on, as `huifang run` ships (issue #16, gap 1)."""
+    print(f"{args.customers} customers, {args.concurrency} answering at once, send limiter on, Telegram's limits "
+          "enforced by the fake server")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        names = []
+        targets = [] if args.no_sqlite else [("SQLite", _sqlite_url(Path(tmp), "limited"))]
+        for think in [args.think] if args.think is not None else [0.0, 1.0]:
+            THINK["seconds"] = think
+            runs = [(b, u) for b, u in targets]
+            if not args.no_pg and not args.quick:
+                pg = _pg_url(args.pg_url)
+                if pg:
+                    runs.append(("PostgreSQL", pg[0]))
+                    names.append(pg[1])
+            for backend, url in runs:
+                if url.startswith("sqlite"):
+                    url = _sqlite_url(Path(tmp), f"limited{think:g}")
+                run = await bench_huifang(url, args.customers, args.concurrency, limiter=True)
+                met = "met" if run.pct(0.5) < 150 and run.pct(0.99) < 400 and run.too_many == 0 else "NOT met"
+                print(f"  {backend:<10} think {think:g} s: {run.answers} answers, {run.per_second:.1f} answers/s, "
+                      f"p50 {run.pct(0.5):.0f} ms, p99 {run.pct(0.99):.0f} ms, {run.too_many} x 429, "
+                      f"{run.api_calls / max(run.answers, 1):.2f} calls/answer -> goal {met}")  # fmt: skip
+        for name in names:
+            _drop_pg(args.pg_url, name)
 
 
 if __name__ == "__main__":

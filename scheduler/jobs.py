@@ -94,6 +94,14 @@ def select_due(ctx: JobContext) -> DueReport:
     return report
 
 
+def refresh_statistics(ctx: JobContext) -> str:
+    """Refresh the planner's statistics (SQLite gathers none by itself), so due selection keeps its plan as
+    the tables grow (``storage.database.analyse``)."""
+    with ctx.uow() as uow:
+        uow.refresh_statistics()
+    return ctx.texts.label("statistics_refreshed")
+
+
 def send_invitations(ctx: JobContext) -> int:
     """Queue a chat invitation (consent first) for every waiting chat survey, inside calling hours only."""
     if not ctx.hours.is_open(ctx.local().replace(tzinfo=None)):

@@ -39,6 +39,7 @@ def job_table(
         "staff_digest": threaded(jobs.staff_digest),
         "urgent": threaded(jobs.urgent),
         "weekly_summary": threaded(jobs.weekly_summary, report_settings),
+        "refresh_statistics": threaded(jobs.refresh_statistics),
     }
     if sender is not None:
         table["send_outbox"] = lambda: _in_thread(jobs.deliver, ctx, sender)
@@ -78,6 +79,7 @@ SCHEDULE = {
     "urgent": IntervalTrigger(minutes=1),
     "send_outbox": IntervalTrigger(seconds=10),
     "send_sms": IntervalTrigger(seconds=30),
+    "refresh_statistics": IntervalTrigger(hours=6),
 }
 
 

@@ -45,6 +45,24 @@ def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **kwarg
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
+ANALYSIS_LIMIT = 1000
+"""Rows SQLite samples per index when it analyses (``PRAGMA analysis_limit``): a second, not minutes, at
+millions of rows, and statistics good enough to tell a selective index from an unselective one."""
+
+
+def analyse(connection: Connection) -> None:
+    """Refresh the planner's statistics on every table (inside the caller's transaction; it commits).
+
+    SQLite never gathers statistics by itself: without them its planner guesses from index shapes alone, and
+    one bad guess cost the due selection minutes a pass. PostgreSQL's autovacuum analyses eventually, but
+    not in time after a large import. Run after ``huifang db upgrade``, after a large import and
+    periodically by ``huifang run`` (the ``refresh_statistics`` job).
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+    connection.exec_driver_sql("ANALYZE")
+
+
 def _sqlite_begin(conn: Connection) -> None:
     if conn.get_execution_options().get(READ_ONLY):
         conn.exec_driver_sql("PRAGMA query_only=1")

@@ -197,6 +197,8 @@ class Survey(Base):
         Index("ix_survey_status_due", "status", "due_at"),
         Index("ix_survey_status_next_try", "status", "next_try_at"),
         Index("ix_survey_purpose_created", "questionnaire_id", "created_at"),
+        # due selection: "had this questionnaire since" per customer, one probe whatever the statistics
+        Index("ix_survey_customer_purpose_created", "customer_id", "questionnaire_id", "created_at"),
         Index("ix_survey_created", "created_at"),  # reports: cases of a period, all questionnaires
         Index(
             "uq_survey_active_purpose",

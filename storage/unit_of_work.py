@@ -9,7 +9,7 @@ from typing import Self
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.database import READ_ONLY
+from storage.database import READ_ONLY, analyse
 from storage.repositories import (
     ConsentRecords,
     CustomerRecords,
@@ -98,10 +98,9 @@ class SqlUnitOfWork:
         self.session.rollback()
 
     def refresh_statistics(self) -> None:
-        """Let the planner see how big the customer tables have become (PostgreSQL; a no-op elsewhere)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(text("ANALYZE customer, vehicle, lead_event"))
-            self.session.commit()
+        """Let the planner see how big the tables have become, and commit (``storage.database.analyse``)."""
+        analyse(self.session.connection())
+        self.session.commit()
 
     def flush(self) -> None:
         """Send pending writes (so later reads in this transaction see them) without committing."""

@@ -23,6 +23,8 @@ def db_upgrade(ctx: click.Context) -> None:
     with container(ctx, need_schema=False, create_database=True) as app:
         before = current_revision(app.engine)
         upgrade(app.engine)
+        with app.uow() as uow:  # a new index is only chosen well once the planner has statistics
+            uow.refresh_statistics()
         if before == head_revision():
             click.echo(cli_text("db.current", revision=before))
         else:

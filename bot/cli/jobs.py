@@ -11,7 +11,7 @@ import click
 from bot.cli.support import Fatal, cli_text, container, telegram_token
 
 JOB_NAMES = ("select_due", "send_invitations", "remind_and_expire", "advance_plans", "staff_digest", "urgent",
-             "weekly_summary", "send_outbox", "send_sms", "place_voice_calls")  # fmt: skip
+             "weekly_summary", "send_outbox", "send_sms", "place_voice_calls", "refresh_statistics")  # fmt: skip
 
 
 @click.group("jobs")

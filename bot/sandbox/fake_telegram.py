@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+CHAT_BURST = 3
+"""Messages one chat may receive at once before Telegram's one-a-second pace applies (``enforce_limits``)."""
+
 _TEXT_FIELDS = {"text", "caption", "callback_query_id", "url", "secret_token", "parse_mode", "command"}
 
 
@@ -499,15 +502,17 @@ class FakeTelegram:
         return self._message_dict(message)
 
     def _check_limits(self, chat_id: int) -> None:
+        """Telegram's send limits: 30 messages in any second overall; per chat no sustained rate above one a
+        second, with a short burst of ``CHAT_BURST`` allowed (a bucket that refills one message a second)."""
         now = time.monotonic()
         while self._sends_global and now - self._sends_global[0] > 1.0:
             self._sends_global.popleft()
-        last = self._sends_chat.get(chat_id)
-        if len(self._sends_global) >= 30 or (last is not None and now - last < 1.0):
+        full_again = self._sends_chat.get(chat_id, now)  # when this chat's bucket is full again
+        if len(self._sends_global) >= 30 or full_again - now > (CHAT_BURST - 1) * 1.0 + 1e-3:
             self.too_many_requests += 1
             raise _ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
         self._sends_global.append(now)
-        self._sends_chat[chat_id] = now
+        self._sends_chat[chat_id] = max(full_again, now) + 1.0
 
     def _find(self, p: dict[str, Any]) -> SentMessage:
         chat_id, message_id = int(p["chat_id"]), int(p["message_id"])

@@ -209,6 +209,9 @@ def _drop_file_duplicates(
     return kept
 
 
+_ANALYSE_AFTER = 5000  # rows created before an import refreshes the planner's statistics
+
+
 def import_customers(
     uow_factory: UnitOfWorkFactory,
     path: Path,
@@ -247,13 +250,18 @@ def import_customers(
                 if not options.dry_run:
                     uow.commit()
                     written = summary.created + summary.vehicles_created
-                    if written >= 2 * analysed and written >= 5000:
+                    if written >= 2 * analysed and written >= _ANALYSE_AFTER:
                         # PostgreSQL plans lookups from table statistics; a table that grew from nothing
                         # would otherwise be scanned per batch as if it still held a handful of rows.
                         uow.refresh_statistics()
                         analysed = written
             if progress is not None:
                 progress(table.position(), table.total_hint)
+        if not options.dry_run and summary.created + summary.vehicles_created >= max(analysed + 1, _ANALYSE_AFTER):
+            # A large import changes the tables' shape: the scheduler's next due pass is planned on fresh
+            # statistics (SQLite has none otherwise).
+            with uow_factory() as uow:
+                uow.refresh_statistics()
     except NotATable as exc:
         raise ImportFailed(str(exc)) from None
     finally:

@@ -1,5 +1,11 @@
 """Staying within Telegram's limits: 30 messages/s overall and 1 message/s per chat, 429s waited out.
 
+Per chat the limit is a sustained rate, not a gap between every two messages: Telegram lets a chat have a short
+burst ("we may allow short bursts that go over this limit"), so a chat may get ``CHAT_BURST`` messages at once
+and then one a second (a generic cell rate algorithm: the bucket refills one message per second). A customer
+who answers quickly therefore gets the next question at once, while a chat never sustains more than one
+message a second.
+
 Only requests that put a new message in a chat count (send*); edits and callback answers do not, as on
 Telegram. A 429 (RetryAfter) is slept off and the same request made again, so the message goes out once.
 A request that never left (``NotSent``: no connection could be made) is made again after 0.5, 1 and 2 s,
@@ -27,17 +33,24 @@ log = logging.getLogger(__name__)
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
 
 
+CHAT_BURST = 3
+"""Messages a chat may receive at once before the one-per-second pace applies (a question, its edit's
+neighbour and a reminder; far below what Telegram tolerates in a burst)."""
+
+
 class SendLimiter(BaseRateLimiter[int]):
-    """At most ``overall`` sends per second in all and one per ``per_chat`` seconds per chat.
+    """At most ``overall`` sends per second in all and, per chat, bursts of ``burst`` then one per
+    ``per_chat`` seconds.
 
     Counting is done on completion: a request that has been answered reached Telegram no later than its
     answer, so counting answered requests (plus those still in flight) over the window can only
     over-count what Telegram sees. That keeps the limits however the network delays requests.
     """
 
-    def __init__(self, overall: int = 30, per_chat: float = 1.0, max_retries: int = 3) -> None:
+    def __init__(self, overall: int = 30, per_chat: float = 1.0, max_retries: int = 3, burst: int = CHAT_BURST) -> None:
         self._overall = overall
         self._per_chat = per_chat
+        self._burst = max(1, burst)
         self._max_retries = max_retries
         self._in_flight = 0
         self._done: deque[float] = deque()
@@ -61,9 +74,9 @@ class SendLimiter(BaseRateLimiter[int]):
                 return None
             waits.append(1.0 - (now - self._done[0]))
         if chat_id is not None:
-            last = self._chat_done.get(chat_id)
-            if last is not None:
-                waits.append(self._per_chat - (now - last))
+            due = self._chat_done.get(chat_id)  # when the chat's bucket is full again (its "theoretical" time)
+            if due is not None:
+                waits.append(due - (self._burst - 1) * self._per_chat - now)
         return max(waits)
 
     async def _acquire(self, chat_id: int | str | None) -> None:
@@ -89,9 +102,9 @@ class SendLimiter(BaseRateLimiter[int]):
                 return
             self._done.append(now)
             if chat_id is not None:
-                self._chat_done[chat_id] = now
-                if len(self._chat_done) > 10_000:  # forget chats idle for longer than the interval
-                    self._chat_done = {k: v for k, v in self._chat_done.items() if now - v < self._per_chat}
+                self._chat_done[chat_id] = max(self._chat_done.get(chat_id, now), now) + self._per_chat
+                if len(self._chat_done) > 10_000:  # forget chats whose bucket is full again
+                    self._chat_done = {k: v for k, v in self._chat_done.items() if v > now}
             self._changed.notify_all()
 
     async def process_request(

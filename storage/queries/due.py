@@ -40,14 +40,23 @@ def survey_candidates(session: Session, now: datetime, today: date, rules: DueRu
 def _defeat_candidates(session: Session, now: datetime, today: date, rules: DueRules) -> list[Candidate]:
     gap = now - timedelta(days=rules.survey_gap_days)
     limit = rules.batch_limit
-    # 战败 / 准战败: a defeat between 1 and 30 days ago, no defeat survey since.
-    defeat_day = func.max(LeadEvent.occurred_on)
+    # 战败 / 准战败: a defeat between 1 and 30 days ago, no defeat survey since. Walk the defeats from the oldest
+    # and keep each customer's latest one in the window (no later one; one per day is a unique key), so the pass
+    # stops after ``limit`` customers instead of grouping every defeat of the month first.
+    latest_on = today - timedelta(days=rules.defeat_after_days)
+    later = aliased(LeadEvent)
     rows: Sequence[Any] = session.execute(
-        select(Customer.id, defeat_day)
+        select(Customer.id, LeadEvent.occurred_on)
         .join(LeadEvent, and_(LeadEvent.customer_id == Customer.id, LeadEvent.kind == "defeat"))
         .where(
             LeadEvent.occurred_on >= today - timedelta(days=rules.defeat_max_age_days),
-            LeadEvent.occurred_on <= today - timedelta(days=rules.defeat_after_days),
+            LeadEvent.occurred_on <= latest_on,
+            ~exists().where(
+                later.customer_id == LeadEvent.customer_id,
+                later.kind == "defeat",
+                later.occurred_on <= latest_on,
+                later.occurred_on > LeadEvent.occurred_on,
+            ),
             Customer.status.in_(("defeated", "quasi_defeated")),
             _reachable(),
             _no_recent_survey(gap),
@@ -57,8 +66,7 @@ def _defeat_candidates(session: Session, now: datetime, today: date, rules: DueR
                 Survey.created_at >= now - timedelta(days=rules.defeat_max_age_days + 1),
             ),
         )
-        .group_by(Customer.id)
-        .order_by(defeat_day, Customer.id)
+        .order_by(LeadEvent.occurred_on, Customer.id)
         .limit(limit)
     ).all()
     return [Candidate(cid, "defeat", "defeat", _at(day)) for cid, day in rows]

@@ -90,3 +90,43 @@ def test_a_unit_of_work_that_is_not_committed_leaves_nothing_behind(app: Contain
         uow.stores.add("临时店", "Asia/Shanghai", app.clock.now())
     with app.uow() as uow:
         assert uow.stores.id_by_name("临时店") is None
+
+
+def test_the_schema_check_names_the_same_head_and_version_as_alembic(app: Container, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from alembic.script import ScriptDirectory
+
+    from storage.database import make_engine
+    from storage.schema import MIGRATIONS_DIR, current_revision, head_revision
+
+    assert head_revision() == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    with app.engine.connect() as connection:
+        assert current_revision(app.engine) == MigrationContext.configure(connection).get_current_revision()
+    assert current_revision(app.engine) == head_revision()
+    never_migrated = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert current_revision(never_migrated) is None
+    never_migrated.dispose()
+
+
+def test_a_migrated_database_has_planner_statistics_after_db_upgrade(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`huifang db upgrade` analyses, so a database upgraded over existing rows is planned on its real shape."""
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from storage.database import make_engine
+    from storage.schema import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    upgrade(engine, "0006_web_links")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO store (id, name, timezone, created_at) VALUES (1, 's', 'UTC', '2026-01-01 00:00:00')"
+        )
+    monkeypatch.setenv("HUIFANG_DATABASE_URL", url)
+    monkeypatch.setenv("HUIFANG_CONFIG", str(tmp_path / "none.toml"))
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with engine.connect() as connection:
+        analysed = connection.exec_driver_sql("SELECT tbl FROM sqlite_stat1").scalars().all()
+    engine.dispose()
+    assert "store" in analysed
