@@ -147,14 +147,20 @@ def test_a_mistyped_store_is_refused_by_import_and_staff_invite_naming_the_known
 def test_ctrl_c_while_run_is_still_trying_to_reach_telegram_stops_with_one_line_and_closed_sessions(
     database_url: str, tmp_path: Path
 ) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=_env(database_url=database_url, telegram_token="123456:ABC-secret-token", link_secret=SECRET,
-                 telegram_api_url=UNREACHABLE_API, telegram_startup_patience="60"),
-    )  # fmt: skip
-    time.sleep(4)  # imports, then a few refused connections and waits between them
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    log = tmp_path / "run.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], cwd=tmp_path, stdout=sink, stderr=sink, text=True,
+            env=_env(database_url=database_url, telegram_token="123456:ABC-secret-token", link_secret=SECRET,
+                     telegram_api_url=UNREACHABLE_API, telegram_startup_patience="60"),
+        )  # fmt: skip
+        for _ in range(1200):  # imports, then refused connections: press Ctrl-C once the bot is trying
+            if "not sent (no connection)" in log.read_text() or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    stderr = log.read_text()
 
     assert process.returncode == 2, stderr
     assert stderr.splitlines()[-1] == "错误：启动被中断（Ctrl-C）：机器人没有启动"
