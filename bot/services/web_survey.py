@@ -20,6 +20,8 @@ from enum import StrEnum
 from bot.domain.engine import Input, Rejection, RejectReason, State, Step, step_with_messages
 from bot.domain.lifecycle import SurveyStatus
 from bot.domain.people import Honorific, title
+from bot.services import consent as consent_records
+from bot.services.consent import ConsentAction
 from bot.services.plan_progress import answered_in
 from bot.services.survey_status import opt_out_everywhere
 from bot.services.surveys import (
@@ -35,6 +37,7 @@ from storage.models import Customer, Survey
 from storage.unit_of_work import SqlUnitOfWork
 
 WEB = "web"
+CONSENT_WORDING = "web/consent.html"  # what a consent record names as the text the customer answered
 SPECIALIST_NAME = ""  # nobody calls on the page; questionnaire texts name the store instead
 
 ACTIVE = (SurveyStatus.PENDING, SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS, SurveyStatus.APPOINTMENT)
@@ -139,6 +142,10 @@ def start(uow: SqlUnitOfWork, kit: SurveyKit, token: str) -> Shown:
     customer.consent_at = now
     customer.opted_out_at = None
     customer.updated_at = now
+    consent_records.record(
+        uow, customer.id, channel=WEB, action=ConsentAction.CONSENT, source="web_page",
+        wording=CONSENT_WORDING, now=now,
+    )  # fmt: skip
     if survey.status == SurveyStatus.IN_PROGRESS and survey.state:
         answered_in(kit.plans, survey, WEB, now)  # continues where chat or the phone left it
         return _page(uow, kit, found)

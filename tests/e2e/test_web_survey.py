@@ -119,6 +119,19 @@ async def test_opting_out_on_the_page_ends_every_survey_at_once_and_the_link_say
     with app.uow(read_only=True) as uow:
         customer = uow.session.get(Customer, customer_id)
         assert customer is not None and customer.opted_out_at is not None
+        records = [(r.channel, r.action, r.source) for r in uow.consents.for_customer(customer_id)]
+    assert records[-1][:2] == ("web", "opt_out")  # kept, for `huifang report --consent`
+
+
+async def test_consenting_on_the_page_is_kept_as_a_consent_record_of_the_web_channel(app: Container) -> None:
+    customer_id, survey_id = seed_customer(app, "every_kind")
+    token = issue(app, survey_id)
+    async with web_server(app) as base, browser(base) as me:
+        await me.open(f"/s/{token}")
+        await me.post(f"/s/{token}", [("do", "start")])
+    with app.uow(read_only=True) as uow:
+        records = [(r.channel, r.action, r.source, r.wording) for r in uow.consents.for_customer(customer_id)]
+    assert records == [("web", "consent", "web_page", "web/consent.html")]
 
 
 async def test_unknown_expired_and_finished_links_get_a_clear_chinese_page(app: Container) -> None:
