@@ -76,6 +76,8 @@ SMS_SETTINGS = {
     "contact_modes": ["chat", "web", "voice", "phone"], "sms_provider": "aliyun", "sms_account": "LTAI-demo",
     "sms_secret": "demo-sms-secret", "sms_sign_name": "江铃汽车", "sms_template_code": "SMS_DEMO",
     "sms_callback_secret": "demo-callback-secret-0123", "sms_per_second": 1000, "public_url": "http://127.0.0.1",
+    # Every simulated web customer comes from 127.0.0.1: one address's limit would turn most of them away.
+    "web_rate_per_address": 1_000_000,
 }  # fmt: skip
 SMS_FAILURES = (("MK:0001", "空号"), ("MK:0005", "停机"), ("IC:0015", "关机"))  # a few numbers that do not work
 

@@ -43,7 +43,17 @@ def _answer(page: str, rng: random.Random, pick: Pick, remarks: Sequence[str]) -
 async def one_customer(
     base: str, token: str, rng: random.Random, pick: Pick, remarks: Sequence[str], opt_out_share: float = 0.05
 ) -> str:
-    """One person on their link; what became of it: answered / later / opted_out / stuck."""
+    """One person on their link; what became of it: answered / later / opted_out / stuck / refused (the server
+    turned a request away)."""
+    try:
+        return await _one_visit(base, token, rng, pick, remarks, opt_out_share)
+    except aiohttp.ClientResponseError:
+        return "refused"
+
+
+async def _one_visit(
+    base: str, token: str, rng: random.Random, pick: Pick, remarks: Sequence[str], opt_out_share: float
+) -> str:
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         url = f"{base}/s/{token}"
 
@@ -52,9 +62,11 @@ async def one_customer(
             step = _field(page, "step")
             data += [("do", "answer"), ("step", step)] if step is not None else []
             async with session.post(url, data=data + fields) as response:
+                response.raise_for_status()  # a refused request (429, 403 …) is not an answer
                 return await response.text()
 
         async with session.get(url) as response:
+            response.raise_for_status()
             page = await response.text()
         roll = rng.random()
         if roll < opt_out_share:
@@ -66,7 +78,7 @@ async def one_customer(
         page = await post(page, [("do", "start")])
         for _ in range(30):
             if _field(page, "step") is None:
-                return "answered"
+                return "answered" if 'class="closing"' in page else "stuck"
             page = await post(page, _answer(page, rng, pick, remarks))
         return "stuck"
 

@@ -27,3 +27,7 @@ async def test_the_demo_surveys_customers_by_chat_and_phone_and_pushes_the_weekl
     assert result["sms"] > 20
     assert result["sms_example"].startswith("【江铃汽车】") and "/s/" in result["sms_example"]
     assert result["sms_example"].endswith("回T退订")
+    # Customers open the link their SMS carried and finish on the page; the weekly figures count them in that mode.
+    assert result["on_the_web"].get("answered", 0) > 20 and not result["on_the_web"].get("refused")
+    web_line = next(line for line in result["weekly_summary"].splitlines() if line.startswith("按方式"))
+    assert "短信网页 完成 0/" not in web_line and "语音" in web_line
