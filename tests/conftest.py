@@ -94,3 +94,18 @@ def app(settings: Settings, clock: FixedClock) -> Iterator[Container]:
     container = build(settings, clock=clock)
     yield container
     container.close()
+
+
+ONCE = pytest.mark.skipif(bool(PG_URL), reason="does not depend on the database under test: runs in the SQLite run")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, leave out what would only repeat the SQLite run: the domain's unit tests (no database) and
+    the tests marked ``once`` (the demo has its own SQLite file; a real browser and the voice robot's spoken
+    paths exercise the page and the speech reader, while the database side of both runs on PostgreSQL in
+    test_web_survey.py and test_voice_calls.py's other tests)."""
+    if not PG_URL:
+        return
+    for item in items:
+        if "/tests/unit/" in str(item.path) or item.get_closest_marker("once"):
+            item.add_marker(ONCE)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from bot.sandbox.demo import run_demo
+
+pytestmark = pytest.mark.once  # the demo makes its own SQLite database
 
 
 async def test_the_demo_surveys_customers_by_chat_and_phone_and_pushes_the_weekly_summary(tmp_path: Path) -> None:

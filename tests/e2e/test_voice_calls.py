@@ -106,7 +106,7 @@ async def test_a_customer_who_presses_keys_completes_the_lost_prospect_survey_an
 
 
 @pytest.mark.parametrize("questionnaire", sorted(load_catalog().by_id))
-@pytest.mark.parametrize("by", ["keys", "speech"])
+@pytest.mark.parametrize("by", ["keys", pytest.param("speech", marks=pytest.mark.once)])
 async def test_every_branch_of_every_questionnaire_records_what_the_engine_records_for_the_same_answers(
     app: Container, questionnaire: str, by: str
 ) -> None:

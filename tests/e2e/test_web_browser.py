@@ -21,6 +21,8 @@ from bot.domain.lifecycle import SurveyStatus
 from storage.models import Answer, Customer, Survey
 from tests.e2e.web_harness import issue, seed_customer, web_server_thread
 
+pytestmark = pytest.mark.once  # the page's database side runs on PostgreSQL in test_web_survey.py
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
